@@ -17,14 +17,25 @@ import (
 // skipped, because the fixtures are not part of the repository.
 func SharedDir(t testing.TB) string {
 	t.Helper()
+	dir, err := FindSharedDir()
+	if err != nil {
+		t.Skipf("../shared not present: %v", err)
+	}
+	return dir
+}
+
+// FindSharedDir is SharedDir for callers that must not skip (fuzz seed
+// corpora, benchmarks that fall back to generated data): it returns an
+// error when the shared folder is absent.
+func FindSharedDir() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		t.Skipf("../shared not present: cannot read working directory: %v", err)
+		return "", err
 	}
 	for dir := wd; ; {
 		shared := filepath.Join(dir, "..", "shared")
 		if info, err := os.Stat(filepath.Join(shared, "fixtures")); err == nil && info.IsDir() {
-			return filepath.Clean(shared)
+			return filepath.Clean(shared), nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -32,6 +43,11 @@ func SharedDir(t testing.TB) string {
 		}
 		dir = parent
 	}
-	t.Skipf("../shared not present: no shared/fixtures beside any parent of %s", wd)
-	return ""
+	return "", &notFoundError{from: wd}
+}
+
+type notFoundError struct{ from string }
+
+func (e *notFoundError) Error() string {
+	return "no shared/fixtures beside any parent of " + e.from
 }
