@@ -496,7 +496,7 @@ func (g *Generator) timeValue() *wikibase.TimeValue {
 
 var units = []string{
 	"1", "1", "1",
-	"http://www.wikidata.org/entity/Q11573", // metre
+	"http://www.wikidata.org/entity/Q11573",  // metre
 	"http://www.wikidata.org/entity/Q828224", // kilometre
 	"http://www.wikidata.org/entity/Q11570",  // kilogram
 	"http://www.wikidata.org/entity/Q4917",   // US dollar
