@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -22,6 +23,7 @@ type scanner struct {
 	data    []byte
 	pos     int
 	scratch []byte
+	intern  *internTable
 }
 
 // syntaxError reports malformed JSON with the byte offset where it was found.
@@ -446,4 +448,44 @@ func (s *scanner) end() error {
 		return s.errorf("unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// internTable caches short strings that repeat across and within entities
+// (property ids, language codes, datatypes, units, calendar models, common
+// item ids). Reusing them saves most of the parser's small allocations; the
+// cached strings are immutable, so tables are shared through a pool.
+type internTable struct {
+	slots [4096]string
+}
+
+var internPool = sync.Pool{New: func() any { return new(internTable) }}
+
+// maxInternLen bounds interned strings; longer ones are rarely repeated.
+const maxInternLen = 48
+
+// internStr reads a JSON string, reusing an earlier identical string when
+// one is cached.
+func (s *scanner) internStr() (string, error) {
+	b, err := s.stringBytes()
+	if err != nil {
+		return "", err
+	}
+	return s.internBytes(b), nil
+}
+
+// internBytes returns b as a string, from the intern table when possible.
+func (s *scanner) internBytes(b []byte) string {
+	if s.intern == nil || len(b) > maxInternLen {
+		return string(b)
+	}
+	// FNV-1a picks the slot; a collision just replaces the slot.
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &s.intern.slots[h%uint32(len(s.intern.slots))]
+	if *slot != string(b) {
+		*slot = string(b)
+	}
+	return *slot
 }

@@ -13,6 +13,8 @@ import (
 // input and never a partly filled entity.
 func ParseEntity(data []byte) (*Entity, error) {
 	p := parser{s: scanner{data: data}}
+	p.s.intern = internPool.Get().(*internTable)
+	defer internPool.Put(p.s.intern)
 	e := &Entity{}
 	if err := p.entity(e); err != nil {
 		return nil, err
@@ -87,11 +89,11 @@ func (p *parser) entity(e *Entity) error {
 			return wrapField("lemmas", err)
 		case "lexicalCategory":
 			e.present |= secLexicalCategory
-			e.LexicalCategory, err = s.str()
+			e.LexicalCategory, err = s.internStr()
 			return wrapField("lexicalCategory", err)
 		case "language":
 			e.present |= secLanguage
-			e.Language, err = s.str()
+			e.Language, err = s.internStr()
 			return wrapField("language", err)
 		case "forms":
 			e.present |= secForms
@@ -181,7 +183,7 @@ func validateEntity(e *Entity) error {
 func (p *parser) termMap() ([]Term, error) {
 	var terms []Term
 	err := p.s.mapOrEmptyArray(func(key []byte) error {
-		k := string(key)
+		k := p.s.internBytes(key)
 		t, err := p.term()
 		if err != nil {
 			return fieldError(k, err)
@@ -209,7 +211,7 @@ func (p *parser) term() (Term, error) {
 		var err error
 		switch string(key) {
 		case "language":
-			t.Language, err = s.str()
+			t.Language, err = s.internStr()
 			return wrapField("language", err)
 		case "value":
 			hasValue = true
@@ -236,7 +238,7 @@ func (p *parser) term() (Term, error) {
 func (p *parser) aliasMap() ([]AliasGroup, error) {
 	var groups []AliasGroup
 	err := p.s.mapOrEmptyArray(func(key []byte) error {
-		lang := string(key)
+		lang := p.s.internBytes(key)
 		var aliases []Term
 		err := p.s.array(func() error {
 			t, err := p.term()
@@ -268,14 +270,14 @@ func (p *parser) sitelinks() ([]Sitelink, error) {
 	var links []Sitelink
 	s := &p.s
 	err := s.mapOrEmptyArray(func(key []byte) error {
-		site := string(key)
+		site := p.s.internBytes(key)
 		var l Sitelink
 		hasTitle := false
 		err := s.object(func(key []byte) error {
 			var err error
 			switch string(key) {
 			case "site":
-				l.Site, err = s.str()
+				l.Site, err = s.internStr()
 				return wrapField("site", err)
 			case "title":
 				hasTitle = true
@@ -320,7 +322,7 @@ func (p *parser) sitelinks() ([]Sitelink, error) {
 func (p *parser) stringArray() ([]string, error) {
 	var out []string
 	err := p.s.array(func() error {
-		v, err := p.s.str()
+		v, err := p.s.internStr()
 		out = append(out, v)
 		return err
 	})
@@ -334,7 +336,7 @@ func (p *parser) claims() ([]StatementGroup, error) {
 	var groups []StatementGroup
 	regroup := false
 	err := p.s.mapOrEmptyArray(func(key []byte) error {
-		pid := string(key)
+		pid := p.s.internBytes(key)
 		var stmts []Statement
 		err := p.s.array(func() error {
 			st, err := p.statement()
@@ -422,7 +424,7 @@ func (p *parser) statement() (Statement, error) {
 			st.ID, err = s.str()
 			return wrapField("id", err)
 		case "rank":
-			st.Rank, err = s.str()
+			st.Rank, err = s.internStr()
 			if err == nil && st.Rank != RankNormal && st.Rank != RankPreferred && st.Rank != RankDeprecated {
 				err = fmt.Errorf("unknown rank %q", st.Rank)
 			}
@@ -514,7 +516,7 @@ func (p *parser) snakMap() ([]Snak, error) {
 	var spans []span
 	replaced := false
 	err := p.s.mapOrEmptyArray(func(key []byte) error {
-		pid := string(key)
+		pid := p.s.internBytes(key)
 		start := len(snaks)
 		err := p.s.array(func() error {
 			sn, err := p.snak()
@@ -611,13 +613,13 @@ func (p *parser) snak() (Snak, error) {
 			}
 			return nil
 		case "property":
-			sn.Property, err = s.str()
+			sn.Property, err = s.internStr()
 			return wrapField("property", err)
 		case "hash":
 			sn.Hash, err = s.str()
 			return wrapField("hash", err)
 		case "datatype":
-			sn.Datatype, err = s.str()
+			sn.Datatype, err = s.internStr()
 			return wrapField("datatype", err)
 		case "datavalue":
 			hasDataValue = true
@@ -673,7 +675,7 @@ func (p *parser) dataValue() ([]byte, string, error) {
 			return wrapField("value", err)
 		case "type":
 			hasType = true
-			typ, err = s.str()
+			typ, err = s.internStr()
 			return wrapField("type", err)
 		default:
 			return fmt.Errorf("unexpected member %q", key)
@@ -697,12 +699,12 @@ var errUnknownMember = errors.New("unknown member")
 // value decodes a datavalue's value of the given type from raw JSON.
 func (p *parser) value(typ string, raw []byte) (Value, error) {
 	saved := p.s
-	p.s = scanner{data: raw, scratch: saved.scratch}
+	p.s = scanner{data: raw, scratch: saved.scratch, intern: saved.intern}
 	v, err := p.knownValue(typ)
 	if err == nil {
 		err = p.s.end()
 	}
-	p.s = scanner{data: saved.data, pos: saved.pos, scratch: p.s.scratch}
+	p.s = scanner{data: saved.data, pos: saved.pos, scratch: p.s.scratch, intern: saved.intern}
 	if errors.Is(err, errUnknownMember) {
 		return &UnknownValue{Type: typ, Raw: append([]byte(nil), raw...)}, nil
 	}
@@ -734,7 +736,7 @@ func (p *parser) knownValue(typ string) (Value, error) {
 				v.Text, err = s.str()
 			case "language":
 				hasLang = true
-				v.Language, err = s.str()
+				v.Language, err = s.internStr()
 			default:
 				return errUnknownMember
 			}
@@ -770,10 +772,10 @@ func (p *parser) entityIDValue() (Value, error) {
 		var err error
 		switch string(key) {
 		case "entity-type":
-			entityType, err = s.str()
+			entityType, err = s.internStr()
 			return wrapField("entity-type", err)
 		case "id":
-			id, err = s.str()
+			id, err = s.internStr()
 			return wrapField("id", err)
 		case "numeric-id":
 			hasNum = true
@@ -854,7 +856,7 @@ func (p *parser) timeValue() (Value, error) {
 			v.Precision, err = s.integer()
 		case "calendarmodel":
 			has |= 32
-			v.CalendarModel, err = s.str()
+			v.CalendarModel, err = s.internStr()
 		default:
 			return errUnknownMember
 		}
@@ -884,7 +886,7 @@ func (p *parser) quantityValue() (Value, error) {
 			v.Amount, err = s.str()
 		case "unit":
 			hasUnit = true
-			v.Unit, err = s.str()
+			v.Unit, err = s.internStr()
 		case "upperBound":
 			v.UpperBound, err = s.str()
 		case "lowerBound":
@@ -954,7 +956,7 @@ func (p *parser) globeValue() (Value, error) {
 		case "precision":
 			v.Precision, err = p.optionalFloat()
 		case "globe":
-			v.Globe, err = s.str()
+			v.Globe, err = s.internStr()
 		default:
 			return errUnknownMember
 		}

@@ -42,6 +42,8 @@ func ParseEntities(data []byte) ([]*Entity, error) {
 		return []*Entity{e}, nil
 	}
 	p := parser{s: scanner{data: data}}
+	p.s.intern = internPool.Get().(*internTable)
+	defer internPool.Put(p.s.intern)
 	var out []*Entity
 	err = p.s.object(func(key []byte) error {
 		if string(key) != "entities" {
