@@ -144,7 +144,9 @@ func (l Layout) ChecksumKey(algo ChecksumAlgorithm) string {
 func (l Layout) PartsPrefix() string { return l.DayDir() + "/parts/" + l.FileName() + "/" }
 
 // PartKey is the key of part index (a gzip member).
-func (l Layout) PartKey(index int) string { return fmt.Sprintf("%spart-%06d.gz", l.PartsPrefix(), index) }
+func (l Layout) PartKey(index int) string {
+	return fmt.Sprintf("%spart-%06d.gz", l.PartsPrefix(), index)
+}
 
 // PartInfoKey is the key of part index's record, written after the part: a
 // part counts as done only when its record exists.
