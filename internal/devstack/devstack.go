@@ -1,0 +1,296 @@
+// Package devstack runs the project's infrastructure in-process, with no Docker: a Temporal
+// server on SQLite (a file under the dev folder, or memory for tests), the Temporal Web UI and
+// a Kafka broker (franz-go's kfake, which speaks the real wire protocol). `starter dev up` and
+// the integration tests use the same code.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	tconfig "go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"go.uber.org/zap"
+)
+
+// Options say where the stack listens and what it creates. Zero ports pick free ones.
+type Options struct {
+	// Dir holds the SQLite file and Kafka data so state survives restarts; empty keeps all in memory.
+	Dir          string
+	Host         string // listen address of every service, default 127.0.0.1
+	TemporalPort int
+	UIPort       int // with NoUI unset, 0 picks a free port
+	NoUI         bool
+	KafkaPort    int
+	Namespace    string
+	Topics       []string // created with Partitions partitions each
+	Partitions   int32
+	Logger       *zap.Logger
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	TemporalAddress string
+	UIURL           string
+	KafkaBrokers    []string
+	Namespace       string
+
+	temporal temporal.Server
+	// serverLog is the Temporal server's log level: warnings while running, silent while
+	// stopping, when its services report every poll and fetch that the shutdown cuts short.
+	serverLog zap.AtomicLevel
+	ui        *server.Server
+	kafka     *kfake.Cluster
+}
+
+// Start brings the stack up and returns once Temporal accepts connections.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.Partitions == 0 {
+		o.Partitions = 4
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Dir != "" {
+		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("dev folder %s: %w", o.Dir, err)
+		}
+	}
+	if err := claimPorts(o.Host, &o.TemporalPort, &o.KafkaPort); err != nil {
+		return nil, err
+	}
+	if !o.NoUI {
+		if err := claimPorts(o.Host, &o.UIPort); err != nil {
+			return nil, err
+		}
+	}
+
+	s := &Stack{Namespace: o.Namespace}
+	if err := s.startKafka(o); err != nil {
+		return nil, err
+	}
+	if err := s.startTemporal(ctx, o); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if !o.NoUI {
+		s.startUI(o)
+	}
+	return s, nil
+}
+
+// Stop shuts every part down; it is safe to call on a partly started stack.
+func (s *Stack) Stop() error {
+	var errs []error
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	if s.temporal != nil {
+		s.serverLog.SetLevel(zap.FatalLevel)
+		if err := s.temporal.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stop temporal: %w", err))
+		}
+	}
+	if s.kafka != nil {
+		s.kafka.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Stack) startKafka(o Options) error {
+	topics := append([]string(nil), o.Topics...)
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(o.KafkaPort),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(o.Host, strconv.Itoa(o.KafkaPort)))
+		}),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(int(o.Partitions)),
+	}
+	if len(topics) > 0 {
+		opts = append(opts, kfake.SeedTopics(o.Partitions, topics...))
+	}
+	if o.Dir != "" {
+		opts = append(opts, kfake.DataDir(filepath.Join(o.Dir, "kafka")))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return fmt.Errorf("start Kafka broker on %s:%d: %w", o.Host, o.KafkaPort, err)
+	}
+	s.kafka = c
+	s.KafkaBrokers = c.ListenAddrs()
+	return nil
+}
+
+func (s *Stack) startTemporal(ctx context.Context, o Options) error {
+	sqlCfg := &tconfig.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if o.Dir == "" {
+		// Each in-memory stack needs its own shared-cache database name.
+		sqlCfg.DatabaseName = fmt.Sprintf("devstack-%d-%d", os.Getpid(), time.Now().UnixNano())
+		sqlCfg.ConnectAttributes["mode"] = "memory"
+		sqlCfg.ConnectAttributes["cache"] = "shared"
+	} else {
+		sqlCfg.DatabaseName = filepath.Join(o.Dir, "temporal.db")
+		sqlCfg.ConnectAttributes["mode"] = "rwc"
+		sqlCfg.ConnectAttributes["_journal_mode"] = "WAL"
+		sqlCfg.ConnectAttributes["_synchronous"] = "NORMAL"
+		if _, err := os.Stat(sqlCfg.DatabaseName); os.IsNotExist(err) {
+			if err := sqlite.SetupSchema(sqlCfg); err != nil {
+				return fmt.Errorf("temporal sqlite schema: %w", err)
+			}
+		}
+	}
+	ns, err := sqlite.NewNamespaceConfig("active", o.Namespace, false, nil)
+	if err != nil {
+		return err
+	}
+	if o.Dir == "" {
+		if err := sqlite.SetupSchema(sqlCfg); err != nil {
+			return fmt.Errorf("temporal sqlite schema: %w", err)
+		}
+	}
+	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
+		return fmt.Errorf("create namespace %s: %w", o.Namespace, err)
+	}
+
+	hostPort := net.JoinHostPort(o.Host, strconv.Itoa(o.TemporalPort))
+	// Frontend, history, matching and worker each need a gRPC and a membership port; the
+	// frontend's gRPC port is the one clients dial.
+	internal := make([]int, 9)
+	ptrs := make([]*int, len(internal))
+	for i := range internal {
+		ptrs[i] = &internal[i]
+	}
+	if err := claimPorts(o.Host, ptrs...); err != nil {
+		return err
+	}
+	service := func(grpc, membership int) tconfig.Service {
+		return tconfig.Service{RPC: tconfig.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: o.Host}}
+	}
+	frontend := service(o.TemporalPort, internal[0])
+	frontend.RPC.HTTPPort = internal[8] // Temporal's HTTP API (and Nexus endpoints)
+	cfg := &tconfig.Config{
+		Global: tconfig.Global{
+			Membership: tconfig.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: o.Host},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+				ListenAddress: net.JoinHostPort(o.Host, strconv.Itoa(internal[7])), HandlerPath: "/metrics"}},
+		},
+		Persistence: tconfig.Persistence{
+			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
+			DataStores: map[string]tconfig.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			FailoverVersionIncrement: 10, MasterClusterName: "active", CurrentClusterName: "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: hostPort},
+			},
+		},
+		DCRedirectionPolicy: tconfig.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]tconfig.Service{
+			"frontend": frontend,
+			"history":  service(internal[1], internal[2]),
+			"matching": service(internal[3], internal[4]),
+			"worker":   service(internal[5], internal[6]),
+		},
+		Archival: tconfig.Archival{
+			History:    tconfig.HistoryArchival{State: "disabled"},
+			Visibility: tconfig.VisibilityArchival{State: "disabled"},
+		},
+		PublicClient: tconfig.PublicClient{HostPort: hostPort},
+		NamespaceDefaults: tconfig.NamespaceDefaults{Archival: tconfig.ArchivalNamespaceDefaults{
+			History:    tconfig.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: tconfig.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+	}
+	s.serverLog = zap.NewAtomicLevelAt(zap.WarnLevel)
+	logger := tlog.NewZapLogger(o.Logger.Named("temporal-server").WithOptions(zap.IncreaseLevel(s.serverLog)))
+	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
+	if err != nil {
+		return err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
+	if err != nil {
+		return err
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*tconfig.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// Search attributes registered at start are visible to the next call at once.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+		}),
+	)
+	if err != nil {
+		return fmt.Errorf("temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("start temporal server on %s: %w", hostPort, err)
+	}
+	s.temporal = srv
+	s.TemporalAddress = hostPort
+	return nil
+}
+
+func (s *Stack) startUI(o Options) {
+	cfg := &uiconfig.Config{
+		TemporalGRPCAddress: s.TemporalAddress,
+		Host:                o.Host,
+		Port:                o.UIPort,
+		EnableUI:            true,
+		DefaultNamespace:    o.Namespace,
+		DisableNewsFetch:    true,
+		HideLogs:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+	}
+	s.ui = server.NewServer(uioptions.WithConfigProvider(cfg))
+	s.UIURL = fmt.Sprintf("http://%s", net.JoinHostPort(o.Host, strconv.Itoa(o.UIPort)))
+	go s.ui.Start()
+}
+
+// claimPorts fills each zero port with a free one and checks that fixed ports are free, so a
+// port in use is reported by name instead of failing deep inside a server. All listeners stay
+// open until every port is chosen, so no two get the same port.
+func claimPorts(host string, ports ...*int) error {
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for _, p := range ports {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(*p)))
+		if err != nil {
+			return fmt.Errorf("port %d on %s is not free (is another dev stack running?): %w", *p, host, err)
+		}
+		listeners = append(listeners, l)
+		*p = l.Addr().(*net.TCPAddr).Port
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+// Package storetest gives tests a fresh, migrated MariaDB/MySQL database of their own.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/entitybase/entitybase-workers/internal/store"
+)
+
+// ServerDSN is the server the tests use: TEST_MYSQL_DSN without a database name, or the local
+// MariaDB that `.ci/run` starts.
+func ServerDSN() string {
+	if dsn := os.Getenv("TEST_MYSQL_DSN"); dsn != "" {
+		return dsn
+	}
+	return "root@tcp(127.0.0.1:3306)/"
+}
+
+var seq atomic.Int64
+
+// DSN returns a DSN for a new, uniquely named database on the test server, dropped when the
+// test ends. The database is not created; store.Open does that.
+func DSN(t testing.TB) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(ServerDSN())
+	if err != nil {
+		t.Fatalf("TEST_MYSQL_DSN: %v", err)
+	}
+	cfg.DBName = fmt.Sprintf("ebw_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, seq.Add(1))
+	dsn := cfg.FormatDSN()
+	t.Cleanup(func() {
+		admin := *cfg
+		admin.DBName = ""
+		db, err := sql.Open("mysql", admin.FormatDSN())
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		db.Exec("DROP DATABASE IF EXISTS `" + strings.ReplaceAll(cfg.DBName, "`", "") + "`")
+	})
+	return dsn
+}
+
+// NewDB opens a new migrated database for the test.
+func NewDB(t testing.TB) (*sql.DB, string) {
+	t.Helper()
+	dsn := DSN(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open test database (is MariaDB running? .ci/run starts it): %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := store.Migrate(ctx, db); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db, dsn
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/devstack"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
+	"github.com/entitybase/entitybase-workers/worker/app"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+func init() {
+	register(command{
+		path:    "dev up",
+		summary: "Run the whole system in one process: embedded Temporal (SQLite under --dir) with its Web UI, an embedded Kafka broker, the schema on MYSQL_DSN, and a worker. Stays up until Ctrl-C.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			dir := fs.String("dir", ".dev", "folder for Temporal's SQLite file and Kafka's data (state survives restarts)")
+			host := fs.String("host", "127.0.0.1", "address every embedded service listens on")
+			temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
+			uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
+			kafkaPort := fs.Int("kafka-port", 9092, "Kafka broker port")
+			return func(ctx context.Context, e *env) error {
+				return devUp(ctx, e, devstack.Options{
+					Dir: *dir, Host: *host, TemporalPort: *temporalPort, UIPort: *uiPort, KafkaPort: *kafkaPort,
+				})
+			}
+		},
+	})
+	register(command{
+		path:    "dev setup",
+		summary: "Prepare existing infrastructure: database and schema on MYSQL_DSN, Kafka topics on KAFKA_BROKERS, search attributes on the Temporal namespace. Idempotent.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			return func(ctx context.Context, e *env) error {
+				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				db, err := store.Open(ctx, e.cfg.MySQLDSN)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				return setup(ctx, e, c, db)
+			}
+		},
+	})
+	register(command{
+		path:    "dev health",
+		summary: "Check MySQL, Temporal, Kafka and that a worker answers on the task queue; say what is wrong.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for a worker to answer")
+			return func(ctx context.Context, e *env) error { return devHealth(ctx, e, *timeout) }
+		},
+	})
+}
+
+// topics are the Kafka topics the project uses.
+func topics(cfg config.Config) []string {
+	return []string{cfg.EntityChangeTopic, cfg.EntityChangeTopic + ".dlq", cfg.EntityDiffTopic}
+}
+
+// setup prepares schema, topics and search attributes; every step is idempotent.
+func setup(ctx context.Context, e *env, c client.Client, db *sql.DB) error {
+	applied, err := store.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "schema: %d migration(s) applied\n", len(applied))
+	if err := temporalx.RegisterSearchAttributes(ctx, c, e.cfg.TemporalNamespace, workflows.SearchAttributes); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "search attributes: %d registered on namespace %s\n", len(workflows.SearchAttributes), e.cfg.TemporalNamespace)
+	if err := createTopics(ctx, e.cfg.KafkaBrokers, topics(e.cfg)); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "kafka topics: %s\n", strings.Join(topics(e.cfg), ", "))
+	return nil
+}
+
+func createTopics(ctx context.Context, brokers []string, names []string) error {
+	kc := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	var req kafka.CreateTopicsRequest
+	for _, n := range names {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: 4, ReplicationFactor: 1})
+	}
+	resp, err := kc.CreateTopics(ctx, &req)
+	if err != nil {
+		return fmt.Errorf("create Kafka topics on %v: %w", brokers, err)
+	}
+	for name, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create Kafka topic %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func devUp(ctx context.Context, e *env, o devstack.Options) error {
+	started := time.Now()
+	o.Namespace = e.cfg.TemporalNamespace
+	o.Topics = topics(e.cfg)
+	o.Logger = e.log
+	stack, err := devstack.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stack.Stop(); err != nil {
+			e.log.Warn("dev stack stop", zap.Error(err))
+		}
+	}()
+	// The worker and this process talk to the embedded services, whatever the environment says.
+	e.cfg.TemporalAddress = stack.TemporalAddress
+	e.cfg.KafkaBrokers = stack.KafkaBrokers
+
+	c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	db, err := store.Open(ctx, e.cfg.MySQLDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := setup(ctx, e, c, db); err != nil {
+		return err
+	}
+
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, e.cfg, e.log, func(addr string) { ready <- addr }) }()
+	select {
+	case err := <-done:
+		return err
+	case addr := <-ready:
+		fmt.Fprintf(e.out, "\nentitybase dev stack is up (%.1fs)\n", time.Since(started).Seconds())
+		fmt.Fprintf(e.out, "  Temporal Web UI  %s/namespaces/%s/workflows\n", stack.UIURL, e.cfg.TemporalNamespace)
+		fmt.Fprintf(e.out, "  Temporal         %s (namespace %s, task queue %s)\n", stack.TemporalAddress, e.cfg.TemporalNamespace, e.cfg.TaskQueue)
+		fmt.Fprintf(e.out, "  Kafka            %s\n", strings.Join(stack.KafkaBrokers, ","))
+		fmt.Fprintf(e.out, "  MySQL            %s\n", redactDSN(e.cfg.MySQLDSN))
+		fmt.Fprintf(e.out, "  Health           http://%s/health\n", localURL(addr))
+		fmt.Fprintf(e.out, "Press Ctrl-C to stop.\n")
+	}
+	err = <-done
+	if err == nil {
+		fmt.Fprintln(e.out, "stopped")
+	}
+	return err
+}
+
+func devHealth(ctx context.Context, e *env, timeout time.Duration) error {
+	var problems []string
+	report := func(name string, err error) {
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+			fmt.Fprintf(e.out, "%-9s FAIL  %v\n", name, err)
+			return
+		}
+		fmt.Fprintf(e.out, "%-9s ok\n", name)
+	}
+	db, err := store.Open(ctx, e.cfg.MySQLDSN)
+	if err == nil {
+		err = db.PingContext(ctx)
+		db.Close()
+	}
+	report("mysql", err)
+	report("kafka", app.KafkaCheck(e.cfg.KafkaBrokers)(ctx))
+	c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 3*time.Second)
+	report("temporal", err)
+	if err == nil {
+		defer c.Close()
+		report("worker", probe(ctx, c, e.cfg.TaskQueue, timeout, e))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d problem(s): %s", len(problems), strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// probe runs ProbeWorkflow and waits for a worker to complete it.
+func probe(ctx context.Context, c client.Client, queue string, timeout time.Duration, e *env) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: fmt.Sprintf("probe-%d", time.Now().UnixNano()), TaskQueue: queue, WorkflowExecutionTimeout: timeout,
+	}, workflows.ProbeWorkflow, workflows.ProbeInput{})
+	if err != nil {
+		return err
+	}
+	var out workflows.ProbeResult
+	if err := run.Get(ctx, &out); err != nil {
+		return fmt.Errorf("no worker completed a probe on task queue %s within %s (is `make dev` or a worker running?): %w", queue, timeout, err)
+	}
+	fmt.Fprintf(e.out, "          worker %s answered (schema version %d)\n", out.WorkerID, out.SchemaVersion)
+	return nil
+}
+
+func redactDSN(dsn string) string {
+	if at := strings.LastIndex(dsn, "@"); at >= 0 {
+		if colon := strings.Index(dsn[:at], ":"); colon >= 0 {
+			return dsn[:colon] + ":***" + dsn[at:]
+		}
+	}
+	return dsn
+}
+
+// localURL turns a listen address such as [::]:8080 into one a person can open.
+func localURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "::" || host == "0.0.0.0" {
+		return "localhost:" + port
+	}
+	return addr
+}
