@@ -149,7 +149,8 @@ func (s *Stack) startKafka(o Options) error {
 func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	sqlCfg := &tconfig.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if o.Dir == "" {
-		// Each in-memory stack needs its own shared-cache database name.
+		// Each in-memory stack needs its own shared-cache database name; the SQLite plugin
+		// creates the schema of an in-memory database itself.
 		sqlCfg.DatabaseName = fmt.Sprintf("devstack-%d-%d", os.Getpid(), time.Now().UnixNano())
 		sqlCfg.ConnectAttributes["mode"] = "memory"
 		sqlCfg.ConnectAttributes["cache"] = "shared"
@@ -167,11 +168,6 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	ns, err := sqlite.NewNamespaceConfig("active", o.Namespace, false, nil)
 	if err != nil {
 		return err
-	}
-	if o.Dir == "" {
-		if err := sqlite.SetupSchema(sqlCfg); err != nil {
-			return fmt.Errorf("temporal sqlite schema: %w", err)
-		}
 	}
 	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
 		return fmt.Errorf("create namespace %s: %w", o.Namespace, err)

@@ -31,13 +31,22 @@ var seq atomic.Int64
 // test ends. The database is not created; store.Open does that.
 func DSN(t testing.TB) string {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(ServerDSN())
+	dsn, drop, err := NewDSN()
 	if err != nil {
 		t.Fatalf("TEST_MYSQL_DSN: %v", err)
 	}
+	t.Cleanup(drop)
+	return dsn
+}
+
+// NewDSN is DSN for callers without a testing.TB (TestMain); drop removes the database.
+func NewDSN() (dsn string, drop func(), err error) {
+	cfg, err := mysql.ParseDSN(ServerDSN())
+	if err != nil {
+		return "", nil, err
+	}
 	cfg.DBName = fmt.Sprintf("ebw_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, seq.Add(1))
-	dsn := cfg.FormatDSN()
-	t.Cleanup(func() {
+	drop = func() {
 		admin := *cfg
 		admin.DBName = ""
 		db, err := sql.Open("mysql", admin.FormatDSN())
@@ -46,8 +55,8 @@ func DSN(t testing.TB) string {
 		}
 		defer db.Close()
 		db.Exec("DROP DATABASE IF EXISTS `" + strings.ReplaceAll(cfg.DBName, "`", "") + "`")
-	})
-	return dsn
+	}
+	return cfg.FormatDSN(), drop, nil
 }
 
 // NewDB opens a new migrated database for the test.
