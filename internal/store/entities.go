@@ -1,0 +1,832 @@
+package store
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+)
+
+// ErrNotFound is returned by the reads when the entity or revision does not exist.
+var ErrNotFound = errors.New("not found")
+
+// SaveStatus says what a save did.
+type SaveStatus string
+
+// Save outcomes.
+const (
+	StatusCreated   SaveStatus = "created"
+	StatusUpdated   SaveStatus = "updated"
+	StatusUnchanged SaveStatus = "unchanged"
+)
+
+// Entities is the repository of entity revisions: the mapping of entity ids to internal ids,
+// the head of each entity, its immutable revisions, backlinks, property datatypes and the
+// entity_change outbox, all written in one transaction per save.
+type Entities struct {
+	DB *sql.DB
+	// DatatypeLookup gives the snak datatypes for serializing and for counting identifiers. Nil
+	// means each snak's own datatype as read (Special:EntityData and dumps carry it).
+	DatatypeLookup wikibase.DatatypeLookup
+}
+
+// SaveRequest is one entity to store as a new revision.
+type SaveRequest struct {
+	Entity      *wikibase.Entity
+	UserID      int64
+	EditSummary string
+	EditType    string
+	// ChangeType of the event; empty means creation for a new entity and edit otherwise.
+	ChangeType events.ChangeType
+	// At is the revision and event time; zero means now.
+	At time.Time
+}
+
+// SaveResult says what a save wrote.
+type SaveResult struct {
+	EntityID   string
+	InternalID int64
+	// RevisionID is the new revision, or the unchanged head.
+	RevisionID     int64
+	FromRevisionID int64
+	Status         SaveStatus
+	// ChangedProperties are the properties whose statements differ from the previous revision.
+	ChangedProperties []string
+}
+
+// RedirectRequest turns From into a redirect to To.
+type RedirectRequest struct {
+	From, To    string
+	UserID      int64
+	EditSummary string
+	At          time.Time
+}
+
+// DeleteRequest soft-deletes an entity.
+type DeleteRequest struct {
+	EntityID    string
+	UserID      int64
+	EditSummary string
+	At          time.Time
+}
+
+// Head is the current state of an entity.
+type Head struct {
+	EntityID    string
+	InternalID  int64
+	EntityType  string // "Q", "P", "L", "E"
+	NumericID   int64
+	RevisionID  int64
+	IsDeleted   bool
+	IsRedirect  bool
+	RedirectsTo string // entity id, when IsRedirect
+}
+
+// Revision is one stored revision with its uncompressed content.
+type Revision struct {
+	EntityID       string
+	InternalID     int64
+	RevisionID     int64
+	FromRevisionID int64
+	CreatedAt      time.Time
+	UserID         int64
+	EditType       string
+	EditSummary    string
+	IsRedirect     bool
+	IsDeleted      bool
+	RedirectsTo    string
+	ContentHash    [32]byte
+	// Line is the compact Wikidata dump line of the entity (for a redirect revision
+	// {"entity":"Q1","redirect":"Q2"}).
+	Line []byte
+	// Summary counts as stored.
+	Statements, Qualifiers, References, Sitelinks, Identifiers int
+}
+
+// maxSaveAttempts bounds the retries of a transaction that lost a deadlock.
+const maxSaveAttempts = 8
+
+// Save stores e as a new revision unless its content equals the head's. See SaveBatch.
+func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error) {
+	out, err := s.SaveBatch(ctx, []SaveRequest{req})
+	if err != nil {
+		return SaveResult{}, err
+	}
+	return out[0], nil
+}
+
+// SaveBatch stores the entities in one transaction, in order (the same entity may appear
+// more than once). Content equal to the head (same content hash) is a no-op: no revision, no
+// event. Otherwise it writes the next revision (1, 2, 3, …), moves the head, replaces the
+// entity's backlinks, records property datatypes and appends an entity_change event to the
+// outbox. Concurrent saves of one entity serialise on its entity_id_mapping row; a deadlock
+// retries the whole transaction.
+func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveResult, error) {
+	prepared := make([]preparedSave, len(reqs))
+	enc := wikibase.Encoder{Datatypes: s.DatatypeLookup}
+	for i := range reqs {
+		if err := s.prepare(&enc, &reqs[i], &prepared[i]); err != nil {
+			return nil, err
+		}
+	}
+	var out []SaveResult
+	err := retryTx(ctx, s.DB, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.saveTx(ctx, tx, prepared)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// preparedSave is a request with everything computed that needs no database.
+type preparedSave struct {
+	req     *SaveRequest
+	id      parsedID
+	line    []byte
+	gz      []byte
+	hash    [32]byte
+	summary wikibase.Summary
+	targets []parsedID // backlink targets, parallel to summary.Links (zero id when skipped)
+	at      time.Time
+}
+
+type parsedID struct {
+	id      string
+	typ     string // first letter
+	numeric int64
+}
+
+// parseEntityID splits a top-level entity id (Q42, P31, L7, E10).
+func parseEntityID(id string) (parsedID, bool) {
+	if len(id) < 2 || !strings.ContainsRune("QPLE", rune(id[0])) || id[1] == '0' {
+		return parsedID{}, false
+	}
+	n, err := strconv.ParseInt(id[1:], 10, 64)
+	if err != nil || n <= 0 {
+		return parsedID{}, false
+	}
+	return parsedID{id: id, typ: id[:1], numeric: n}, true
+}
+
+// linkTarget maps a statement value to the entity row a backlink points at: forms and senses
+// (L7-F1, L7-S2) count as links to their lexeme, which is the entity that has a head.
+func linkTarget(id string) (parsedID, bool) {
+	if base, _, ok := strings.Cut(id, "-"); ok && strings.HasPrefix(id, "L") {
+		return parseEntityID(base)
+	}
+	return parseEntityID(id)
+}
+
+func (s *Entities) prepare(enc *wikibase.Encoder, req *SaveRequest, p *preparedSave) error {
+	e := req.Entity
+	if e == nil {
+		return errors.New("save entity: request has no entity")
+	}
+	if e.ID == "" {
+		return fmt.Errorf("save %s entity: it has no id (ids are not allocated here; give it one)", e.Type)
+	}
+	id, ok := parseEntityID(e.ID)
+	if !ok {
+		return fmt.Errorf("save entity %q: not an entity id like Q42, P31, L7 or E1", e.ID)
+	}
+	line, err := enc.Marshal(e, nil)
+	if err != nil {
+		return fmt.Errorf("save entity %s: %w", e.ID, err)
+	}
+	p.req, p.id, p.line = req, id, line
+	p.hash = sha256.Sum256(line)
+	if p.gz, err = gzipBytes(line); err != nil {
+		return fmt.Errorf("save entity %s: compress: %w", e.ID, err)
+	}
+	p.summary = wikibase.Summarize(e, s.DatatypeLookup)
+	p.targets = make([]parsedID, len(p.summary.Links))
+	for i, l := range p.summary.Links {
+		if t, ok := linkTarget(l.Target); ok {
+			p.targets[i] = t
+		}
+	}
+	p.at = req.At
+	if p.at.IsZero() {
+		p.at = time.Now()
+	}
+	p.at = p.at.UTC()
+	return nil
+}
+
+// headState is what the transaction knows about an entity's head.
+type headState struct {
+	exists     bool
+	revision   int64
+	hash       []byte
+	deleted    bool
+	redirect   bool
+	line       []byte // content of the head, decoded lazily for changed properties
+	lineLoaded bool
+}
+
+func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave) ([]SaveResult, error) {
+	var ids []parsedID
+	for i := range ps {
+		ids = append(ids, ps[i].id)
+		for _, t := range ps[i].targets {
+			if t.id != "" {
+				ids = append(ids, t)
+			}
+		}
+	}
+	internal, err := ensureMappings(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	own := make([]int64, 0, len(ps))
+	for i := range ps {
+		own = append(own, internal[ps[i].id.id])
+	}
+	slices.Sort(own)
+	own = slices.Compact(own)
+	// Lock the mapping rows of the saved entities: the serialisation point of concurrent saves.
+	if err := execIn(ctx, tx, "SELECT internal_id FROM entity_id_mapping WHERE internal_id IN (%s) ORDER BY internal_id FOR UPDATE", own); err != nil {
+		return nil, fmt.Errorf("lock entities: %w", err)
+	}
+	heads, err := loadHeads(ctx, tx, own)
+	if err != nil {
+		return nil, err
+	}
+
+	var (
+		revs      rowsBuilder
+		headRows  rowsBuilder
+		links     rowsBuilder
+		datatypes rowsBuilder
+		outbox    rowsBuilder
+		stale     []int64
+		out       = make([]SaveResult, len(ps))
+		// The last revision of an entity in the batch decides its head and backlinks.
+		order     []int64
+		lastRev   = map[int64]int64{}
+		lastLinks = map[int64][][]any{}
+	)
+	for i := range ps {
+		p := &ps[i]
+		iid := internal[p.id.id]
+		h := heads[iid]
+		res := SaveResult{EntityID: p.id.id, InternalID: iid}
+		if h != nil && h.exists && !h.deleted && !h.redirect && bytes.Equal(h.hash, p.hash[:]) {
+			res.RevisionID, res.FromRevisionID, res.Status = h.revision, h.revision, StatusUnchanged
+			out[i] = res
+			continue
+		}
+		var prevLine []byte
+		if h != nil && h.exists {
+			if !h.lineLoaded {
+				if h.line, err = loadContent(ctx, tx, iid, h.revision); err != nil {
+					return nil, err
+				}
+				h.lineLoaded = true
+			}
+			prevLine = h.line
+			res.FromRevisionID = h.revision
+			res.RevisionID = h.revision + 1
+			res.Status = StatusUpdated
+			stale = append(stale, iid)
+		} else {
+			res.RevisionID = 1
+			res.Status = StatusCreated
+		}
+		changed, err := changedProperties(prevLine, p.line)
+		if err != nil {
+			return nil, fmt.Errorf("save entity %s: %w", p.id.id, err)
+		}
+		res.ChangedProperties = changed
+		ct := p.req.ChangeType
+		if ct == "" {
+			ct = events.ChangeEdit
+			if res.Status == StatusCreated {
+				ct = events.ChangeCreation
+			}
+		}
+		payload, err := events.EntityChange{
+			EntityID: p.id.id, RevisionID: res.RevisionID, FromRevisionID: res.FromRevisionID,
+			ChangeType: ct, ChangedAt: p.at, UserID: p.req.UserID, EditSummary: p.req.EditSummary,
+			ChangedProperties: changed,
+		}.Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("save entity %s: %w", p.id.id, err)
+		}
+		sm := p.summary
+		labels, descs, aliases := termCounts(sm.Terms)
+		props := sm.Properties
+		if props == nil {
+			props = []string{}
+		}
+		propsJSON, _ := json.Marshal(props)
+		revs.add(iid, res.RevisionID, res.FromRevisionID, p.at, nullUser(p.req.UserID), p.req.EditType,
+			p.req.EditSummary, false, false, nil, p.gz, p.hash[:], len(p.line),
+			sm.Statements, sm.Qualifiers, sm.References, sm.Sitelinks, sm.Identifiers,
+			labels, descs, aliases, propsJSON)
+		if _, seen := lastRev[iid]; !seen {
+			order = append(order, iid)
+		}
+		lastRev[iid] = res.RevisionID
+		var entityLinks [][]any
+		for li, l := range sm.Links {
+			t := p.targets[li]
+			if t.id == "" {
+				continue
+			}
+			rank := l.Rank
+			if rank == "" {
+				rank = wikibase.RankNormal
+			}
+			entityLinks = append(entityLinks, []any{internal[t.id], iid, l.StatementID, l.Property, rank})
+		}
+		lastLinks[iid] = entityLinks
+		if p.req.Entity.Type == wikibase.TypeProperty && p.req.Entity.Datatype != "" {
+			datatypes.add(p.id.id, p.req.Entity.Datatype)
+		}
+		outbox.add(p.id.id, res.RevisionID, payload, p.at)
+		// Later requests for the same entity in this batch see this revision as the head.
+		heads[iid] = &headState{exists: true, revision: res.RevisionID, hash: p.hash[:], line: p.line, lineLoaded: true}
+		out[i] = res
+	}
+
+	for _, iid := range order {
+		headRows.add(iid, lastRev[iid], false, false, nil)
+		for _, l := range lastLinks[iid] {
+			links.add(l...)
+		}
+	}
+	if revs.n > 0 {
+		if err := revs.exec(ctx, tx, insertRevisionSQL, 22); err != nil {
+			return nil, fmt.Errorf("insert revisions: %w", err)
+		}
+	}
+	if headRows.n > 0 {
+		if err := headRows.exec(ctx, tx, upsertHeadSQL, 5); err != nil {
+			return nil, fmt.Errorf("upsert heads: %w", err)
+		}
+	}
+	if len(stale) > 0 {
+		if err := execIn(ctx, tx, "DELETE FROM entity_backlinks WHERE referencing_internal_id IN (%s)", stale); err != nil {
+			return nil, fmt.Errorf("replace backlinks: %w", err)
+		}
+	}
+	if links.n > 0 {
+		if err := links.exec(ctx, tx, insertBacklinkSQL, 5); err != nil {
+			return nil, fmt.Errorf("insert backlinks: %w", err)
+		}
+	}
+	if datatypes.n > 0 {
+		if err := datatypes.exec(ctx, tx, upsertDatatypeSQL, 2); err != nil {
+			return nil, fmt.Errorf("record property datatypes: %w", err)
+		}
+	}
+	if outbox.n > 0 {
+		if err := outbox.exec(ctx, tx, insertOutboxSQL, 4); err != nil {
+			return nil, fmt.Errorf("write outbox: %w", err)
+		}
+	}
+	return out, nil
+}
+
+const (
+	insertRevisionSQL = `INSERT INTO entity_revisions (internal_id, revision_id, from_revision_id, created_at,
+ user_id, edit_type, edit_summary, is_redirect, is_deleted, redirects_to, content, content_hash, content_bytes,
+ statements, qualifiers, references_count, sitelinks, identifiers, labels, descriptions, aliases, properties) VALUES `
+	upsertHeadSQL  = `INSERT INTO entity_head (internal_id, head_revision_id, is_deleted, is_redirect, redirects_to) VALUES `
+	upsertHeadTail = ` ON DUPLICATE KEY UPDATE head_revision_id = VALUES(head_revision_id), is_deleted = VALUES(is_deleted),
+ is_redirect = VALUES(is_redirect), redirects_to = VALUES(redirects_to)`
+	insertBacklinkSQL  = `INSERT IGNORE INTO entity_backlinks (referenced_internal_id, referencing_internal_id, statement_id, property_id, ` + "`rank`" + `) VALUES `
+	upsertDatatypeSQL  = `INSERT INTO property_datatypes (property_id, datatype) VALUES `
+	upsertDatatypeTail = ` ON DUPLICATE KEY UPDATE datatype = VALUES(datatype)`
+	insertOutboxSQL    = `INSERT INTO entity_change_outbox (entity_id, revision_id, payload, created_at) VALUES `
+)
+
+// tails holds the ON DUPLICATE KEY clause of the statements that have one.
+var tails = map[string]string{upsertHeadSQL: upsertHeadTail, upsertDatatypeSQL: upsertDatatypeTail}
+
+// rowsBuilder collects the arguments of a multi-row INSERT.
+type rowsBuilder struct {
+	args  []any
+	n     int
+	bytes int
+}
+
+func (r *rowsBuilder) add(args ...any) {
+	r.args = append(r.args, args...)
+	r.n++
+	for _, a := range args {
+		if b, ok := a.([]byte); ok {
+			r.bytes += len(b)
+		}
+	}
+}
+
+// maxStatementBytes keeps one INSERT well under MariaDB's default max_allowed_packet (16 MB).
+const maxStatementBytes = 4 << 20
+
+// maxPlaceholders stays under the protocol's 65535 placeholders per statement.
+const maxPlaceholders = 60000
+
+// exec writes the rows as few multi-row statements as the packet limit allows.
+func (r *rowsBuilder) exec(ctx context.Context, tx *sql.Tx, head string, width int) error {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
+	start, size := 0, 0
+	flush := func(end int) error {
+		if end == start {
+			return nil
+		}
+		var q strings.Builder
+		q.WriteString(head)
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteByte(',')
+			}
+			q.WriteString(row)
+		}
+		q.WriteString(tails[head])
+		if _, err := tx.ExecContext(ctx, q.String(), r.args[start*width:end*width]...); err != nil {
+			return err
+		}
+		start, size = end, 0
+		return nil
+	}
+	for i := 0; i < r.n; i++ {
+		for _, a := range r.args[i*width : (i+1)*width] {
+			if b, ok := a.([]byte); ok {
+				size += len(b)
+			}
+		}
+		if (size > maxStatementBytes || (i-start+1)*width > maxPlaceholders) && i > start {
+			if err := flush(i); err != nil {
+				return err
+			}
+			for _, a := range r.args[i*width : (i+1)*width] {
+				if b, ok := a.([]byte); ok {
+					size += len(b)
+				}
+			}
+		}
+	}
+	return flush(r.n)
+}
+
+// ensureMappings returns the internal ids of ids, creating entity_id_mapping rows for those
+// seen for the first time. Existing rows are read without locks, so linking to an entity
+// never waits for a save of that entity.
+func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (map[string]int64, error) {
+	byID := map[string]parsedID{}
+	for _, id := range ids {
+		byID[id.id] = id
+	}
+	keys := make([]string, 0, len(byID))
+	for k := range byID {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	found := make(map[string]int64, len(keys))
+	if err := readMappings(ctx, tx, keys, found); err != nil {
+		return nil, err
+	}
+	var missing []string
+	var rows rowsBuilder
+	for _, k := range keys {
+		if _, ok := found[k]; !ok {
+			missing = append(missing, k)
+			rows.add(k, byID[k].typ, byID[k].numeric)
+		}
+	}
+	if len(missing) == 0 {
+		return found, nil
+	}
+	// Sorted inserts keep concurrent transactions locking in the same order.
+	if err := rows.exec(ctx, tx, "INSERT IGNORE INTO entity_id_mapping (entity_id, entity_type, numeric_id) VALUES ", 3); err != nil {
+		return nil, fmt.Errorf("create entity id mappings: %w", err)
+	}
+	if err := readMappings(ctx, tx, missing, found); err != nil {
+		return nil, err
+	}
+	for _, k := range missing {
+		if _, ok := found[k]; !ok {
+			return nil, fmt.Errorf("entity id mapping for %s: not created (type %s, number %d taken by another id?)", k, byID[k].typ, byID[k].numeric)
+		}
+	}
+	return found, nil
+}
+
+func readMappings(ctx context.Context, tx *sql.Tx, keys []string, into map[string]int64) error {
+	for start := 0; start < len(keys); start += 1000 {
+		end := min(start+1000, len(keys))
+		args := make([]any, 0, end-start)
+		for _, k := range keys[start:end] {
+			args = append(args, k)
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT entity_id, internal_id FROM entity_id_mapping WHERE entity_id IN ("+placeholders(end-start)+")", args...)
+		if err != nil {
+			return fmt.Errorf("read entity id mappings: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var iid int64
+			if err := rows.Scan(&id, &iid); err != nil {
+				rows.Close()
+				return fmt.Errorf("read entity id mappings: %w", err)
+			}
+			into[id] = iid
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read entity id mappings: %w", err)
+		}
+	}
+	return nil
+}
+
+func loadHeads(ctx context.Context, tx *sql.Tx, iids []int64) (map[int64]*headState, error) {
+	heads := make(map[int64]*headState, len(iids))
+	for start := 0; start < len(iids); start += 1000 {
+		end := min(start+1000, len(iids))
+		args := make([]any, 0, end-start)
+		for _, v := range iids[start:end] {
+			args = append(args, v)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT h.internal_id, h.head_revision_id, h.is_deleted, h.is_redirect, r.content_hash
+ FROM entity_head h JOIN entity_revisions r ON r.internal_id = h.internal_id AND r.revision_id = h.head_revision_id
+ WHERE h.internal_id IN (`+placeholders(end-start)+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("read entity heads: %w", err)
+		}
+		for rows.Next() {
+			h := &headState{exists: true}
+			var iid int64
+			if err := rows.Scan(&iid, &h.revision, &h.deleted, &h.redirect, &h.hash); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read entity heads: %w", err)
+			}
+			heads[iid] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read entity heads: %w", err)
+		}
+	}
+	return heads, nil
+}
+
+func loadContent(ctx context.Context, q queryer, iid, rev int64) ([]byte, error) {
+	var gz []byte
+	var encoding string
+	err := q.QueryRowContext(ctx, "SELECT content_encoding, content FROM entity_revisions WHERE internal_id = ? AND revision_id = ?", iid, rev).Scan(&encoding, &gz)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("revision %d of internal id %d: %w", rev, iid, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read revision %d of internal id %d: %w", rev, iid, err)
+	}
+	line, err := decodeContent(encoding, gz)
+	if err != nil {
+		return nil, fmt.Errorf("revision %d of internal id %d: %w", rev, iid, err)
+	}
+	return line, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// decodeContent returns the uncompressed content of a revision.
+func decodeContent(encoding string, content []byte) ([]byte, error) {
+	switch encoding {
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(content))
+		if err != nil {
+			return nil, fmt.Errorf("decompress content: %w", err)
+		}
+		line, err := io.ReadAll(zr)
+		if err != nil {
+			return nil, fmt.Errorf("decompress content: %w", err)
+		}
+		return line, nil
+	case "", "identity":
+		return content, nil
+	}
+	return nil, fmt.Errorf("content encoding %q is not known", encoding)
+}
+
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
+
+// gzipBytes compresses b. BestSpeed: the import is bound by compression time, and the
+// stored lines (repetitive JSON) compress well at any level. No name or mtime in the header,
+// so the same line always gives the same bytes.
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(b)/4 + 64)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// changedProperties lists the properties whose statements (of the entity and of a lexeme's
+// forms and senses) differ between two dump lines of one entity; prev nil means all.
+func changedProperties(prev, next []byte) ([]string, error) {
+	a, err := statementsByProperty(prev)
+	if err != nil {
+		return nil, fmt.Errorf("previous revision: %w", err)
+	}
+	b, err := statementsByProperty(next)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for p, v := range b {
+		if !bytes.Equal(a[p], v) {
+			out = append(out, p)
+		}
+	}
+	for p := range a {
+		if _, ok := b[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+type claimsJSON struct {
+	Claims map[string]json.RawMessage `json:"claims"`
+	Forms  []struct {
+		ID     string                     `json:"id"`
+		Claims map[string]json.RawMessage `json:"claims"`
+	} `json:"forms"`
+	Senses []struct {
+		ID     string                     `json:"id"`
+		Claims map[string]json.RawMessage `json:"claims"`
+	} `json:"senses"`
+}
+
+// statementsByProperty maps each property to the serialized statements using it. Both lines
+// come from the same serializer, so equal statements give equal bytes.
+func statementsByProperty(line []byte) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if len(line) == 0 {
+		return out, nil
+	}
+	var c claimsJSON
+	if err := json.Unmarshal(line, &c); err != nil {
+		return nil, fmt.Errorf("read statements: %w", err)
+	}
+	add := func(prefix string, claims map[string]json.RawMessage) {
+		for p, raw := range claims {
+			v := out[p]
+			v = append(v, prefix...)
+			v = append(v, raw...)
+			out[p] = v
+		}
+	}
+	add("", c.Claims)
+	for _, f := range c.Forms {
+		add(f.ID, f.Claims)
+	}
+	for _, s := range c.Senses {
+		add(s.ID, s.Claims)
+	}
+	return out, nil
+}
+
+// termCounts turns the per-language counts into the labels, descriptions and aliases JSON
+// columns: {"en": 1, ...} with languages in sorted order.
+func termCounts(terms []wikibase.LanguageTerms) (labels, descriptions, aliases []byte) {
+	var l, d, a bytes.Buffer
+	for _, buf := range []*bytes.Buffer{&l, &d, &a} {
+		buf.WriteByte('{')
+	}
+	add := func(buf *bytes.Buffer, lang string, n int) {
+		if n == 0 {
+			return
+		}
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(lang)
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.WriteString(strconv.Itoa(n))
+	}
+	for _, t := range terms {
+		add(&l, t.Language, t.Labels)
+		add(&d, t.Language, t.Descriptions)
+		add(&a, t.Language, t.Aliases)
+	}
+	for _, buf := range []*bytes.Buffer{&l, &d, &a} {
+		buf.WriteByte('}')
+	}
+	return l.Bytes(), d.Bytes(), a.Bytes()
+}
+
+func nullUser(id int64) any {
+	if id <= 0 {
+		return nil
+	}
+	return id
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// execIn runs a statement with one "IN (%s)" list of internal ids, consuming any rows.
+func execIn(ctx context.Context, tx *sql.Tx, format string, iids []int64) error {
+	for start := 0; start < len(iids); start += 1000 {
+		end := min(start+1000, len(iids))
+		args := make([]any, 0, end-start)
+		for _, v := range iids[start:end] {
+			args = append(args, v)
+		}
+		q := fmt.Sprintf(format, placeholders(end-start))
+		if strings.HasPrefix(q, "SELECT") {
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retryTx runs fn in a READ COMMITTED transaction (no gap locks, so concurrent creations of
+// different entities do not block each other) and retries it when it lost a deadlock or a
+// lock wait: both roll back the whole transaction, so a retry starts clean.
+func retryTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxSaveAttempts; attempt++ {
+		err = runTx(ctx, db, fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("gave up after %d attempts: %w", maxSaveAttempts, err)
+}
+
+func runTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// retryable reports deadlocks (1213) and lock wait timeouts (1205).
+func retryable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}

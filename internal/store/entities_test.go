@@ -1,0 +1,346 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/store/storetest"
+	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+)
+
+func parse(t testing.TB, js string) *wikibase.Entity {
+	t.Helper()
+	e, err := wikibase.ParseEntity([]byte(js))
+	require.NoError(t, err)
+	return e
+}
+
+// item builds Q1 with one P31 statement pointing at target and one P1 string statement.
+func item(t testing.TB, id, label, target, str string) *wikibase.Entity {
+	t.Helper()
+	return parse(t, fmt.Sprintf(`{"type":"item","id":%q,"labels":{"en":{"language":"en","value":%q},"de":{"language":"de","value":"x"}},
+"descriptions":{},"aliases":{"en":[{"language":"en","value":"a1"},{"language":"en","value":"a2"}]},
+"claims":{"P31":[{"mainsnak":{"snaktype":"value","property":"P31","datatype":"wikibase-item","datavalue":{"value":{"entity-type":"item","id":%q},"type":"wikibase-entityid"}},"type":"statement","id":"%s$1","rank":"preferred"}],
+"P1":[{"mainsnak":{"snaktype":"value","property":"P1","datatype":"external-id","datavalue":{"value":%q,"type":"string"}},"type":"statement","id":"%s$2","rank":"normal"}]},
+"sitelinks":{"enwiki":{"site":"enwiki","title":"T","badges":[]}}}`, id, label, target, id, str, id))
+}
+
+type outboxRow struct {
+	EntityID string
+	Revision int64
+	Change   events.EntityChange
+}
+
+func outbox(t testing.TB, db *sql.DB) []outboxRow {
+	t.Helper()
+	rows, err := db.Query("SELECT entity_id, revision_id, payload FROM entity_change_outbox ORDER BY id")
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []outboxRow
+	for rows.Next() {
+		var r outboxRow
+		var payload []byte
+		require.NoError(t, rows.Scan(&r.EntityID, &r.Revision, &payload))
+		r.Change, err = events.ParseEntityChange(payload)
+		require.NoError(t, err)
+		out = append(out, r)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func count(t testing.TB, db *sql.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow(query, args...).Scan(&n))
+	return n
+}
+
+func TestSaveCreateUpdateUnchanged(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+	r1, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q10", "ten", "Q5", "abc"), UserID: 7, EditSummary: "new", At: at})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusCreated, r1.Status)
+	assert.Equal(t, int64(1), r1.RevisionID)
+	assert.Equal(t, int64(0), r1.FromRevisionID)
+	assert.Equal(t, []string{"P1", "P31"}, r1.ChangedProperties)
+
+	// Same content: nothing written.
+	r2, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q10", "ten", "Q5", "abc"), At: at})
+	require.NoError(t, err)
+	assert.Equal(t, store.SaveResult{EntityID: "Q10", InternalID: r1.InternalID, RevisionID: 1, FromRevisionID: 1, Status: store.StatusUnchanged}, r2)
+
+	// A label change: revision 2, no statement changed.
+	r3, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q10", "TEN", "Q5", "abc"), At: at})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusUpdated, r3.Status)
+	assert.Equal(t, int64(2), r3.RevisionID)
+	assert.Equal(t, int64(1), r3.FromRevisionID)
+	assert.Empty(t, r3.ChangedProperties)
+
+	// A new target and string: both properties changed, backlinks replaced.
+	r4, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q10", "TEN", "Q6", "abd"), At: at})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), r4.RevisionID)
+	assert.Equal(t, []string{"P1", "P31"}, r4.ChangedProperties)
+
+	assert.Equal(t, 3, count(t, db, "SELECT COUNT(*) FROM entity_revisions"))
+	head, err := s.Head(ctx, "Q10")
+	require.NoError(t, err)
+	assert.Equal(t, store.Head{EntityID: "Q10", InternalID: r1.InternalID, EntityType: "Q", NumericID: 10, RevisionID: 3}, head)
+
+	// Backlink targets got mapping rows; only the head's links are kept.
+	var target string
+	var rank, prop, stmt string
+	require.NoError(t, db.QueryRow(`SELECT m.entity_id, b.rank, b.property_id, b.statement_id FROM entity_backlinks b
+ JOIN entity_id_mapping m ON m.internal_id = b.referenced_internal_id`).Scan(&target, &rank, &prop, &stmt))
+	assert.Equal(t, []string{"Q6", "preferred", "P31", "Q10$1"}, []string{target, rank, prop, stmt})
+	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_backlinks"))
+	assert.Equal(t, 3, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping"), "Q10, Q5 and Q6")
+
+	// Summary counts of the head revision.
+	var statements, identifiers, sitelinks int
+	var labels, aliases, props string
+	require.NoError(t, db.QueryRow(`SELECT statements, identifiers, sitelinks, labels, aliases, properties FROM entity_revisions
+ WHERE internal_id = ? AND revision_id = 3`, r1.InternalID).Scan(&statements, &identifiers, &sitelinks, &labels, &aliases, &props))
+	assert.Equal(t, []int{2, 1, 1}, []int{statements, identifiers, sitelinks})
+	assert.JSONEq(t, `{"de":1,"en":1}`, labels)
+	assert.JSONEq(t, `{"en":2}`, aliases)
+	assert.JSONEq(t, `["P1","P31"]`, props)
+
+	// Events: one per revision, in order, canonical form.
+	ob := outbox(t, db)
+	require.Len(t, ob, 3)
+	assert.Equal(t, events.EntityChange{EntityID: "Q10", RevisionID: 1, ChangeType: events.ChangeCreation, ChangedAt: at,
+		UserID: 7, EditSummary: "new", ChangedProperties: []string{"P1", "P31"}}, ob[0].Change)
+	assert.Equal(t, events.ChangeEdit, ob[1].Change.ChangeType)
+	assert.Equal(t, int64(2), ob[1].Change.RevisionID)
+	assert.Equal(t, int64(1), ob[1].Change.FromRevisionID)
+	assert.Equal(t, int64(3), ob[2].Revision)
+
+	// The stored line is the serializer's output.
+	rev, err := s.Revision(ctx, "Q10", 1)
+	require.NoError(t, err)
+	want, err := (&wikibase.Encoder{}).Marshal(item(t, "Q10", "ten", "Q5", "abc"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(rev.Line))
+	assert.Equal(t, int64(7), rev.UserID)
+	assert.Equal(t, "new", rev.EditSummary)
+	assert.Equal(t, at, rev.CreatedAt.UTC())
+
+	_, err = s.Revision(ctx, "Q10", 4)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.Head(ctx, "Q999")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func TestSavePropertyRecordsDatatypeAndFormLinks(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	_, err := s.Save(ctx, store.SaveRequest{Entity: parse(t, `{"type":"property","datatype":"wikibase-form","id":"P5830","labels":{},"descriptions":{},"aliases":{},
+"claims":{"P1":[{"mainsnak":{"snaktype":"value","property":"P1","datatype":"wikibase-form","datavalue":{"value":{"entity-type":"form","id":"L7-F2"},"type":"wikibase-entityid"}},"type":"statement","id":"P5830$x","rank":"deprecated"}]}}`)})
+	require.NoError(t, err)
+	dts, err := s.Datatypes(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, wikibase.DatatypeMap{"P5830": "wikibase-form"}, dts)
+
+	require.NoError(t, s.SaveDatatypes(ctx, wikibase.DatatypeMap{"P1": "string", "P5830": "wikibase-form"}))
+	dts, err = s.Datatypes(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, wikibase.DatatypeMap{"P1": "string", "P5830": "wikibase-form"}, dts)
+
+	// A link to a form is a backlink of its lexeme.
+	var target, rank string
+	require.NoError(t, db.QueryRow(`SELECT m.entity_id, b.rank FROM entity_backlinks b
+ JOIN entity_id_mapping m ON m.internal_id = b.referenced_internal_id`).Scan(&target, &rank))
+	assert.Equal(t, "L7", target)
+	assert.Equal(t, "deprecated", rank)
+}
+
+func TestSaveRejectsBadInputWithoutWriting(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db}
+	cases := []struct {
+		name   string
+		entity *wikibase.Entity
+		want   string
+	}{
+		{"no id", &wikibase.Entity{Type: "item"}, "has no id"},
+		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "not an entity id"},
+		{"nil", nil, "no entity"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// A bad entity in a batch stops the whole batch before anything is written.
+			_, err := s.SaveBatch(context.Background(), []store.SaveRequest{{Entity: item(t, "Q1", "a", "Q2", "s")}, {Entity: c.entity}})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping"))
+			assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM entity_revisions"))
+		})
+	}
+}
+
+func TestSaveBatchSameEntityTwice(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db}
+	res, err := s.SaveBatch(context.Background(), []store.SaveRequest{
+		{Entity: item(t, "Q1", "a", "Q2", "s")},
+		{Entity: item(t, "Q1", "a", "Q2", "s")},
+		{Entity: item(t, "Q1", "b", "Q3", "s")},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []store.SaveStatus{store.StatusCreated, store.StatusUnchanged, store.StatusUpdated},
+		[]store.SaveStatus{res[0].Status, res[1].Status, res[2].Status})
+	assert.Equal(t, int64(2), res[2].RevisionID)
+	assert.Equal(t, []string{"P31"}, res[2].ChangedProperties)
+	assert.Equal(t, 2, len(outbox(t, db)))
+	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_backlinks"))
+}
+
+// TestConcurrentSavesOfOneEntity: every save gets its own revision number, none is lost.
+func TestConcurrentSavesOfOneEntity(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db}
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	revs := make([]int64, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.Save(context.Background(), store.SaveRequest{Entity: item(t, "Q77", fmt.Sprint("label ", i), fmt.Sprint("Q", 100+i), "s")})
+			errs[i], revs[i] = err, r.RevisionID
+		}()
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for i := range n {
+		require.NoError(t, errs[i])
+		assert.False(t, seen[revs[i]], "revision %d given twice", revs[i])
+		seen[revs[i]] = true
+	}
+	assert.Equal(t, n, count(t, db, "SELECT COUNT(*) FROM entity_revisions"))
+	head, err := (&store.Entities{DB: db}).Head(context.Background(), "Q77")
+	require.NoError(t, err)
+	assert.Equal(t, int64(n), head.RevisionID)
+	ob := outbox(t, db)
+	require.Len(t, ob, n)
+	for i, r := range ob {
+		assert.Equal(t, int64(i+1), r.Revision, "outbox in revision order")
+		assert.Equal(t, int64(i), r.Change.FromRevisionID)
+	}
+	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_backlinks"), "only the head's links")
+}
+
+func TestRedirectAndDelete(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	_, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q1", "a", "Q3", "s")})
+	require.NoError(t, err)
+	_, err = s.Save(ctx, store.SaveRequest{Entity: item(t, "Q2", "b", "Q3", "s")})
+	require.NoError(t, err)
+
+	r, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q1", To: "Q2", UserID: 3})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusUpdated, r.Status)
+	assert.Equal(t, int64(2), r.RevisionID)
+	head, err := s.Head(ctx, "Q1")
+	require.NoError(t, err)
+	assert.True(t, head.IsRedirect)
+	assert.Equal(t, "Q2", head.RedirectsTo)
+	rev, err := s.Revision(ctx, "Q1", 2)
+	require.NoError(t, err)
+	assert.Equal(t, `{"entity":"Q1","redirect":"Q2"}`, string(rev.Line))
+	assert.True(t, rev.IsRedirect)
+	assert.Equal(t, "Q2", rev.RedirectsTo)
+	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_redirects"))
+	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_backlinks"), "the redirect has no links")
+
+	again, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q1", To: "Q2"})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusUnchanged, again.Status)
+
+	_, err = s.SaveRedirect(ctx, store.RedirectRequest{From: "Q2", To: "Q404"})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	d, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2", EditSummary: "gone"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), d.RevisionID)
+	head, err = s.Head(ctx, "Q2")
+	require.NoError(t, err)
+	assert.True(t, head.IsDeleted)
+	deleted, err := s.Revision(ctx, "Q2", 2)
+	require.NoError(t, err)
+	first, err := s.Revision(ctx, "Q2", 1)
+	require.NoError(t, err)
+	assert.Equal(t, first.Line, deleted.Line, "a deleted revision keeps the content")
+	d2, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2"})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusUnchanged, d2.Status)
+
+	// Saving the same content again restores the entity.
+	restored, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q2", "b", "Q3", "s")})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusUpdated, restored.Status)
+	assert.Equal(t, int64(3), restored.RevisionID)
+
+	var types []events.ChangeType
+	for _, r := range outbox(t, db) {
+		types = append(types, r.Change.ChangeType)
+	}
+	assert.Equal(t, []events.ChangeType{events.ChangeCreation, events.ChangeCreation, events.ChangeRedirect, events.ChangeSoftDelete, events.ChangeEdit}, types)
+}
+
+// TestSaveRealEntities stores each real Wikidata entity and reads back the serializer's line.
+func TestSaveRealEntities(t *testing.T) {
+	dir := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata", "entities")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		es, err := wikibase.ParseEntities(data)
+		require.NoError(t, err)
+		for _, e := range es {
+			res, err := s.Save(ctx, store.SaveRequest{Entity: e})
+			require.NoError(t, err)
+			rev, err := s.Revision(ctx, e.ID, res.RevisionID)
+			require.NoError(t, err)
+			want, err := (&wikibase.Encoder{}).Marshal(e, nil)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(rev.Line), e.ID)
+			sum := wikibase.Summarize(e, nil)
+			assert.Equal(t, sum.Statements, rev.Statements, e.ID)
+			assert.Equal(t, sum.References, rev.References, e.ID)
+			assert.True(t, json.Valid(rev.Line))
+		}
+	}
+	_, err = s.Head(ctx, "Q1")
+	assert.False(t, errors.Is(err, store.ErrNotFound))
+}
