@@ -1,0 +1,241 @@
+// Package outbox publishes the entity_change outbox to Kafka. Saves write their event into
+// entity_change_outbox in the same transaction as the revision; the relay sends the rows in
+// id order and marks them published only after the broker acknowledged them, so an event is
+// never lost (a Kafka outage only delays it) and, per entity, arrives in revision order. A
+// crash between the acknowledgement and the mark sends the batch again: at-least-once, which
+// the consumers dedupe.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// MessageWriter is the part of *kafka.Writer the relay uses.
+type MessageWriter interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// NewWriter returns the Kafka writer the relay should use: keyed by entity id with the hash
+// balancer (one entity, one partition, so its events stay in order) and acknowledged by all
+// in-sync replicas. The relay retries failed batches itself.
+func NewWriter(brokers []string, topic string) *kafka.Writer {
+	return &kafka.Writer{
+		Addr:         kafka.TCP(brokers...),
+		Topic:        topic,
+		Balancer:     &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll,
+		MaxAttempts:  1,
+		BatchSize:    1000,
+		BatchBytes:   16 << 20,
+		BatchTimeout: time.Millisecond,
+		WriteTimeout: 10 * time.Second,
+		ReadTimeout:  10 * time.Second,
+	}
+}
+
+// lockName is the MySQL named lock whose holder is the one relay that publishes. Only one
+// publisher keeps the global id order (and so the order per entity) across workers.
+const lockName = "entitybase_outbox_relay"
+
+// Relay moves outbox rows to Kafka.
+type Relay struct {
+	DB     *sql.DB
+	Writer MessageWriter
+	Log    *zap.Logger
+	// PollInterval is the wait when the outbox is empty or another worker publishes.
+	PollInterval time.Duration
+	// BatchSize is the number of rows sent per write; zero means 500.
+	BatchSize int
+	// MaxBackoff bounds the wait between retries while Kafka fails; zero means 30 s.
+	MaxBackoff time.Duration
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is what the relay reports on /health.
+type Status struct {
+	Leader      bool      `json:"leader"`
+	Published   int64     `json:"published"`
+	LastPublish time.Time `json:"last_publish,omitempty"`
+	LastError   string    `json:"last_error,omitempty"`
+	Failures    int       `json:"consecutive_failures"`
+}
+
+// Status returns a snapshot for the health endpoint.
+func (r *Relay) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
+}
+
+func (r *Relay) update(fn func(*Status)) {
+	r.mu.Lock()
+	fn(&r.status)
+	r.mu.Unlock()
+}
+
+// Run publishes until ctx is cancelled. Only the worker holding the named lock publishes; the
+// others wait and take over when it goes away (its connection closes and the lock with it).
+func (r *Relay) Run(ctx context.Context) error {
+	poll := r.PollInterval
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
+	}
+	for {
+		err := r.lead(ctx, poll)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			r.Log.Warn("outbox relay: lost leadership or database", zap.Error(err))
+			r.update(func(s *Status) { s.Leader, s.LastError = false, err.Error() })
+		}
+		if !sleep(ctx, poll) {
+			return ctx.Err()
+		}
+	}
+}
+
+// lead takes the lock if it is free and publishes while holding it.
+func (r *Relay) lead(ctx context.Context, poll time.Duration) error {
+	conn, err := r.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("outbox relay: connect: %w", err)
+	}
+	defer conn.Close()
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", lockName).Scan(&got); err != nil {
+		return fmt.Errorf("outbox relay: take lock: %w", err)
+	}
+	if got.Int64 != 1 {
+		return nil // another worker publishes
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", lockName)
+	r.update(func(s *Status) { s.Leader = true })
+	r.Log.Info("outbox relay: publishing (lock held)")
+	backoff := time.Duration(0)
+	for {
+		n, err := r.publishBatch(ctx, conn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		switch {
+		case err != nil:
+			backoff = nextBackoff(backoff, r.MaxBackoff)
+			r.update(func(s *Status) { s.LastError, s.Failures = err.Error(), s.Failures+1 })
+			r.Log.Warn("outbox relay: publish failed, retrying", zap.Error(err), zap.Duration("backoff", backoff))
+			if !sleep(ctx, backoff) {
+				return ctx.Err()
+			}
+			// The lock lives on the connection: a broken connection means another worker may
+			// lead now, so start over.
+			if pingErr := conn.PingContext(ctx); pingErr != nil {
+				return pingErr
+			}
+		case n == 0:
+			backoff = 0
+			if !sleep(ctx, poll) {
+				return ctx.Err()
+			}
+		default:
+			backoff = 0
+		}
+	}
+}
+
+// PublishOnce sends one batch of unpublished rows without taking the leader lock (for the
+// CLI and tests, when no other relay runs) and returns how many it published.
+func (r *Relay) PublishOnce(ctx context.Context) (int, error) {
+	conn, err := r.DB.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("outbox relay: connect: %w", err)
+	}
+	defer conn.Close()
+	return r.publishBatch(ctx, conn)
+}
+
+func (r *Relay) publishBatch(ctx context.Context, conn *sql.Conn) (int, error) {
+	limit := r.BatchSize
+	if limit <= 0 {
+		limit = 500
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT id, entity_id, payload FROM entity_change_outbox
+ WHERE published_at IS NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	var ids []any
+	var msgs []kafka.Message
+	for rows.Next() {
+		var id int64
+		var key string
+		var payload []byte
+		if err := rows.Scan(&id, &key, &payload); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read outbox: %w", err)
+		}
+		ids = append(ids, id)
+		msgs = append(msgs, kafka.Message{Key: []byte(key), Value: payload})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := r.Writer.WriteMessages(ctx, msgs...); err != nil {
+		return 0, fmt.Errorf("publish %d outbox events (ids %d..%d): %w", len(msgs), ids[0], ids[len(ids)-1], err)
+	}
+	// Acknowledged: mark them. If this fails the batch goes out again (at-least-once).
+	q := "UPDATE entity_change_outbox SET published_at = CURRENT_TIMESTAMP(6) WHERE id IN (" +
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), q, ids...); err != nil {
+		return 0, fmt.Errorf("mark %d outbox events published: %w", len(ids), err)
+	}
+	r.update(func(s *Status) {
+		s.Published += int64(len(ids))
+		s.LastPublish = time.Now().UTC()
+		s.LastError, s.Failures = "", 0
+	})
+	return len(ids), nil
+}
+
+// Pending counts the events not yet published.
+func Pending(ctx context.Context, db *sql.DB) (int64, error) {
+	var n int64
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM entity_change_outbox WHERE published_at IS NULL").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count pending outbox events: %w", err)
+	}
+	return n, nil
+}
+
+func nextBackoff(cur, limit time.Duration) time.Duration {
+	if limit <= 0 {
+		limit = 30 * time.Second
+	}
+	if cur <= 0 {
+		return min(100*time.Millisecond, limit)
+	}
+	return min(cur*2, limit)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,185 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/outbox"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/store/storetest"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+)
+
+const topic = "entitybase.entity_change"
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func startKafka(t *testing.T, port int) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(4, topic))
+	require.NoError(t, err)
+	return c
+}
+
+// saveRevisions writes revs revisions of each of n entities, interleaved, so the outbox holds
+// every entity's events in revision order.
+func saveRevisions(t *testing.T, s *store.Entities, n, revs int) {
+	t.Helper()
+	for r := 1; r <= revs; r++ {
+		var batch []store.SaveRequest
+		for i := 1; i <= n; i++ {
+			batch = append(batch, store.SaveRequest{Entity: &wikibase.Entity{
+				Type: wikibase.TypeItem, ID: "Q" + strconv.Itoa(i),
+				Labels: []wikibase.Term{{Language: "en", Value: fmt.Sprintf("item %d rev %d", i, r)}},
+			}})
+		}
+		_, err := s.SaveBatch(context.Background(), batch)
+		require.NoError(t, err)
+	}
+}
+
+// consume reads want events from the topic and returns the revision ids per entity in the
+// order they arrived.
+func consume(t *testing.T, addr string, want int) map[string][]int64 {
+	t.Helper()
+	got := map[string][]int64{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for p := 0; p < 4; p++ {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		hw, err := highWatermark(ctx, addr, p)
+		require.NoError(t, err)
+		for off := int64(0); off < hw; off++ {
+			m, err := r.ReadMessage(ctx)
+			require.NoError(t, err)
+			ev, err := events.ParseEntityChange(m.Value)
+			require.NoError(t, err)
+			assert.Equal(t, ev.EntityID, string(m.Key), "key is the entity id")
+			got[ev.EntityID] = append(got[ev.EntityID], ev.RevisionID)
+		}
+		r.Close()
+	}
+	total := 0
+	for _, v := range got {
+		total += len(v)
+	}
+	require.Equal(t, want, total, "events on the topic")
+	return got
+}
+
+func highWatermark(ctx context.Context, addr string, partition int) (int64, error) {
+	conn, err := kafka.DialLeader(ctx, "tcp", addr, topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	return conn.ReadLastOffset()
+}
+
+// TestRelayDrainsAfterKafkaOutage: the relay runs while no broker listens, keeps every event,
+// and publishes them all, in order per entity, once the broker is up.
+func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db}
+	const entities, revs = 20, 5
+	saveRevisions(t, s, entities, revs)
+
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	w := outbox.NewWriter([]string{addr}, topic)
+	defer w.Close()
+	relay := &outbox.Relay{DB: db, Writer: w, Log: zaptest.NewLogger(t), PollInterval: 20 * time.Millisecond,
+		BatchSize: 30, MaxBackoff: 200 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+
+	// Kafka is down: failures are counted, nothing is marked published.
+	require.Eventually(t, func() bool { return relay.Status().Failures >= 2 }, 20*time.Second, 20*time.Millisecond)
+	pending, err := outbox.Pending(context.Background(), db)
+	require.NoError(t, err)
+	assert.Equal(t, int64(entities*revs), pending)
+	assert.True(t, relay.Status().Leader)
+
+	cluster := startKafka(t, port)
+	defer cluster.Close()
+	require.Eventually(t, func() bool {
+		n, err := outbox.Pending(context.Background(), db)
+		return err == nil && n == 0
+	}, 30*time.Second, 50*time.Millisecond)
+
+	// Events written while the relay runs go out too.
+	saveRevisions(t, s, 3, 1) // revision 6 of Q1..Q3
+	require.Eventually(t, func() bool {
+		n, err := outbox.Pending(context.Background(), db)
+		return err == nil && n == 0
+	}, 30*time.Second, 50*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+
+	got := consume(t, addr, entities*revs+3)
+	for i := 1; i <= entities; i++ {
+		id := "Q" + strconv.Itoa(i)
+		want := []int64{1, 2, 3, 4, 5}
+		if i <= 3 {
+			want = append(want, 6)
+		}
+		assert.Equal(t, want, got[id], "events of %s in revision order, each once", id)
+	}
+	assert.Equal(t, int64(entities*revs+3), relay.Status().Published)
+}
+
+// TestOnlyOneRelayPublishes: a second relay waits while the first holds the lock.
+func TestOnlyOneRelayPublishes(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	port := freePort(t)
+	cluster := startKafka(t, port)
+	defer cluster.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	s := &store.Entities{DB: db}
+	saveRevisions(t, s, 5, 2)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var relays [2]*outbox.Relay
+	for i := range relays {
+		w := outbox.NewWriter([]string{addr}, topic)
+		defer w.Close()
+		relays[i] = &outbox.Relay{DB: db, Writer: w, Log: zaptest.NewLogger(t), PollInterval: 20 * time.Millisecond}
+		go relays[i].Run(ctx)
+	}
+	require.Eventually(t, func() bool {
+		n, err := outbox.Pending(context.Background(), db)
+		return err == nil && n == 0
+	}, 30*time.Second, 50*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	leaders := 0
+	for _, r := range relays {
+		if r.Status().Leader {
+			leaders++
+		}
+	}
+	assert.Equal(t, 1, leaders)
+	assert.Equal(t, int64(10), relays[0].Status().Published+relays[1].Status().Published)
+	got := consume(t, addr, 10)
+	for i := 1; i <= 5; i++ {
+		assert.Equal(t, []int64{1, 2}, got["Q"+strconv.Itoa(i)])
+	}
+}

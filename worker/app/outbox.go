@@ -1,0 +1,25 @@
+package app
+
+import (
+	"context"
+
+	"github.com/entitybase/entitybase-workers/internal/outbox"
+)
+
+// The outbox relay publishes entity_change events written by saves; every worker runs one and
+// the named lock lets exactly one of them publish.
+func init() {
+	services = append(services, service{
+		name:    "outbox-relay",
+		enabled: func(d Deps) bool { return d.Config.OutboxRelayEnabled },
+		run: func(ctx context.Context, d Deps) error {
+			w := outbox.NewWriter(d.Config.KafkaBrokers, d.Config.EntityChangeTopic)
+			defer w.Close()
+			relay := &outbox.Relay{DB: d.DB, Writer: w, Log: d.Log.Named("outbox"), PollInterval: d.Config.OutboxPollInterval}
+			if d.Health != nil {
+				d.Health.AddDetail("outbox_relay", func() any { return relay.Status() })
+			}
+			return relay.Run(ctx)
+		},
+	})
+}
