@@ -1,0 +1,141 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// IDRanges claims blocks of entity IDs in id_ranges.
+type IDRanges struct {
+	DB        *sql.DB
+	RangeSize int64            // ID_RANGE_SIZE
+	MinIDs    map[string]int64 // ID_MIN_<prefix>
+}
+
+// ReserveIDRangeInput names the type and the claim.
+type ReserveIDRangeInput struct {
+	EntityType string // prefix: Q, P, L or E
+	// Owner is the allocator that will hold the block; it is written to id_ranges.worker_id.
+	Owner string
+	// ClaimKey is unique per claim an allocator makes: a retry with the same key returns the
+	// block claimed before instead of a new one.
+	ClaimKey string
+}
+
+// ReserveIDRangeOutput is the claimed block.
+type ReserveIDRangeOutput struct {
+	Start, End, Version int64
+	Reused              bool // a retry found the block this key had claimed already
+}
+
+// Error types of ReserveIDRange; the retry policy retries conflicts and nothing else it sees.
+const (
+	ErrTypeIDRangeConflict = "IDRangeConflict"
+	ErrTypeUnknownIDType   = "UnknownIDType"
+)
+
+// ReserveIDRange claims the next block of IDs for a type with a compare-and-swap on
+// id_ranges.version, recording the claim in id_range_claims in the same transaction.
+// Idempotent by ClaimKey: a retry after a commit whose answer was lost finds its claim and
+// returns the same block, so no block is claimed and then thrown away.
+func (r *IDRanges) ReserveIDRange(ctx context.Context, in ReserveIDRangeInput) (ReserveIDRangeOutput, error) {
+	if _, ok := r.MinIDs[in.EntityType]; !ok {
+		return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("reserve ID range: unknown entity type %q (want Q, P, L or E)", in.EntityType), ErrTypeUnknownIDType, nil)
+	}
+	if in.Owner == "" || in.ClaimKey == "" {
+		return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(
+			"reserve ID range: owner and claim key are required", "BadInput", nil)
+	}
+	out, err := r.reserve(ctx, in)
+	if err != nil {
+		var conflict *rangeConflict
+		if errors.As(err, &conflict) {
+			return ReserveIDRangeOutput{}, temporal.NewApplicationError(err.Error(), ErrTypeIDRangeConflict)
+		}
+		if errors.Is(err, errNoRangeRow) {
+			return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnknownIDType, err)
+		}
+		return ReserveIDRangeOutput{}, err
+	}
+	return out, nil
+}
+
+var errNoRangeRow = errors.New("no id_ranges row")
+
+// rangeConflict is a lost compare-and-swap: someone else claimed a block meanwhile.
+type rangeConflict struct {
+	entityType string
+	version    int64
+}
+
+func (e *rangeConflict) Error() string {
+	return fmt.Sprintf("reserve ID range for %s: id_ranges version %d was claimed by another allocator meanwhile", e.entityType, e.version)
+}
+
+func (r *IDRanges) reserve(ctx context.Context, in ReserveIDRangeInput) (ReserveIDRangeOutput, error) {
+	tx, err := r.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: begin: %w", in.EntityType, err)
+	}
+	defer tx.Rollback()
+
+	var prev ReserveIDRangeOutput
+	err = tx.QueryRowContext(ctx,
+		"SELECT range_start, range_end, version FROM id_range_claims WHERE entity_type = ? AND claim_key = ?",
+		in.EntityType, in.ClaimKey).Scan(&prev.Start, &prev.End, &prev.Version)
+	switch {
+	case err == nil:
+		prev.Reused = true
+		return prev, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: look up claim %s: %w", in.EntityType, in.ClaimKey, err)
+	}
+
+	// A plain read, not FOR UPDATE: the version check in the UPDATE is the guard, so two
+	// allocators never block each other, and the loser retries with backoff.
+	var end uint64
+	var version int64
+	err = tx.QueryRowContext(ctx, "SELECT current_range_end, version FROM id_ranges WHERE entity_type = ?", in.EntityType).Scan(&end, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: %w for the type; run the migrations (`starter dev setup`)", in.EntityType, errNoRangeRow)
+	}
+	if err != nil {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: read id_ranges: %w", in.EntityType, err)
+	}
+	// Imported entities carry their own IDs: never hand out one at or below the largest.
+	var maxUsed uint64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(numeric_id), 0) FROM entity_id_mapping WHERE entity_type = ?", in.EntityType).Scan(&maxUsed); err != nil {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: largest ID in entity_id_mapping: %w", in.EntityType, err)
+	}
+	start := max(int64(end)+1, int64(maxUsed)+1, r.MinIDs[in.EntityType], 1)
+	size := r.RangeSize
+	if size <= 0 {
+		size = 1_000_000
+	}
+	out := ReserveIDRangeOutput{Start: start, End: start + size - 1, Version: version + 1}
+
+	res, err := tx.ExecContext(ctx, `UPDATE id_ranges SET current_range_start = ?, current_range_end = ?, range_size = ?,
+		allocated_at = CURRENT_TIMESTAMP, worker_id = ?, version = version + 1 WHERE entity_type = ? AND version = ?`,
+		out.Start, out.End, size, in.Owner, in.EntityType, version)
+	if err != nil {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: update id_ranges: %w", in.EntityType, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: update id_ranges: %w", in.EntityType, err)
+	} else if n == 0 {
+		return ReserveIDRangeOutput{}, &rangeConflict{entityType: in.EntityType, version: version}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO id_range_claims (entity_type, version, range_start, range_end, worker_id, claim_key)
+		VALUES (?, ?, ?, ?, ?, ?)`, in.EntityType, out.Version, out.Start, out.End, in.Owner, in.ClaimKey); err != nil {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: record claim: %w", in.EntityType, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: commit: %w", in.EntityType, err)
+	}
+	return out, nil
+}
