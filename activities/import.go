@@ -1,0 +1,551 @@
+package activities
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+)
+
+// Import formats.
+const (
+	ImportFormatAuto       = "auto"
+	ImportFormatDump       = "dump"
+	ImportFormatEntityData = "entitydata"
+)
+
+// Importer holds the activities of ImportWorkflow.
+type Importer struct {
+	DB  *sql.DB
+	Log *zap.Logger
+	// HTTP fetches http(s) sources; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// ImportChunk is one piece of an import: a range of dump lines or one Special:EntityData file.
+type ImportChunk struct {
+	Index  int
+	Source string // the file or URL the chunk is in
+	Format string // dump or entitydata
+	// Offset is the byte offset in the uncompressed stream where the chunk's first line starts,
+	// FirstLine its 1-based line number and Lines how many lines it spans (dump only).
+	Offset    int64
+	FirstLine int
+	Lines     int
+	Bytes     int64
+}
+
+// PlanImportInput names the source and how big chunks should be.
+type PlanImportInput struct {
+	Source     string
+	Format     string
+	ChunkLines int
+}
+
+// PlanImportResult lists the chunks in input order.
+type PlanImportResult struct {
+	Chunks     []ImportChunk
+	TotalLines int64
+	TotalBytes int64
+}
+
+// ImportCounts are what an import did.
+type ImportCounts struct {
+	Created, Updated, Unchanged, Rejected int64
+	Lines, Bytes                          int64
+}
+
+// Add adds o to c.
+func (c *ImportCounts) Add(o ImportCounts) {
+	c.Created += o.Created
+	c.Updated += o.Updated
+	c.Unchanged += o.Unchanged
+	c.Rejected += o.Rejected
+	c.Lines += o.Lines
+	c.Bytes += o.Bytes
+}
+
+// Rejection is an entity that could not be imported.
+type Rejection struct {
+	Source   string
+	Line     int    // 0 for Special:EntityData files
+	EntityID string // when known
+	Reason   string
+}
+
+// ImportChunkInput is one chunk and which pass it is in.
+type ImportChunkInput struct {
+	Chunk ImportChunk
+	// PropertiesOnly stores only property entities (the first pass, so every snak datatype is
+	// known in the second); otherwise properties are skipped and everything else stored.
+	PropertiesOnly bool
+	BatchSize      int
+	UserID         int64
+	EditSummary    string
+}
+
+// ImportChunkResult counts one chunk; Rejections holds the first MaxRejections reasons.
+type ImportChunkResult struct {
+	Counts     ImportCounts
+	Rejections []Rejection
+}
+
+// MaxRejections bounds the reasons a chunk reports (all are counted).
+const MaxRejections = 100
+
+// importHeartbeat is what a chunk records after each committed batch, so a retry skips what is
+// already stored.
+type importHeartbeat struct {
+	LinesDone  int
+	Counts     ImportCounts
+	Rejections []Rejection
+}
+
+// LoadPropertyDatatypesInput names a property_id,datatype CSV (file or URL).
+type LoadPropertyDatatypesInput struct{ Source string }
+
+// LoadPropertyDatatypesResult counts the properties recorded.
+type LoadPropertyDatatypesResult struct{ Properties int }
+
+// LoadPropertyDatatypes records a --properties CSV in property_datatypes. An upsert of fixed
+// values, so idempotent.
+func (a *Importer) LoadPropertyDatatypes(ctx context.Context, in LoadPropertyDatatypesInput) (LoadPropertyDatatypesResult, error) {
+	r, err := a.open(ctx, in.Source)
+	if err != nil {
+		return LoadPropertyDatatypesResult{}, err
+	}
+	defer r.Close()
+	m, err := wikibase.ReadPropertyDatatypes(r)
+	if err != nil {
+		return LoadPropertyDatatypesResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("properties CSV %s: %v", in.Source, err), "BadInput", err)
+	}
+	if err := (&store.Entities{DB: a.DB}).SaveDatatypes(ctx, m); err != nil {
+		return LoadPropertyDatatypesResult{}, err
+	}
+	return LoadPropertyDatatypesResult{Properties: len(m)}, nil
+}
+
+var entityDataPrefix = regexp.MustCompile(`^\s*\{\s*"entities"\s*:`)
+
+// PlanImport splits the source into chunks: dump files by line ranges (with the byte offset of
+// each range), Special:EntityData files one chunk each; a directory is every *.json, *.json.gz
+// and *.json.bz2 file in it, sorted by name. Read-only, so idempotent.
+func (a *Importer) PlanImport(ctx context.Context, in PlanImportInput) (PlanImportResult, error) {
+	if in.ChunkLines <= 0 {
+		in.ChunkLines = 5000
+	}
+	sources := []string{in.Source}
+	if !isURL(in.Source) {
+		st, err := os.Stat(in.Source)
+		if err != nil {
+			return PlanImportResult{}, badInput("import source %s: %v", in.Source, err)
+		}
+		if st.IsDir() {
+			sources = nil
+			entries, err := os.ReadDir(in.Source)
+			if err != nil {
+				return PlanImportResult{}, badInput("import source %s: %v", in.Source, err)
+			}
+			for _, e := range entries {
+				n := e.Name()
+				if !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".json.gz") || strings.HasSuffix(n, ".json.bz2")) {
+					sources = append(sources, filepath.Join(in.Source, n))
+				}
+			}
+			sort.Strings(sources)
+			if len(sources) == 0 {
+				return PlanImportResult{}, badInput("import source %s: directory has no .json, .json.gz or .json.bz2 files", in.Source)
+			}
+		}
+	}
+	var out PlanImportResult
+	for _, src := range sources {
+		if err := a.planSource(ctx, src, in, &out); err != nil {
+			return PlanImportResult{}, err
+		}
+	}
+	return out, nil
+}
+
+func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInput, out *PlanImportResult) error {
+	raw, err := a.open(ctx, src)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	r, _, err := wikibase.Decompress(raw)
+	if err != nil {
+		return badInput("import source %s: %v", src, err)
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	format := in.Format
+	if format == "" || format == ImportFormatAuto {
+		head, _ := br.Peek(4096)
+		format = ImportFormatDump
+		if entityDataPrefix.Match(head) {
+			format = ImportFormatEntityData
+		}
+	}
+	switch format {
+	case ImportFormatEntityData:
+		n, err := io.Copy(io.Discard, br)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", src, err)
+		}
+		out.Chunks = append(out.Chunks, ImportChunk{Index: len(out.Chunks), Source: src, Format: format, Bytes: n})
+		out.TotalBytes += n
+		return nil
+	case ImportFormatDump:
+	default:
+		return badInput("import format %q: want auto, dump or entitydata", format)
+	}
+	var offset int64
+	line := 0
+	cur := ImportChunk{Source: src, Format: format, FirstLine: 1}
+	lastBeat := time.Now()
+	for {
+		n, err := skipLine(br)
+		if n > 0 {
+			line++
+			cur.Lines++
+			cur.Bytes += n
+			offset += n
+			if cur.Lines == in.ChunkLines {
+				cur.Index = len(out.Chunks)
+				out.Chunks = append(out.Chunks, cur)
+				cur = ImportChunk{Source: src, Format: format, Offset: offset, FirstLine: line + 1}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", src, err)
+		}
+		if time.Since(lastBeat) > time.Second {
+			activity.RecordHeartbeat(ctx, line)
+			lastBeat = time.Now()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	if cur.Lines > 0 {
+		cur.Index = len(out.Chunks)
+		out.Chunks = append(out.Chunks, cur)
+	}
+	out.TotalLines += int64(line)
+	out.TotalBytes += offset
+	return nil
+}
+
+// skipLine consumes one line and returns its length.
+func skipLine(br *bufio.Reader) (int64, error) {
+	var n int64
+	for {
+		b, err := br.ReadSlice('\n')
+		n += int64(len(b))
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return n, err
+	}
+}
+
+// ImportChunk stores the entities of one chunk in batches. Saving unchanged content is a
+// no-op and the heartbeat records the lines already committed, so a retry (or a new worker
+// after a crash) stores exactly what an uninterrupted run would.
+func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (ImportChunkResult, error) {
+	var hb importHeartbeat
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &hb); err != nil {
+			a.Log.Warn("import chunk: unreadable heartbeat, starting the chunk over", zap.Error(err))
+			hb = importHeartbeat{}
+		}
+	}
+	entities := &store.Entities{DB: a.DB}
+	datatypes, err := entities.Datatypes(ctx)
+	if err != nil {
+		return ImportChunkResult{}, err
+	}
+	entities.DatatypeLookup = datatypes
+	batchSize := in.BatchSize
+	if batchSize <= 0 {
+		batchSize = 200
+	}
+	c := in.Chunk
+	var batch []store.SaveRequest
+	// upTo is the last line whose entity is in batch (or skipped): after a flush every line up
+	// to it is committed.
+	upTo := hb.LinesDone
+	flush := func() error {
+		if len(batch) > 0 {
+			res, err := entities.SaveBatch(ctx, batch)
+			if err != nil {
+				return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
+			}
+			for _, r := range res {
+				switch r.Status {
+				case store.StatusCreated:
+					hb.Counts.Created++
+				case store.StatusUpdated:
+					hb.Counts.Updated++
+				case store.StatusUnchanged:
+					hb.Counts.Unchanged++
+				}
+			}
+		}
+		hb.LinesDone = upTo
+		batch = batch[:0]
+		activity.RecordHeartbeat(ctx, hb)
+		return nil
+	}
+	reject := func(line int, id string, reason error) {
+		hb.Counts.Rejected++
+		if len(hb.Rejections) < MaxRejections {
+			hb.Rejections = append(hb.Rejections, Rejection{Source: c.Source, Line: line, EntityID: id, Reason: reason.Error()})
+		}
+	}
+	accept := func(e *wikibase.Entity) bool {
+		return (e.Type == wikibase.TypeProperty) == in.PropertiesOnly
+	}
+	req := func(e *wikibase.Entity) store.SaveRequest {
+		e.Page = nil
+		return store.SaveRequest{Entity: e, UserID: in.UserID, EditSummary: in.EditSummary, EditType: "import"}
+	}
+
+	if c.Format == ImportFormatEntityData {
+		if hb.LinesDone > 0 {
+			return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+		}
+		raws, err := a.entityDataEntities(ctx, c.Source)
+		if err != nil {
+			return ImportChunkResult{}, err
+		}
+		for _, r := range raws {
+			e, err := wikibase.ParseEntity(r.data)
+			switch {
+			case err != nil:
+				if !in.PropertiesOnly {
+					reject(0, r.key, explainParseError(err))
+				}
+			case e.ID != r.key && !in.PropertiesOnly:
+				reject(0, r.key, fmt.Errorf("entity under key %q has id %q", r.key, e.ID))
+			case e.ID == r.key && accept(e):
+				batch = append(batch, req(e))
+			}
+		}
+		upTo = 1
+		if err := flush(); err != nil {
+			return ImportChunkResult{}, err
+		}
+		if !in.PropertiesOnly {
+			hb.Counts.Bytes = c.Bytes
+		}
+		return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+	}
+
+	raw, err := a.open(ctx, c.Source)
+	if err != nil {
+		return ImportChunkResult{}, err
+	}
+	defer raw.Close()
+	dec, _, err := wikibase.Decompress(raw)
+	if err != nil {
+		return ImportChunkResult{}, badInput("import source %s: %v", c.Source, err)
+	}
+	br := bufio.NewReaderSize(dec, 1<<20)
+	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
+		return ImportChunkResult{}, fmt.Errorf("chunk %d of %s: seek to byte %d: %w", c.Index, c.Source, c.Offset, err)
+	}
+	dr, err := wikibase.NewDumpReader(br)
+	if err != nil {
+		return ImportChunkResult{}, err
+	}
+	lineNo := func(n int) int { return c.FirstLine + n - 1 }
+	propertyHint := []byte(`"type":"property"`)
+	for {
+		line, n, err := dr.NextLine()
+		if errors.Is(err, io.EOF) || (err == nil && n > c.Lines) {
+			break
+		}
+		var lineErr *wikibase.LineError
+		if errors.As(err, &lineErr) {
+			if !in.PropertiesOnly && n > hb.LinesDone {
+				reject(lineNo(n), "", lineErr.Err)
+			}
+			continue
+		}
+		if err != nil {
+			return ImportChunkResult{}, fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
+		}
+		if n <= hb.LinesDone {
+			continue // committed before a retry
+		}
+		upTo = n
+		if in.PropertiesOnly && !bytes.Contains(line[:min(len(line), 64)], propertyHint) {
+			continue
+		}
+		e, err := wikibase.ParseEntity(line)
+		if err != nil {
+			if !in.PropertiesOnly {
+				reject(lineNo(n), sniffID(line), explainParseError(err))
+			}
+			continue
+		}
+		if accept(e) {
+			batch = append(batch, req(e))
+		}
+		if len(batch) >= batchSize {
+			if err := flush(); err != nil {
+				return ImportChunkResult{}, err
+			}
+			if ctx.Err() != nil {
+				return ImportChunkResult{}, ctx.Err()
+			}
+		}
+	}
+	upTo = c.Lines
+	if err := flush(); err != nil {
+		return ImportChunkResult{}, err
+	}
+	if !in.PropertiesOnly {
+		hb.Counts.Lines, hb.Counts.Bytes = int64(c.Lines), c.Bytes
+	}
+	return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+}
+
+// explainParseError turns the parser's complaint about a missing id into what to do about it.
+func explainParseError(err error) error {
+	if err.Error() == "entity has no id" {
+		return errors.New("entity has no id: the importer does not allocate ids yet; give every entity its id")
+	}
+	return err
+}
+
+var idPattern = regexp.MustCompile(`"id"\s*:\s*"([^"\\]{1,64})"`)
+
+func sniffID(line []byte) string {
+	if m := idPattern.FindSubmatch(line); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+type rawEntity struct {
+	key  string
+	data []byte
+}
+
+// entityDataEntities returns the entities of a Special:EntityData document in document order,
+// each as its own JSON text, so one malformed entity does not reject the others.
+func (a *Importer) entityDataEntities(ctx context.Context, src string) ([]rawEntity, error) {
+	raw, err := a.open(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	r, _, err := wikibase.Decompress(raw)
+	if err != nil {
+		return nil, badInput("import source %s: %v", src, err)
+	}
+	dec := json.NewDecoder(r)
+	fail := func(err error) ([]rawEntity, error) {
+		return nil, badInput("import source %s: not a Special:EntityData document: %v", src, err)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return fail(fmt.Errorf("want a JSON object (%v)", err))
+	}
+	var out []rawEntity
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		if tok != "entities" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			return fail(fmt.Errorf(`"entities" is not an object (%v)`, err))
+		}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return fail(err)
+			}
+			var body json.RawMessage
+			if err := dec.Decode(&body); err != nil {
+				return fail(err)
+			}
+			out = append(out, rawEntity{key: fmt.Sprint(key), data: body})
+		}
+		if _, err := dec.Token(); err != nil {
+			return fail(err)
+		}
+	}
+	return out, nil
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// open returns the raw bytes of a file or http(s) URL.
+func (a *Importer) open(ctx context.Context, src string) (io.ReadCloser, error) {
+	if !isURL(src) {
+		f, err := os.Open(strings.TrimPrefix(src, "file://"))
+		if err != nil {
+			return nil, badInput("import source: %v (the path must be readable by the worker)", err)
+		}
+		return f, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, badInput("import source %s: %v", src, err)
+	}
+	c := a.HTTP
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", src, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		err := fmt.Errorf("fetch %s: HTTP %s", src, resp.Status)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+		}
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+func badInput(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+}

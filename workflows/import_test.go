@@ -1,0 +1,97 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/entitybase/entitybase-workers/activities"
+)
+
+func planOf(n int) activities.PlanImportResult {
+	p := activities.PlanImportResult{TotalLines: int64(10 * n), TotalBytes: int64(1000 * n)}
+	for i := range n {
+		p.Chunks = append(p.Chunks, activities.ImportChunk{Index: i, Source: "dump.json", Format: "dump", FirstLine: 1 + 10*i, Lines: 10, Bytes: 1000})
+	}
+	return p
+}
+
+func TestImportWorkflowPropertiesFirstThenEntities(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	env.OnActivity(a.LoadPropertyDatatypes, mock.Anything, activities.LoadPropertyDatatypesInput{Source: "props.csv"}).
+		Return(activities.LoadPropertyDatatypesResult{Properties: 3}, nil).Once()
+	env.OnActivity(a.PlanImport, mock.Anything, activities.PlanImportInput{Source: "dump.json", Format: "auto", ChunkLines: 10}).
+		Return(planOf(3), nil).Once()
+	var order []string
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ImportChunkInput) (activities.ImportChunkResult, error) {
+			pass := "entities"
+			if in.PropertiesOnly {
+				pass = "properties"
+				order = append(order, pass)
+				return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 1}}, nil
+			}
+			order = append(order, pass)
+			res := activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 5, Unchanged: 2, Rejected: 1, Lines: 10, Bytes: 1000}}
+			res.Rejections = []activities.Rejection{{Source: "dump.json", Line: 10*in.Chunk.Index + 4, Reason: "bad"}}
+			return res, nil
+		})
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Format: "auto", PropertiesCSV: "props.csv", ChunkLines: 10})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var out ImportResult
+	require.NoError(t, env.GetWorkflowResult(&out))
+	assert.Equal(t, []string{"properties", "properties", "properties", "entities", "entities", "entities"}, order)
+	assert.Equal(t, activities.ImportCounts{Created: 18, Unchanged: 6, Rejected: 3, Lines: 30, Bytes: 3000}, out.Counts)
+	assert.Equal(t, 3, out.Chunks)
+	assert.Equal(t, []int{4, 14, 24}, []int{out.Rejections[0].Line, out.Rejections[1].Line, out.Rejections[2].Line})
+
+	v, err := env.QueryWorkflow(QueryImportProgress)
+	require.NoError(t, err)
+	var p ImportProgress
+	require.NoError(t, v.Get(&p))
+	assert.Equal(t, ImportProgress{Phase: ImportPhaseDone, ChunksDone: 6, ChunksTotal: 6, TotalLines: 30, TotalBytes: 3000, Counts: out.Counts}, p)
+}
+
+func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(importChunksPerRun+5), nil)
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(activities.ImportChunkResult{Counts: activities.ImportCounts{Unchanged: 1}}, nil)
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json"})
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(err, &can), "want continue-as-new, got %v", err)
+	env.AssertNumberOfCalls(t, "ImportChunk", importChunksPerRun)
+	env.AssertNumberOfCalls(t, "PlanImport", 1)
+}
+
+func TestImportWorkflowResumesFromState(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	var seen []int
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ImportChunkInput) (activities.ImportChunkResult, error) {
+			seen = append(seen, in.Chunk.Index)
+			return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 1}}, nil
+		})
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Resume: &ImportState{
+		Plan: planOf(4), Phase: ImportPhaseEntities, NextChunk: 2, Counts: activities.ImportCounts{Created: 10},
+	}})
+	require.NoError(t, env.GetWorkflowError())
+	var out ImportResult
+	require.NoError(t, env.GetWorkflowResult(&out))
+	assert.Equal(t, []int{2, 3}, seen, "no plan, no properties pass, only the remaining chunks")
+	assert.Equal(t, int64(12), out.Counts.Created)
+}
