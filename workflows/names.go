@@ -22,5 +22,6 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 
 // Job names, used as JobAttr values and schedule IDs.
 const (
-	JobProbe = "probe"
+	JobProbe       = "probe"
+	JobIDAllocator = "id-allocator"
 )

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
+)
+
+func init() {
+	register(command{
+		path:    "ids next",
+		summary: "Allocate new entity IDs from the type's allocator workflow (started on first use) and print them, one per line.",
+		usage:   "--type item|property|lexeme|entityschema [-n COUNT]",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			typ := fs.String("type", "", "entity type: item, property, lexeme or entityschema (or Q, P, L, E)")
+			n := fs.Int("n", 1, fmt.Sprintf("how many IDs (1..%d)", ids.MaxCount))
+			return func(ctx context.Context, e *env) error {
+				if *typ == "" {
+					return usageErrorf("--type is required (item, property, lexeme or entityschema)")
+				}
+				t, err := ids.ParseEntityType(*typ)
+				if err != nil {
+					return usageErrorf("--type: %v", err)
+				}
+				if *n < 1 || *n > ids.MaxCount {
+					return usageErrorf("-n must be between 1 and %d, got %d", ids.MaxCount, *n)
+				}
+				c, closeFn, err := idsClient(ctx, e)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				runs, err := c.Allocate(ctx, t.Prefix, *n)
+				if err != nil {
+					return err
+				}
+				for _, r := range runs {
+					for id := r.Start; id <= r.End; id++ {
+						fmt.Fprintln(e.out, t.Format(id))
+					}
+				}
+				return nil
+			}
+		},
+	})
+	register(command{
+		path:    "ids status",
+		summary: "Print every ID allocator's current block, next ID, utilisation and open or abandoned leases.",
+		usage:   "[--json]",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			asJSON := fs.Bool("json", false, "print the status as JSON")
+			return func(ctx context.Context, e *env) error {
+				c, closeFn, err := idsClient(ctx, e)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				all := map[string]any{}
+				for _, t := range ids.EntityTypes {
+					s, err := c.Status(ctx, t.Prefix)
+					switch {
+					case errors.Is(err, ids.ErrNotStarted):
+						all[t.Prefix] = map[string]string{"state": "not started"}
+						if !*asJSON {
+							fmt.Fprintf(e.out, "%s (%s): not started\n", t.Name, t.Prefix)
+						}
+						continue
+					case err != nil:
+						return err
+					}
+					all[t.Prefix] = s
+					if !*asJSON {
+						printIDStatus(e, t, s)
+					}
+				}
+				if *asJSON {
+					enc := json.NewEncoder(e.out)
+					enc.SetIndent("", "  ")
+					return enc.Encode(map[string]any{"ranges": all})
+				}
+				return nil
+			}
+		},
+	})
+}
+
+func idsClient(ctx context.Context, e *env) (*ids.Client, func(), error) {
+	tc, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := ids.NewClient(tc, ids.Options{TaskQueue: e.cfg.TaskQueue, LeaseSize: e.cfg.IDLeaseSize, PrefetchAt: e.cfg.IDPrefetchAt})
+	if err != nil {
+		tc.Close()
+		return nil, nil, err
+	}
+	return c, tc.Close, nil
+}
+
+func printIDStatus(e *env, t ids.EntityType, s ids.Status) {
+	fmt.Fprintf(e.out, "%s (%s): block %d-%d, next %s, %d used (%.2f%%), %d blocks claimed, %d allocated, %d free, %d in abandoned leases\n",
+		t.Name, t.Prefix, s.CurrentStart, s.CurrentEnd, t.Format(s.NextID), s.IDsUsed, s.Utilization,
+		s.BlocksClaimed, s.Allocated, s.FreeIDs, s.AbandonedIDs)
+	for _, b := range s.NextBlocks {
+		fmt.Fprintf(e.out, "  next block %d-%d (version %d)\n", b.Start, b.End, b.Version)
+	}
+	if s.LastError != "" {
+		fmt.Fprintf(e.out, "  last error: %s\n", s.LastError)
+	}
+	for _, l := range s.Leases {
+		fmt.Fprintf(e.out, "  lease %d %s by %s: %d IDs %v, granted %s, expires %s\n",
+			l.ID, l.State, l.Holder, l.Count, l.Runs, l.GrantedAt.Format(time.RFC3339), l.Expires.Format(time.RFC3339))
+	}
+}
