@@ -1,0 +1,214 @@
+package rdf
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Config is the part of a Wikibase installation's settings the RDF mapping
+// depends on. One JSON file holds it (LoadConfig); WikidataConfig gives
+// Wikidata's values.
+type Config struct {
+	// Source is the entity source of items, lexemes and everything else
+	// that has no source of its own.
+	Source Source `json:"source"`
+	// PropertySource, when set, is a separate ("foreign") source the
+	// properties come from: property IRIs and all prop/ predicates then use
+	// its namespaces.
+	PropertySource *Source `json:"propertySource,omitempty"`
+
+	// Sites is the sites table used for sitelinks; sitelinks to sites not
+	// listed are left out, as Wikibase does.
+	Sites []Site `json:"sites"`
+	// CanonicalLanguageCodes maps a site language to the language code used
+	// in RDF (Wikidata: simple → en-simple).
+	CanonicalLanguageCodes map[string]string `json:"canonicalLanguageCodes,omitempty"`
+
+	// CanonicalURIProperty is the property whose value on a property entity
+	// is the URI pattern ($1 = the identifier) of normalized external-id
+	// values (Wikidata: P1921). Empty disables the property-entity source of
+	// patterns; URIPatterns still apply.
+	CanonicalURIProperty string `json:"canonicalUriProperty,omitempty"`
+	// URIPatterns are canonical URI patterns known up front, by property id.
+	URIPatterns map[string]string `json:"uriPatterns,omitempty"`
+
+	// UnitConversions maps a unit item id to its conversion into standard
+	// (SI) units; quantities in these units get normalized value nodes.
+	// Units that are their own standard unit map to themselves with factor 1.
+	UnitConversions map[string]UnitConversion `json:"unitConversions,omitempty"`
+
+	// MediaBaseURI is where commonsMedia files live
+	// (<MediaBaseURI>wiki/Special:FilePath/<file>).
+	MediaBaseURI string `json:"mediaBaseUri"`
+	// GeoShapeBaseURI and TabularDataBaseURI prefix geo-shape and
+	// tabular-data page names.
+	GeoShapeBaseURI    string `json:"geoShapeBaseUri"`
+	TabularDataBaseURI string `json:"tabularDataBaseUri"`
+	// LicenseURI is the data licence named in the dump header.
+	LicenseURI string `json:"licenseUri"`
+	// OneEntityURI is the unit of unit-less quantities (unit "1").
+	OneEntityURI string `json:"oneEntityUri"`
+}
+
+// Source is one entity source: where its entities' IRIs live and how its
+// Turtle prefixes are named.
+type Source struct {
+	// Name is the entity source name; it is part of the novalue
+	// restriction's blank-node label.
+	Name string `json:"name"`
+	// ConceptBaseURI is the IRI entities are named under
+	// (http://www.wikidata.org/entity/).
+	ConceptBaseURI string `json:"conceptBaseUri"`
+	// DataURI is the base of the entities' data nodes
+	// (https://www.wikidata.org/wiki/Special:EntityData/).
+	DataURI string `json:"dataUri"`
+	// NodePrefix and PredicatePrefix name the Turtle prefixes (wd, wdt, …
+	// and p, ps, …).
+	NodePrefix      string `json:"nodePrefix"`
+	PredicatePrefix string `json:"predicatePrefix"`
+}
+
+// Site is one row of the sites table.
+type Site struct {
+	// ID is the global site id, e.g. enwiki.
+	ID string `json:"id"`
+	// Language is the site's content language, e.g. en.
+	Language string `json:"language"`
+	// LinkPath is the page URL with $1 for the title,
+	// e.g. https://en.wikipedia.org/wiki/$1.
+	LinkPath string `json:"linkPath"`
+	// Group is the site group, e.g. wikipedia; empty gives "none".
+	Group string `json:"group,omitempty"`
+}
+
+// UnitConversion converts a quantity in one unit to standard units:
+// amount × Factor, in Unit.
+type UnitConversion struct {
+	Factor string `json:"factor"`
+	Unit   string `json:"unit"`
+}
+
+// WikidataConfig returns Wikidata's settings. Its sites table holds the
+// Wikimedia sites Wikidata links to most; a full table comes from a config
+// file.
+func WikidataConfig() *Config {
+	return &Config{
+		Source: Source{
+			Name:            "wikidata",
+			ConceptBaseURI:  "http://www.wikidata.org/entity/",
+			DataURI:         "https://www.wikidata.org/wiki/Special:EntityData/",
+			NodePrefix:      "wd",
+			PredicatePrefix: "",
+		},
+		Sites:                  wikimediaSites(),
+		CanonicalLanguageCodes: map[string]string{"simple": "en-simple", "als": "gsw", "crh": "crh-latn", "no": "nb", "be-x-old": "be-tarask", "bat-smg": "sgs", "fiu-vro": "vro", "roa-rup": "rup", "zh-classical": "lzh", "zh-min-nan": "nan", "zh-yue": "yue"},
+		CanonicalURIProperty:   "P1921",
+		MediaBaseURI:           "http://commons.wikimedia.org/",
+		GeoShapeBaseURI:        "http://commons.wikimedia.org/data/main/",
+		TabularDataBaseURI:     "http://commons.wikimedia.org/data/main/",
+		LicenseURI:             "http://creativecommons.org/publicdomain/zero/1.0/",
+		OneEntityURI:           "http://www.wikidata.org/entity/Q199",
+	}
+}
+
+// wikimediaSites lists common Wikimedia sites, so that the default
+// configuration gives sitelinks for the big Wikipedias and sister projects.
+func wikimediaSites() []Site {
+	var sites []Site
+	for _, lang := range []string{"en", "de", "fr", "es", "it", "nl", "ru", "pl", "pt", "ja", "zh", "sv", "uk", "ar", "fa", "ca", "cs", "fi", "hu", "ko", "no", "ro", "tr", "vi", "id", "he", "da", "sr", "bg", "eo", "el", "simple"} {
+		sites = append(sites,
+			Site{ID: lang + "wiki", Language: lang, LinkPath: "https://" + lang + ".wikipedia.org/wiki/$1", Group: "wikipedia"},
+			Site{ID: lang + "wikiquote", Language: lang, LinkPath: "https://" + lang + ".wikiquote.org/wiki/$1", Group: "wikiquote"},
+			Site{ID: lang + "wikisource", Language: lang, LinkPath: "https://" + lang + ".wikisource.org/wiki/$1", Group: "wikisource"},
+			Site{ID: lang + "wikivoyage", Language: lang, LinkPath: "https://" + lang + ".wikivoyage.org/wiki/$1", Group: "wikivoyage"},
+			Site{ID: lang + "wikibooks", Language: lang, LinkPath: "https://" + lang + ".wikibooks.org/wiki/$1", Group: "wikibooks"},
+			Site{ID: lang + "wikinews", Language: lang, LinkPath: "https://" + lang + ".wikinews.org/wiki/$1", Group: "wikinews"},
+		)
+	}
+	sites = append(sites,
+		Site{ID: "commonswiki", Language: "en", LinkPath: "https://commons.wikimedia.org/wiki/$1", Group: "commons"},
+		Site{ID: "specieswiki", Language: "en", LinkPath: "https://species.wikimedia.org/wiki/$1", Group: "species"},
+		Site{ID: "metawiki", Language: "en", LinkPath: "https://meta.wikimedia.org/wiki/$1", Group: "meta"},
+		Site{ID: "wikidatawiki", Language: "en", LinkPath: "https://www.wikidata.org/wiki/$1", Group: "wikidata"},
+		Site{ID: "mediawikiwiki", Language: "en", LinkPath: "https://www.mediawiki.org/wiki/$1", Group: "mediawiki"},
+	)
+	return sites
+}
+
+// LoadConfig reads a configuration file. Members the file leaves out keep
+// Wikidata's values, so a file only needs what differs.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load wikibase rdf config: %w", err)
+	}
+	cfg := WikidataConfig()
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return nil, fmt.Errorf("load wikibase rdf config %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("load wikibase rdf config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	if err := c.Source.validate("source"); err != nil {
+		return err
+	}
+	if c.PropertySource != nil {
+		if err := c.PropertySource.validate("propertySource"); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Sites {
+		switch {
+		case s.ID == "":
+			return fmt.Errorf("sites[%d]: id is empty", i)
+		case seen[s.ID]:
+			return fmt.Errorf("sites[%d]: site %q is listed twice", i, s.ID)
+		case !strings.Contains(s.LinkPath, "$1"):
+			return fmt.Errorf("sites[%d] (%s): linkPath %q has no $1 for the page title", i, s.ID, s.LinkPath)
+		}
+		seen[s.ID] = true
+	}
+	for unit, conv := range c.UnitConversions {
+		if _, err := parseDecimal(conv.Factor); err != nil {
+			return fmt.Errorf("unitConversions[%s]: factor: %w", unit, err)
+		}
+		if conv.Unit == "" {
+			return fmt.Errorf("unitConversions[%s]: unit is empty", unit)
+		}
+	}
+	for pid, p := range c.URIPatterns {
+		if !strings.Contains(p, "$1") {
+			return fmt.Errorf("uriPatterns[%s]: %q has no $1 for the identifier", pid, p)
+		}
+	}
+	for name, v := range map[string]string{"mediaBaseUri": c.MediaBaseURI, "geoShapeBaseUri": c.GeoShapeBaseURI, "tabularDataBaseUri": c.TabularDataBaseURI, "licenseUri": c.LicenseURI, "oneEntityUri": c.OneEntityURI} {
+		if !strings.Contains(v, "://") {
+			return fmt.Errorf("%s: %q is not an absolute IRI", name, v)
+		}
+	}
+	return nil
+}
+
+func (s *Source) validate(field string) error {
+	if s.Name == "" {
+		return errors.New(field + ".name is empty")
+	}
+	if !strings.Contains(s.ConceptBaseURI, "://") {
+		return fmt.Errorf("%s.conceptBaseUri %q is not an absolute IRI", field, s.ConceptBaseURI)
+	}
+	if !strings.Contains(s.DataURI, "://") {
+		return fmt.Errorf("%s.dataUri %q is not an absolute IRI", field, s.DataURI)
+	}
+	return nil
+}
