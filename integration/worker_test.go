@@ -150,6 +150,7 @@ func TestWorkerRunsWorkflowAndReportsMySQLOutage(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &out))
 	require.Equal(t, cfg.WorkerID, out.WorkerID)
 	require.GreaterOrEqual(t, out.SchemaVersion, 1)
+	checkReplay(t, "ProbeWorkflow", run.GetID(), run.GetRunID())
 
 	code, body := getJSON(t, w.healthURL+"/health")
 	require.Equal(t, http.StatusOK, code, body)
