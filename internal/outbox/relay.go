@@ -41,9 +41,10 @@ func NewWriter(brokers []string, topic string) *kafka.Writer {
 	}
 }
 
-// lockName is the MySQL named lock whose holder is the one relay that publishes. Only one
-// publisher keeps the global id order (and so the order per entity) across workers.
-const lockName = "entitybase_outbox_relay"
+// lockExpr names the MySQL lock whose holder is the one relay that publishes. Only one
+// publisher keeps the global id order (and so the order per entity) across workers. Named locks
+// are server-wide, so the name includes the database: two databases, two outboxes, two leaders.
+const lockExpr = "CONCAT('entitybase_outbox:', DATABASE())"
 
 // Relay moves outbox rows to Kafka.
 type Relay struct {
@@ -113,13 +114,13 @@ func (r *Relay) lead(ctx context.Context, poll time.Duration) error {
 	}
 	defer conn.Close()
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", lockName).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+lockExpr+", 0)").Scan(&got); err != nil {
 		return fmt.Errorf("outbox relay: take lock: %w", err)
 	}
 	if got.Int64 != 1 {
 		return nil // another worker publishes
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", lockName)
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK("+lockExpr+")")
 	r.update(func(s *Status) { s.Leader = true })
 	r.Log.Info("outbox relay: publishing (lock held)")
 	backoff := time.Duration(0)
