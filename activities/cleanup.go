@@ -30,10 +30,10 @@ type NotificationCleanupInput struct {
 
 // NotificationCleanupResult counts what each rule deleted.
 type NotificationCleanupResult struct {
-	Users          int   // users with notifications that were examined
-	DeletedByAge   int64 // older than the user's retention (capped by NOTIFICATION_MAX_AGE_DAYS)
-	DeletedByLimit int64 // beyond the user's notification_limit (capped by NOTIFICATION_MAX_PER_USER)
-	Deletes        int   // DELETE statements run, each at most NOTIFICATION_DELETE_BATCH rows
+	Users          int   `json:"users"`            // users with notifications that were examined
+	DeletedByAge   int64 `json:"deleted_by_age"`   // older than the user's retention (capped by NOTIFICATION_MAX_AGE_DAYS)
+	DeletedByLimit int64 `json:"deleted_by_limit"` // beyond the user's notification_limit (capped by NOTIFICATION_MAX_PER_USER)
+	Deletes        int   `json:"deletes"`          // DELETE statements run, each at most NOTIFICATION_DELETE_BATCH rows
 }
 
 // NotificationCleanupProgress is the heartbeat: the last user finished and the counts so far.

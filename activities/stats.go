@@ -278,10 +278,10 @@ type UserStatsInput struct {
 
 // UserStatsResult is the user_daily_stats row written.
 type UserStatsResult struct {
-	StatDate    string
-	TotalUsers  int64
-	ActiveUsers int64
-	ActiveDays  int
+	StatDate    string `json:"stat_date"`
+	TotalUsers  int64  `json:"total_users"`
+	ActiveUsers int64  `json:"active_users"`
+	ActiveDays  int    `json:"active_days"`
 }
 
 // UserStats counts all users and the active ones and upserts the day's row. Idempotent: the

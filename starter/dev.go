@@ -16,6 +16,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/devstack"
+	"github.com/entitybase/entitybase-workers/internal/schedules"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/worker/app"
@@ -41,7 +42,7 @@ func init() {
 	})
 	register(command{
 		path:    "dev setup",
-		summary: "Prepare existing infrastructure: database and schema on MYSQL_DSN, Kafka topics on KAFKA_BROKERS, search attributes on the Temporal namespace. Idempotent.",
+		summary: "Prepare existing infrastructure: database and schema on MYSQL_DSN, Kafka topics on KAFKA_BROKERS, search attributes on the Temporal namespace, the job schedules. Idempotent.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			return func(ctx context.Context, e *env) error {
 				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
@@ -88,7 +89,8 @@ func setup(ctx context.Context, e *env, c client.Client, db *sql.DB) error {
 		return err
 	}
 	fmt.Fprintf(e.out, "kafka topics: %s\n", strings.Join(topics(e.cfg), ", "))
-	return nil
+	fmt.Fprintln(e.out, "schedules:")
+	return applySchedules(ctx, e.out, c, schedules.OptionsFrom(e.cfg))
 }
 
 func createTopics(ctx context.Context, brokers []string, names []string) error {

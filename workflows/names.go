@@ -25,3 +25,11 @@ const (
 	JobProbe       = "probe"
 	JobIDAllocator = "id-allocator"
 )
+
+// Scheduled job names (also the schedule IDs and the keys of config.Config.Schedules).
+const (
+	JobGeneralStats        = "general-stats"
+	JobUserStats           = "user-stats"
+	JobBacklinkStats       = "backlink-stats"
+	JobNotificationCleanup = "notification-cleanup"
+)

@@ -23,6 +23,11 @@ type Config struct {
 	// Sites is the sites table used for sitelinks; sitelinks to sites not
 	// listed are left out, as Wikibase does.
 	Sites []Site `json:"sites"`
+	// WikimediaSites derives sites missing from Sites from Wikimedia's
+	// naming (enwiki → https://en.wikipedia.org/wiki/$1, group wikipedia;
+	// dewikiquote → de.wikiquote.org, ...), so Wikidata needs no table of
+	// its 900 sites.
+	WikimediaSites bool `json:"wikimediaSites,omitempty"`
 	// CanonicalLanguageCodes maps a site language to the language code used
 	// in RDF (Wikidata: simple → en-simple).
 	CanonicalLanguageCodes map[string]string `json:"canonicalLanguageCodes,omitempty"`
@@ -103,8 +108,9 @@ func WikidataConfig() *Config {
 			NodePrefix:      "wd",
 			PredicatePrefix: "",
 		},
-		Sites:                  wikimediaSites(),
-		CanonicalLanguageCodes: map[string]string{"simple": "en-simple", "als": "gsw", "crh": "crh-latn", "no": "nb", "be-x-old": "be-tarask", "bat-smg": "sgs", "fiu-vro": "vro", "roa-rup": "rup", "zh-classical": "lzh", "zh-min-nan": "nan", "zh-yue": "yue"},
+		Sites:                  wikimediaSpecialSites(),
+		WikimediaSites:         true,
+		CanonicalLanguageCodes: map[string]string{"simple": "en-simple", "als": "gsw", "no": "nb", "be-x-old": "be-tarask", "bat-smg": "sgs", "fiu-vro": "vro", "roa-rup": "rup", "zh-classical": "lzh", "zh-min-nan": "nan", "zh-yue": "yue", "bh": "bho", "nrm": "fr-x-nrm", "cbk-zam": "cbk", "map-bms": "jv-x-bms"},
 		CanonicalURIProperty:   "P1921",
 		MediaBaseURI:           "http://commons.wikimedia.org/",
 		GeoShapeBaseURI:        "http://commons.wikimedia.org/data/main/",
@@ -114,28 +120,21 @@ func WikidataConfig() *Config {
 	}
 }
 
-// wikimediaSites lists common Wikimedia sites, so that the default
-// configuration gives sitelinks for the big Wikipedias and sister projects.
-func wikimediaSites() []Site {
-	var sites []Site
-	for _, lang := range []string{"en", "de", "fr", "es", "it", "nl", "ru", "pl", "pt", "ja", "zh", "sv", "uk", "ar", "fa", "ca", "cs", "fi", "hu", "ko", "no", "ro", "tr", "vi", "id", "he", "da", "sr", "bg", "eo", "el", "simple"} {
-		sites = append(sites,
-			Site{ID: lang + "wiki", Language: lang, LinkPath: "https://" + lang + ".wikipedia.org/wiki/$1", Group: "wikipedia"},
-			Site{ID: lang + "wikiquote", Language: lang, LinkPath: "https://" + lang + ".wikiquote.org/wiki/$1", Group: "wikiquote"},
-			Site{ID: lang + "wikisource", Language: lang, LinkPath: "https://" + lang + ".wikisource.org/wiki/$1", Group: "wikisource"},
-			Site{ID: lang + "wikivoyage", Language: lang, LinkPath: "https://" + lang + ".wikivoyage.org/wiki/$1", Group: "wikivoyage"},
-			Site{ID: lang + "wikibooks", Language: lang, LinkPath: "https://" + lang + ".wikibooks.org/wiki/$1", Group: "wikibooks"},
-			Site{ID: lang + "wikinews", Language: lang, LinkPath: "https://" + lang + ".wikinews.org/wiki/$1", Group: "wikinews"},
-		)
+// wikimediaSpecialSites lists the Wikimedia sites whose ids do not follow
+// the <language><family> naming.
+func wikimediaSpecialSites() []Site {
+	return []Site{
+		{ID: "commonswiki", Language: "en", LinkPath: "https://commons.wikimedia.org/wiki/$1", Group: "commons"},
+		{ID: "specieswiki", Language: "en", LinkPath: "https://species.wikimedia.org/wiki/$1", Group: "species"},
+		{ID: "metawiki", Language: "en", LinkPath: "https://meta.wikimedia.org/wiki/$1", Group: "meta"},
+		{ID: "wikidatawiki", Language: "en", LinkPath: "https://www.wikidata.org/wiki/$1", Group: "wikidata"},
+		{ID: "mediawikiwiki", Language: "en", LinkPath: "https://www.mediawiki.org/wiki/$1", Group: "mediawiki"},
+		{ID: "sourceswiki", Language: "en", LinkPath: "https://wikisource.org/wiki/$1", Group: "sources"},
+		{ID: "wikimaniawiki", Language: "en", LinkPath: "https://wikimania.wikimedia.org/wiki/$1", Group: "wikimania"},
+		{ID: "outreachwiki", Language: "en", LinkPath: "https://outreach.wikimedia.org/wiki/$1", Group: "outreach"},
+		{ID: "wikifunctionswiki", Language: "en", LinkPath: "https://www.wikifunctions.org/wiki/$1", Group: "wikifunctions"},
+		{ID: "incubatorwiki", Language: "en", LinkPath: "https://incubator.wikimedia.org/wiki/$1", Group: "incubator"},
 	}
-	sites = append(sites,
-		Site{ID: "commonswiki", Language: "en", LinkPath: "https://commons.wikimedia.org/wiki/$1", Group: "commons"},
-		Site{ID: "specieswiki", Language: "en", LinkPath: "https://species.wikimedia.org/wiki/$1", Group: "species"},
-		Site{ID: "metawiki", Language: "en", LinkPath: "https://meta.wikimedia.org/wiki/$1", Group: "meta"},
-		Site{ID: "wikidatawiki", Language: "en", LinkPath: "https://www.wikidata.org/wiki/$1", Group: "wikidata"},
-		Site{ID: "mediawikiwiki", Language: "en", LinkPath: "https://www.mediawiki.org/wiki/$1", Group: "mediawiki"},
-	)
-	return sites
 }
 
 // LoadConfig reads a configuration file. Members the file leaves out keep

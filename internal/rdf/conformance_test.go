@@ -57,7 +57,7 @@ type conformanceCase struct {
 	// noRevision renders without revision info, as RdfBuilderTest's
 	// dedup test does.
 	noRevision bool
-	expected []string // files under RdfBuilder/
+	expected   []string // files under RdfBuilder/
 }
 
 func conformanceCases() []conformanceCase {
@@ -252,3 +252,5 @@ func TestWikibaseConformance(t *testing.T) {
 		})
 	})
 }
+
+var testTime = time.Unix(1426110695, 0)

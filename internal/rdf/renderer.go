@@ -299,6 +299,20 @@ func (r *Renderer) addPageProps(e *wikibase.Entity) {
 			identifiers += len(g.Statements)
 		}
 	}
+	if e.Type == wikibase.TypeLexeme {
+		// A lexeme's wb-claims counts the statements of its forms and
+		// senses too.
+		for i := range e.Forms {
+			for _, g := range e.Forms[i].Claims {
+				statements += len(g.Statements)
+			}
+		}
+		for i := range e.Senses {
+			for _, g := range e.Senses[i].Claims {
+				statements += len(g.Statements)
+			}
+		}
+	}
 	r.main.triple(data, r.t.statements, r.integer(int64(statements)))
 	if e.Type == wikibase.TypeItem {
 		r.main.triple(data, r.t.sitelinks, r.integer(int64(len(e.Sitelinks))))

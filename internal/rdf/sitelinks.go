@@ -7,24 +7,93 @@ import (
 )
 
 // siteTable resolves global site ids to link paths, languages and groups.
+// It is read-only after construction, so Renderers can share it.
 type siteTable struct {
 	byID      map[string]*Site
 	canonical map[string]string
+	wikimedia bool
 }
 
 func newSiteTable(cfg *Config) *siteTable {
-	t := &siteTable{byID: make(map[string]*Site, len(cfg.Sites)), canonical: cfg.CanonicalLanguageCodes}
+	t := &siteTable{byID: make(map[string]*Site, len(cfg.Sites)), canonical: cfg.CanonicalLanguageCodes, wikimedia: cfg.WikimediaSites}
 	for i := range cfg.Sites {
 		t.byID[cfg.Sites[i].ID] = &cfg.Sites[i]
 	}
 	return t
 }
 
+// wikimediaFamilies maps a site id suffix to its domain and group.
+var wikimediaFamilies = []struct{ suffix, domain, group string }{
+	{"wikiquote", "wikiquote.org", "wikiquote"},
+	{"wikisource", "wikisource.org", "wikisource"},
+	{"wikivoyage", "wikivoyage.org", "wikivoyage"},
+	{"wikibooks", "wikibooks.org", "wikibooks"},
+	{"wikinews", "wikinews.org", "wikinews"},
+	{"wiktionary", "wiktionary.org", "wiktionary"},
+	{"wikiversity", "wikiversity.org", "wikiversity"},
+	{"wiki", "wikipedia.org", "wikipedia"},
+}
+
+// wikimediaDomainLanguages are subdomains that differ from the site id.
+var wikimediaDomainLanguages = map[string]string{"be-x-old": "be-tarask"}
+
+// lookup finds a site in the table, or derives a Wikimedia one.
+func (t *siteTable) lookup(id string) (Site, bool) {
+	if s, ok := t.byID[id]; ok {
+		return *s, true
+	}
+	if !t.wikimedia {
+		return Site{}, false
+	}
+	for _, f := range wikimediaFamilies {
+		lang, ok := strings.CutSuffix(id, f.suffix)
+		if !ok || lang == "" || !isLowerWord(lang) {
+			continue
+		}
+		lang = strings.ReplaceAll(lang, "_", "-")
+		sub := lang
+		if d, ok := wikimediaDomainLanguages[lang]; ok {
+			sub = d
+		}
+		return Site{ID: id, Language: lang, LinkPath: "https://" + sub + "." + f.domain + "/wiki/$1", Group: f.group}, true
+	}
+	return Site{}, false
+}
+
+func isLowerWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= 'a' && s[i] <= 'z' || s[i] == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// language is the RDF language code of a site language: the configured
+// canonical code, else MediaWiki's BCP 47 form (nds-nl → nds-NL).
 func (t *siteTable) language(code string) string {
 	if c, ok := t.canonical[code]; ok {
 		return c
 	}
-	return code
+	return bcp47(code)
+}
+
+// bcp47 is MediaWiki's LanguageCode::bcp47 casing: two-letter subtags
+// after the first upper-case, four-letter ones title-case, the rest lower.
+func bcp47(code string) string {
+	parts := strings.Split(strings.ToLower(code), "-")
+	for i := 1; i < len(parts); i++ {
+		if prev := parts[i-1]; prev == "x" || prev == "i" {
+			continue
+		}
+		switch len(parts[i]) {
+		case 2:
+			parts[i] = strings.ToUpper(parts[i])
+		case 4:
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "-")
 }
 
 // addSitelinks is SiteLinksRdfBuilder: one schema:Article node per
@@ -32,7 +101,7 @@ func (t *siteTable) language(code string) string {
 func (r *Renderer) addSitelinks(subject Term, e *wikibase.Entity) {
 	for i := range e.Sitelinks {
 		link := &e.Sitelinks[i]
-		site, ok := r.sites.byID[link.Site]
+		site, ok := r.sites.lookup(link.Site)
 		if !ok {
 			continue
 		}

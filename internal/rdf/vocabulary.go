@@ -34,18 +34,18 @@ type namespace struct {
 // sourceNamespaces are the namespaces Wikibase derives from one entity
 // source (RdfVocabulary::getConceptNamespaces).
 type sourceNamespaces struct {
-	name                                 string
-	entity, data, statement              *namespace
-	reference, value                     *namespace
-	direct, directNormalized             *namespace
-	claim                                *namespace
-	statementProp, statementValue        *namespace
-	statementValueNorm                   *namespace
-	qualifier, qualifierValue            *namespace
-	qualifierValueNorm                   *namespace
-	referenceProp, referenceValue        *namespace
-	referenceValueNorm                   *namespace
-	novalue                              *namespace
+	name                          string
+	entity, data, statement       *namespace
+	reference, value              *namespace
+	direct, directNormalized      *namespace
+	claim                         *namespace
+	statementProp, statementValue *namespace
+	statementValueNorm            *namespace
+	qualifier, qualifierValue     *namespace
+	qualifierValueNorm            *namespace
+	referenceProp, referenceValue *namespace
+	referenceValueNorm            *namespace
+	novalue                       *namespace
 }
 
 // vocabulary holds every namespace of one configuration, in prefix-block
@@ -173,7 +173,7 @@ type Term struct {
 }
 
 func iri(ns *namespace, local string) Term { return Term{kind: kindIRI, ns: ns, value: local} }
-func fullIRI(s string) Term               { return Term{kind: kindIRI, value: s} }
+func fullIRI(s string) Term                { return Term{kind: kindIRI, value: s} }
 func blank(label string) Term              { return Term{kind: kindBlank, value: label} }
 func plain(s string) Term                  { return Term{kind: kindLiteral, value: s} }
 func langLiteral(s, lang string) Term      { return Term{kind: kindLiteral, value: s, lang: lang} }

@@ -1,0 +1,348 @@
+// Package schedules keeps the project's Temporal Schedules in line with the configuration:
+// one schedule per scheduled job (stats, notification cleanup, dumps), created or updated
+// idempotently by `starter schedules apply` and shown by `starter schedules list`. The table
+// of jobs is data: each names the workflow type it starts and that workflow's input, so a
+// job's workflow need not be linked into this package (or exist yet) to be scheduled.
+package schedules
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/config"
+)
+
+// DumpInput is the input of the DumpWorkflow a dump schedule starts, in the workflow's own
+// JSON field names.
+type DumpInput struct {
+	Format string `json:"format"` // json or ttl
+	Flavor string `json:"flavor"` // full (truthy is started by hand)
+	Kind   string `json:"kind"`   // full
+}
+
+// Job is one scheduled job.
+type Job struct {
+	// Name is the job name: the key of config.Config.Schedules and the schedule ID (after
+	// Options.IDPrefix).
+	Name string
+	// WorkflowType is the registered name of the workflow the schedule starts.
+	WorkflowType string
+	// Input is the workflow's single argument.
+	Input any
+	// About says what the job does, for the schedule's note and `schedules list`.
+	About string
+}
+
+// emptyInput makes a stats workflow compute its day from the schedule's nominal time.
+var emptyInput = struct{}{}
+
+// Jobs are every scheduled job, in the order of config.ScheduledJobs.
+var Jobs = []Job{
+	{"general-stats", "GeneralStatsWorkflow", emptyInput, "general statistics of the current entities → general_daily_stats"},
+	{"user-stats", "UserStatsWorkflow", emptyInput, "total and active users → user_daily_stats"},
+	{"backlink-stats", "BacklinkStatsWorkflow", emptyInput, "backlink totals and top entities → backlink_statistics"},
+	{"notification-cleanup", "NotificationCleanupWorkflow", emptyInput, "per-user notification retention and limits"},
+	{"json-dump", "DumpWorkflow", DumpInput{Format: "json", Flavor: "full", Kind: "full"}, "weekly full JSON dump"},
+	{"ttl-dump", "DumpWorkflow", DumpInput{Format: "ttl", Flavor: "full", Kind: "full"}, "weekly full Turtle dump"},
+}
+
+// Memo keys of the schedules' workflow action. The cron string is kept there because the
+// server compiles cron expressions into calendars and does not describe them back.
+const (
+	memoJob  = "job"
+	memoCron = "cron"
+)
+
+// Options say where the schedules start their workflows and how they are named.
+type Options struct {
+	TaskQueue     string
+	CatchupWindow time.Duration
+	Schedules     map[string]config.Schedule // by job name
+	// IDPrefix is put before every schedule ID (and its workflow IDs); tests sharing one
+	// server use it to keep apart.
+	IDPrefix string
+}
+
+// OptionsFrom takes the options from the configuration.
+func OptionsFrom(cfg config.Config) Options {
+	return Options{TaskQueue: cfg.TaskQueue, CatchupWindow: cfg.CatchupWindow, Schedules: cfg.Schedules}
+}
+
+// ScheduleID is the ID of job's schedule.
+func (o Options) ScheduleID(job string) string { return o.IDPrefix + job }
+
+// Outcome is what Apply did to one schedule.
+type Outcome string
+
+// Outcomes of Apply.
+const (
+	Created   Outcome = "created"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+)
+
+// Applied is the result of Apply for one job.
+type Applied struct {
+	ID      string
+	Job     string
+	Cron    string
+	Paused  bool
+	Outcome Outcome
+	Changes []string // what differed, for an update
+}
+
+// desired is the schedule a job should have.
+type desired struct {
+	job    Job
+	id     string
+	cron   string
+	paused bool
+	input  *commonpb.Payload
+}
+
+func (o Options) desired(j Job) (desired, error) {
+	s, ok := o.Schedules[j.Name]
+	if !ok {
+		return desired{}, fmt.Errorf("no schedule configured for job %s", j.Name)
+	}
+	if err := config.ValidateCron(s.Cron); err != nil {
+		return desired{}, fmt.Errorf("schedule %s: %w", j.Name, err)
+	}
+	input, err := converter.GetDefaultDataConverter().ToPayload(j.Input)
+	if err != nil {
+		return desired{}, fmt.Errorf("encode the input of %s: %w", j.Name, err)
+	}
+	return desired{job: j, id: o.ScheduleID(j.Name), cron: s.Cron, paused: !s.Enabled, input: input}, nil
+}
+
+func (o Options) action(d desired) *client.ScheduleWorkflowAction {
+	return &client.ScheduleWorkflowAction{
+		// The server appends the nominal time, so every run has its own ID.
+		ID:        d.id,
+		Workflow:  d.job.WorkflowType,
+		Args:      []any{d.job.Input},
+		TaskQueue: o.TaskQueue,
+		Memo:      map[string]any{memoJob: d.job.Name, memoCron: d.cron},
+	}
+}
+
+func (o Options) policy() *client.SchedulePolicies {
+	return &client.SchedulePolicies{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: o.CatchupWindow}
+}
+
+// Apply creates every job's schedule that does not exist and updates those that differ from
+// the configuration (cron, workflow, input, task queue, overlap, catch-up window, paused).
+// A schedule that already matches is left alone, so applying twice changes nothing.
+func Apply(ctx context.Context, c client.Client, o Options) ([]Applied, error) {
+	if o.TaskQueue == "" {
+		return nil, errors.New("schedules: no task queue (TEMPORAL_TASK_QUEUE)")
+	}
+	if o.CatchupWindow < 10*time.Second {
+		// Temporal's minimum; below it the server silently uses its own.
+		return nil, fmt.Errorf("SCHEDULE_CATCHUP_WINDOW=%s: want at least 10s", o.CatchupWindow)
+	}
+	var out []Applied
+	for _, j := range Jobs {
+		d, err := o.desired(j)
+		if err != nil {
+			return out, err
+		}
+		a, err := o.apply(ctx, c, d)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func (o Options) apply(ctx context.Context, c client.Client, d desired) (Applied, error) {
+	a := Applied{ID: d.id, Job: d.job.Name, Cron: d.cron, Paused: d.paused}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:            d.id,
+		Spec:          client.ScheduleSpec{CronExpressions: []string{d.cron}},
+		Action:        o.action(d),
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: o.CatchupWindow,
+		Paused:        d.paused,
+		Note:          d.job.About,
+		Memo:          map[string]any{memoJob: d.job.Name},
+	})
+	if err == nil {
+		a.Outcome = Created
+		return a, nil
+	}
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return a, fmt.Errorf("create schedule %s: %w", d.id, err)
+	}
+	h := c.ScheduleClient().GetHandle(ctx, d.id)
+	desc, err := h.Describe(ctx)
+	if err != nil {
+		return a, fmt.Errorf("describe schedule %s: %w", d.id, err)
+	}
+	a.Changes = o.differences(d, desc)
+	if len(a.Changes) == 0 {
+		a.Outcome = Unchanged
+		return a, nil
+	}
+	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		s.Spec = &client.ScheduleSpec{CronExpressions: []string{d.cron}}
+		s.Action = o.action(d)
+		s.Policy = o.policy()
+		if s.State == nil {
+			s.State = &client.ScheduleState{}
+		}
+		s.State.Paused = d.paused
+		s.State.Note = d.job.About
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}})
+	if err != nil {
+		return a, fmt.Errorf("update schedule %s: %w", d.id, err)
+	}
+	// The paused state is set explicitly as well: it is the operator-visible switch and must
+	// follow *_ENABLED whatever the update carried.
+	if desc.Schedule.State == nil || desc.Schedule.State.Paused != d.paused {
+		if d.paused {
+			err = h.Pause(ctx, client.SchedulePauseOptions{Note: "paused by configuration (*_ENABLED=false)"})
+		} else {
+			err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "enabled by configuration"})
+		}
+		if err != nil {
+			return a, fmt.Errorf("set paused=%t on schedule %s: %w", d.paused, d.id, err)
+		}
+	}
+	a.Outcome = Updated
+	return a, nil
+}
+
+// differences lists what of the described schedule differs from d.
+func (o Options) differences(d desired, desc *client.ScheduleDescription) []string {
+	var diffs []string
+	act, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if !ok {
+		return []string{"action is not a workflow start"}
+	}
+	if cron := memoString(act.Memo[memoCron]); cron != d.cron {
+		diffs = append(diffs, fmt.Sprintf("cron %q → %q", cron, d.cron))
+	}
+	if wf, _ := act.Workflow.(string); wf != d.job.WorkflowType {
+		diffs = append(diffs, fmt.Sprintf("workflow %q → %q", wf, d.job.WorkflowType))
+	}
+	if act.TaskQueue != o.TaskQueue {
+		diffs = append(diffs, fmt.Sprintf("task queue %q → %q", act.TaskQueue, o.TaskQueue))
+	}
+	if act.ID != d.id {
+		diffs = append(diffs, fmt.Sprintf("workflow id %q → %q", act.ID, d.id))
+	}
+	if len(act.Args) != 1 || !samePayload(act.Args[0], d.input) {
+		diffs = append(diffs, "input")
+	}
+	if memoString(act.Memo[memoJob]) != d.job.Name {
+		diffs = append(diffs, "memo")
+	}
+	if p := desc.Schedule.Policy; p == nil || p.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_SKIP {
+		diffs = append(diffs, "overlap policy → Skip")
+	} else if p.CatchupWindow != o.CatchupWindow {
+		diffs = append(diffs, fmt.Sprintf("catch-up window %s → %s", p.CatchupWindow, o.CatchupWindow))
+	}
+	paused := desc.Schedule.State != nil && desc.Schedule.State.Paused
+	if paused != d.paused {
+		diffs = append(diffs, fmt.Sprintf("paused %t → %t", paused, d.paused))
+	}
+	return diffs
+}
+
+func memoString(v any) string {
+	p, ok := v.(*commonpb.Payload)
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+func samePayload(v any, want *commonpb.Payload) bool {
+	p, ok := v.(*commonpb.Payload)
+	return ok && bytes.Equal(p.GetData(), want.GetData())
+}
+
+// Status is one schedule as `schedules list` shows it.
+type Status struct {
+	ID           string      `json:"id"`
+	Job          string      `json:"job"`
+	Exists       bool        `json:"exists"`
+	Cron         string      `json:"cron,omitempty"`
+	WorkflowType string      `json:"workflow_type,omitempty"`
+	Paused       bool        `json:"paused"`
+	NextRuns     []time.Time `json:"next_runs,omitempty"`
+	Actions      int         `json:"actions"`
+	SkippedRuns  int         `json:"skipped_overlap"`
+	LastRun      *Run        `json:"last_run,omitempty"`
+}
+
+// Run is one workflow run of a job and how it ended.
+type Run struct {
+	WorkflowID   string     `json:"workflow_id"`
+	RunID        string     `json:"run_id"`
+	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
+	Started      time.Time  `json:"started"`
+	Closed       *time.Time `json:"closed,omitempty"`
+	Status       string     `json:"status"` // Running, Completed, Failed, ...
+	Result       any        `json:"result,omitempty"`
+	Error        string     `json:"error,omitempty"`
+}
+
+// List describes every job's schedule: cron, paused state, the next run times from the
+// server and the last run with its result.
+func List(ctx context.Context, c client.Client, o Options) ([]Status, error) {
+	var out []Status
+	for _, j := range Jobs {
+		st := Status{ID: o.ScheduleID(j.Name), Job: j.Name}
+		desc, err := c.ScheduleClient().GetHandle(ctx, st.ID).Describe(ctx)
+		if err != nil {
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
+				out = append(out, st)
+				continue
+			}
+			return out, fmt.Errorf("describe schedule %s: %w", st.ID, err)
+		}
+		st.Exists = true
+		if act, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction); ok {
+			st.Cron = memoString(act.Memo[memoCron])
+			st.WorkflowType, _ = act.Workflow.(string)
+		}
+		st.Paused = desc.Schedule.State != nil && desc.Schedule.State.Paused
+		st.NextRuns = desc.Info.NextActionTimes
+		st.Actions = desc.Info.NumActions
+		st.SkippedRuns = desc.Info.NumActionsSkippedOverlap
+		if n := len(desc.Info.RecentActions); n > 0 {
+			last := desc.Info.RecentActions[n-1]
+			if last.StartWorkflowResult != nil {
+				run, err := describeRun(ctx, c, last.StartWorkflowResult.WorkflowID, last.StartWorkflowResult.FirstExecutionRunID)
+				if err != nil {
+					return out, err
+				}
+				scheduled := last.ScheduleTime.UTC()
+				run.ScheduledFor = &scheduled
+				st.LastRun = &run
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
