@@ -140,7 +140,9 @@ func (p *ntParser) blank() (string, error) {
 	if label == "" || label[0] == '-' || label[0] == '.' || label[len(label)-1] == '.' {
 		return "", fmt.Errorf("bad blank node label %q", label)
 	}
-	return "_:" + label, nil
+	// serdi renames labels starting with "b"; Wikibase's are lower-case
+	// hex, so case carries no meaning here.
+	return "_:" + strings.ToLower(label), nil
 }
 
 func (p *ntParser) literal() (string, error) {

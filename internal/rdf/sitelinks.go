@@ -109,12 +109,12 @@ func (r *Renderer) addSitelinks(subject Term, e *wikibase.Entity) {
 		if strings.HasPrefix(url, "//") {
 			url = "http:" + url
 		}
-		page := fullIRI(url)
+		page := absoluteIRI(url)
 		lang := r.sites.language(site.Language)
 		r.main.triple(page, r.t.a, r.t.article)
 		r.main.triple(page, r.t.about, subject)
 		r.main.triple(page, r.t.inLanguage, plain(lang))
-		siteRoot := fullIRI(siteRootURL(url))
+		siteRoot := absoluteIRI(siteRootURL(url))
 		r.main.triple(page, r.t.isPartOf, siteRoot)
 		r.main.triple(page, r.t.name, langLiteral(link.Title, lang))
 		for _, b := range link.Badges {

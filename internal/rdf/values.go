@@ -32,7 +32,7 @@ func (r *Renderer) addValue(s *sink, subject Term, pid string, simple, valueNS, 
 	if str, ok := v.(*wikibase.StringValue); ok {
 		switch dt {
 		case wikibase.DatatypeURL:
-			s.triple(subject, pred, fullIRI(strings.TrimSpace(str.Value)))
+			s.triple(subject, pred, absoluteIRI(strings.TrimSpace(str.Value)))
 			return nil
 		case wikibase.DatatypeCommonsMedia:
 			s.triple(subject, pred, fullIRI(r.cfg.MediaBaseURI+"wiki/Special:FilePath/"+rawURLEncode(str.Value)))
@@ -50,7 +50,7 @@ func (r *Renderer) addValue(s *sink, subject Term, pid string, simple, valueNS, 
 			s.triple(subject, pred, plain(str.Value))
 			if normNS != nil {
 				if pattern := r.props.URIPattern(pid); pattern != "" {
-					s.triple(subject, iri(normNS, pid), fullIRI(strings.ReplaceAll(pattern, "$1", wfURLEncode(str.Value))))
+					s.triple(subject, iri(normNS, pid), absoluteIRI(strings.ReplaceAll(pattern, "$1", wfURLEncode(str.Value))))
 				}
 			}
 			return nil
@@ -149,7 +149,7 @@ func (r *Renderer) addTimeNode(hash string, v *wikibase.TimeValue) {
 	r.sub.triple(node, r.t.timeValue, r.timeLiteral(v))
 	r.sub.triple(node, r.t.timePrecision, r.integer(v.Precision))
 	r.sub.triple(node, r.t.timeTimezone, r.integer(v.Timezone))
-	r.sub.triple(node, r.t.calendar, fullIRI(strings.TrimSpace(v.CalendarModel)))
+	r.sub.triple(node, r.t.calendar, absoluteIRI(strings.TrimSpace(v.CalendarModel)))
 	r.endBlock()
 }
 
@@ -169,7 +169,7 @@ func (r *Renderer) addQuantityNode(hash string, v *wikibase.QuantityValue, norma
 	if unit == "1" {
 		unit = r.cfg.OneEntityURI
 	}
-	r.sub.triple(node, r.t.unit, fullIRI(unit))
+	r.sub.triple(node, r.t.unit, absoluteIRI(unit))
 	if normalized != "" {
 		r.sub.triple(node, r.t.normalized, iri(r.voc.items.value, normalized))
 	}
@@ -192,7 +192,7 @@ func (r *Renderer) addGlobeNode(hash string, v *wikibase.GlobeCoordinateValue) {
 		r.sub.triple(node, r.t.a, r.t.autoPrecision)
 	}
 	r.sub.triple(node, r.t.precision, double(precision))
-	r.sub.triple(node, r.t.globe, fullIRI(strings.TrimSpace(v.Globe)))
+	r.sub.triple(node, r.t.globe, absoluteIRI(strings.TrimSpace(v.Globe)))
 	r.endBlock()
 }
 

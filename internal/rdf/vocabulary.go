@@ -181,6 +181,31 @@ func typed(s string, dtNS *namespace, dt string) Term {
 	return Term{kind: kindLiteral, value: s, dtNS: dtNS, dt: dt}
 }
 
+// absoluteIRI returns s as an IRI when it has a scheme, and otherwise as a
+// plain literal: Wikibase validates URLs, units, globes and calendars on
+// input, but a relative IRI would make the whole dump unparsable.
+func absoluteIRI(s string) Term {
+	if hasScheme(s) {
+		return fullIRI(s)
+	}
+	return plain(s)
+}
+
+func hasScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlpha(c):
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '.' || c == '-'):
+		case i > 0 && c == ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // String returns the term in N-Triples syntax.
 func (t Term) String() string {
 	return string(appendNTTerm(nil, t))
