@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/uber-go/tally/v4"
 	"github.com/uber-go/tally/v4/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -29,7 +30,10 @@ type Metrics struct {
 
 // NewMetrics creates a Prometheus-backed metrics handler for the SDK.
 func NewMetrics() (*Metrics, error) {
-	reporter := prometheus.NewReporter(prometheus.Options{})
+	// A registry per worker, not the global one: two workers in one process (tests, dev up)
+	// would otherwise register the same collectors twice and panic.
+	registry := prom.NewRegistry()
+	reporter := prometheus.NewReporter(prometheus.Options{Registerer: registry, Gatherer: registry})
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter:  reporter,
 		Separator:       prometheus.DefaultSeparator,
