@@ -23,7 +23,16 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 // Job names, used as JobAttr values and schedule IDs.
 const (
 	JobProbe       = "probe"
+	JobWatchlist   = "watchlist"
 	JobIDAllocator = "id-allocator"
+)
+
+// Watchlist signal and query names.
+const (
+	// SignalWatchlistEvents carries a WatchlistBatch from the Kafka bridge to a shard.
+	SignalWatchlistEvents = "watchlist-events"
+	// QueryWatchlistState returns a shard's WatchlistState.
+	QueryWatchlistState = "watchlist-state"
 )
 
 // Scheduled job names (also the schedule IDs and the keys of config.Config.Schedules).

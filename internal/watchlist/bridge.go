@@ -1,0 +1,431 @@
+package watchlist
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/api/serviceerror"
+	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/events"
+)
+
+// Deliver hands the events of one shard to Temporal (Signal-With-Start of the shard's
+// workflow). A nil error means Temporal durably accepted them.
+type Deliver func(ctx context.Context, shard int, evs []Event) error
+
+// BridgeOptions configure a Bridge.
+type BridgeOptions struct {
+	Brokers   []string
+	Topic     string
+	Group     string
+	BatchSize int
+	BatchWait time.Duration
+	Shards    int
+	Deliver   Deliver
+	Log       *zap.Logger
+	// Kafka group timings; zero means the defaults below, which notice a dead bridge in
+	// seconds rather than kafka-go's 30 s.
+	HeartbeatInterval time.Duration
+	SessionTimeout    time.Duration
+	RebalanceTimeout  time.Duration
+}
+
+const (
+	// maxEventBytes bounds one message: larger ones go to the DLQ, so a signal never nears
+	// Temporal's 2 MiB payload limit.
+	maxEventBytes = 256 << 10
+	// maxSignalBytes bounds the events of one signal (their JSON size); a shard's share of a
+	// batch is split into several signals above it.
+	maxSignalBytes = 512 << 10
+	maxBackoff     = 5 * time.Second
+)
+
+// Bridge consumes entity_change events from Kafka and delivers them to the watchlist shard
+// workflows: at least once, in partition order, committing offsets only after Temporal has
+// accepted the events; the workflows drop what is delivered twice.
+type Bridge struct {
+	opts    BridgeOptions
+	metrics *bridgeMetrics
+
+	mu    sync.Mutex
+	state BridgeState
+}
+
+// BridgeState is what /health shows of the bridge.
+type BridgeState struct {
+	State        string           `json:"state"` // starting, consuming, retrying, stopped
+	Topic        string           `json:"topic"`
+	Group        string           `json:"group"`
+	Messages     int64            `json:"messages"`      // delivered to Temporal and committed
+	DeadLettered int64            `json:"dead_lettered"` // sent to the DLQ and committed
+	Batches      int64            `json:"batches"`
+	LastCommit   *time.Time       `json:"last_commit,omitempty"`
+	LastError    string           `json:"last_error,omitempty"`
+	PartitionLag map[string]int64 `json:"partition_lag"` // messages behind the end, per partition
+}
+
+// NewBridge checks opts and returns a bridge that is not yet running.
+func NewBridge(opts BridgeOptions) (*Bridge, error) {
+	switch {
+	case len(opts.Brokers) == 0:
+		return nil, errors.New("watchlist bridge: KAFKA_BROKERS is empty")
+	case opts.Topic == "":
+		return nil, errors.New("watchlist bridge: KAFKA_ENTITY_CHANGE_TOPIC is empty")
+	case opts.Group == "":
+		return nil, errors.New("watchlist bridge: KAFKA_CONSUMER_GROUP is empty")
+	case opts.BatchSize < 1:
+		return nil, fmt.Errorf("watchlist bridge: BRIDGE_BATCH_SIZE %d must be at least 1", opts.BatchSize)
+	case opts.BatchWait <= 0:
+		return nil, fmt.Errorf("watchlist bridge: BRIDGE_BATCH_WAIT %s must be positive", opts.BatchWait)
+	case opts.Shards < 1:
+		return nil, fmt.Errorf("watchlist bridge: WATCHLIST_SHARDS %d must be at least 1", opts.Shards)
+	case opts.Deliver == nil:
+		return nil, errors.New("watchlist bridge: no Deliver function")
+	}
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.HeartbeatInterval == 0 {
+		opts.HeartbeatInterval = time.Second
+	}
+	if opts.SessionTimeout == 0 {
+		opts.SessionTimeout = 10 * time.Second
+	}
+	if opts.RebalanceTimeout == 0 {
+		opts.RebalanceTimeout = 10 * time.Second
+	}
+	metrics, err := metricsFor(opts.Topic)
+	if err != nil {
+		return nil, err
+	}
+	return &Bridge{
+		opts:    opts,
+		metrics: metrics,
+		state:   BridgeState{State: "starting", Topic: opts.Topic, Group: opts.Group, PartitionLag: map[string]int64{}},
+	}, nil
+}
+
+// DLQTopic is where the bridge puts messages it cannot use.
+func DLQTopic(topic string) string { return topic + ".dlq" }
+
+// State returns a copy of the bridge's state.
+func (b *Bridge) State() BridgeState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.state
+	s.PartitionLag = make(map[string]int64, len(b.state.PartitionLag))
+	for k, v := range b.state.PartitionLag {
+		s.PartitionLag[k] = v
+	}
+	return s
+}
+
+func (b *Bridge) update(f func(s *BridgeState)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f(&b.state)
+}
+
+// Run consumes until ctx is cancelled. Bad messages and unavailable dependencies never stop
+// it: the first go to the DLQ, the second are retried with backoff.
+func (b *Bridge) Run(ctx context.Context) error {
+	reader := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: b.opts.Brokers,
+		GroupID: b.opts.Group,
+		Topic:   b.opts.Topic,
+		// A new group starts at the beginning: events published before the first bridge
+		// joined still reach their watchers.
+		StartOffset:       kafka.FirstOffset,
+		MaxWait:           min(b.opts.BatchWait, 500*time.Millisecond),
+		HeartbeatInterval: b.opts.HeartbeatInterval,
+		SessionTimeout:    b.opts.SessionTimeout,
+		RebalanceTimeout:  b.opts.RebalanceTimeout,
+		JoinGroupBackoff:  time.Second,
+		ReadBackoffMax:    500 * time.Millisecond,
+		// Partitions added to the topic later are consumed without a restart.
+		WatchPartitionChanges: true,
+		ErrorLogger:           kafka.LoggerFunc(b.opts.Log.Sugar().Named("kafka").Warnf),
+	})
+	dlq := &kafka.Writer{
+		Addr:                   kafka.TCP(b.opts.Brokers...),
+		Topic:                  DLQTopic(b.opts.Topic),
+		Balancer:               &kafka.Hash{},
+		RequiredAcks:           kafka.RequireAll,
+		AllowAutoTopicCreation: true,
+		BatchTimeout:           10 * time.Millisecond,
+	}
+	defer func() {
+		if err := reader.Close(); err != nil {
+			b.opts.Log.Warn("close kafka reader", zap.Error(err))
+		}
+		if err := dlq.Close(); err != nil {
+			b.opts.Log.Warn("close DLQ writer", zap.Error(err))
+		}
+		b.update(func(s *BridgeState) { s.State = "stopped" })
+	}()
+	b.opts.Log.Info("watchlist bridge started", zap.String("topic", b.opts.Topic), zap.String("group", b.opts.Group),
+		zap.Int("shards", b.opts.Shards), zap.Int("batch_size", b.opts.BatchSize), zap.Duration("batch_wait", b.opts.BatchWait))
+
+	for {
+		msgs, err := b.fetchBatch(ctx, reader)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			b.retrying("fetch from kafka", err)
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		delivered, dead, err := b.process(ctx, msgs, dlq)
+		if err != nil {
+			// Only a cancelled context ends process; the batch stays uncommitted and is
+			// delivered again to whoever owns its partitions next.
+			return nil
+		}
+		b.commit(ctx, reader, msgs, delivered, dead)
+	}
+}
+
+// fetchBatch waits for one message, then collects more until BatchSize or BatchWait.
+func (b *Bridge) fetchBatch(ctx context.Context, r *kafka.Reader) ([]kafka.Message, error) {
+	first, err := r.FetchMessage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	msgs := []kafka.Message{first}
+	fillCtx, cancel := context.WithTimeout(ctx, b.opts.BatchWait)
+	defer cancel()
+	for len(msgs) < b.opts.BatchSize {
+		m, err := r.FetchMessage(fillCtx)
+		if err != nil {
+			// The wait is over (or the reader failed): a partial batch is still a batch,
+			// and a reader error shows again on the next fetch.
+			break
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
+// deadMessage is a message for the DLQ with the reason.
+type deadMessage struct {
+	msg    kafka.Message
+	reason error
+}
+
+// process delivers the batch's good events per shard and dead-letters the rest. It returns
+// an error only when ctx ends before everything was accepted.
+func (b *Bridge) process(ctx context.Context, msgs []kafka.Message, dlq *kafka.Writer) (delivered, deadCount int, err error) {
+	var dead []deadMessage
+	byShard := map[int][]Event{}
+	var shards []int // first-seen order, so the log and signals are reproducible
+	for _, m := range msgs {
+		change, err := decode(m)
+		if err != nil {
+			dead = append(dead, deadMessage{m, err})
+			continue
+		}
+		s := ShardOf(change.EntityID, b.opts.Shards)
+		if _, ok := byShard[s]; !ok {
+			shards = append(shards, s)
+		}
+		byShard[s] = append(byShard[s], Event{Partition: m.Partition, Offset: m.Offset, Change: change})
+	}
+	byOffset := map[[2]int64]kafka.Message{}
+	for _, m := range msgs {
+		byOffset[[2]int64{int64(m.Partition), m.Offset}] = m
+	}
+	for _, s := range shards {
+		for _, chunk := range chunkBySize(byShard[s]) {
+			if err := b.deliver(ctx, s, chunk); err != nil {
+				if ctx.Err() != nil {
+					return 0, 0, ctx.Err()
+				}
+				// Temporal refused these for good (e.g. too large): dead-letter them, so
+				// the partition moves on.
+				for _, ev := range chunk {
+					dead = append(dead, deadMessage{byOffset[[2]int64{int64(ev.Partition), ev.Offset}], fmt.Errorf("temporal refused the signal: %w", err)})
+				}
+				continue
+			}
+			delivered += len(chunk)
+		}
+	}
+	if len(dead) > 0 {
+		if err := b.deadLetter(ctx, dlq, dead); err != nil {
+			return 0, 0, err
+		}
+	}
+	return delivered, len(dead), nil
+}
+
+// decode parses and validates one message; the error is the DLQ reason.
+func decode(m kafka.Message) (events.EntityChange, error) {
+	if len(m.Value) > maxEventBytes {
+		return events.EntityChange{}, fmt.Errorf("message of %d bytes exceeds the %d-byte limit of an entity_change event", len(m.Value), maxEventBytes)
+	}
+	change, err := events.ParseEntityChange(m.Value)
+	if err != nil {
+		return events.EntityChange{}, err
+	}
+	if err := CheckStorable(change); err != nil {
+		return events.EntityChange{}, fmt.Errorf("parse entity_change: %w", err)
+	}
+	return change, nil
+}
+
+// chunkBySize splits evs into runs whose JSON stays under maxSignalBytes.
+func chunkBySize(evs []Event) [][]Event {
+	var chunks [][]Event
+	start, size := 0, 0
+	for i, ev := range evs {
+		n := eventSize(ev)
+		if i > start && size+n > maxSignalBytes {
+			chunks = append(chunks, evs[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(chunks, evs[start:])
+}
+
+func eventSize(ev Event) int {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return maxSignalBytes
+	}
+	return len(b)
+}
+
+// deliver calls Deliver until Temporal accepts, refuses for good, or ctx ends.
+func (b *Bridge) deliver(ctx context.Context, shard int, evs []Event) error {
+	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		err := b.opts.Deliver(ctx, shard, evs)
+		if err == nil {
+			b.metrics.signals.Inc()
+			b.metrics.signalSeconds.Observe(time.Since(start).Seconds())
+			return nil
+		}
+		b.metrics.signalErrors.Inc()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if permanent(err) {
+			b.opts.Log.Error("temporal refused watchlist events; dead-lettering them", zap.Int("shard", shard), zap.Int("events", len(evs)), zap.Error(err))
+			return err
+		}
+		b.retrying(fmt.Sprintf("signal watchlist shard %d", shard), err)
+		if !sleep(ctx, backoff(attempt)) {
+			return ctx.Err()
+		}
+	}
+}
+
+// permanent says whether retrying a signal can never succeed.
+func permanent(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	var failedPrecondition *serviceerror.FailedPrecondition
+	return errors.As(err, &invalid) || errors.As(err, &failedPrecondition)
+}
+
+// deadLetter writes the messages to the DLQ, retrying until it succeeds or ctx ends.
+func (b *Bridge) deadLetter(ctx context.Context, w *kafka.Writer, dead []deadMessage) error {
+	out := make([]kafka.Message, len(dead))
+	for i, d := range dead {
+		out[i] = events.DeadLetter(d.msg, d.reason)
+		b.opts.Log.Warn("entity_change message dead-lettered", zap.Int("partition", d.msg.Partition),
+			zap.Int64("offset", d.msg.Offset), zap.String("reason", d.reason.Error()))
+	}
+	for attempt := 0; ; attempt++ {
+		err := w.WriteMessages(ctx, out...)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b.retrying("write to "+w.Topic, err)
+		if !sleep(ctx, backoff(attempt)) {
+			return ctx.Err()
+		}
+	}
+}
+
+// commit commits the batch; a failed commit only means redelivery, which the workflows
+// absorb, so after a few attempts the bridge moves on rather than stall the partition.
+func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message, delivered, dead int) {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = r.CommitMessages(ctx, msgs...); err == nil || ctx.Err() != nil {
+			break
+		}
+		if !sleep(ctx, backoff(attempt)) {
+			break
+		}
+	}
+	if err != nil {
+		b.opts.Log.Warn("commit offsets failed; the batch will be delivered again and deduplicated", zap.Error(err))
+	}
+	now := time.Now()
+	lag := map[int]int64{}
+	for _, m := range msgs {
+		lag[m.Partition] = max(0, m.HighWaterMark-m.Offset-1)
+		b.metrics.eventAge.Observe(now.Sub(m.Time).Seconds())
+	}
+	for p, l := range lag {
+		b.metrics.lag.WithLabelValues(strconv.Itoa(p)).Set(float64(l))
+	}
+	b.metrics.delivered.Add(float64(delivered))
+	b.metrics.deadLettered.Add(float64(dead))
+	b.metrics.batches.Inc()
+	b.update(func(s *BridgeState) {
+		s.State = "consuming"
+		s.Messages += int64(delivered)
+		s.DeadLettered += int64(dead)
+		s.Batches++
+		if err == nil {
+			s.LastCommit = &now
+			s.LastError = ""
+		} else {
+			s.LastError = "commit: " + err.Error()
+		}
+		for p, l := range lag {
+			s.PartitionLag[strconv.Itoa(p)] = l
+		}
+	})
+}
+
+func (b *Bridge) retrying(what string, err error) {
+	b.opts.Log.Warn("watchlist bridge retrying", zap.String("step", what), zap.Error(err))
+	b.update(func(s *BridgeState) {
+		s.State = "retrying"
+		s.LastError = what + ": " + err.Error()
+	})
+}
+
+func backoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << min(attempt, 6)
+	return min(d, maxBackoff)
+}
+
+// sleep waits d or until ctx ends; false means ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,107 @@
+// Package watchlist holds what the watchlist needs outside Temporal: the notification rules
+// (who hears about an entity change), the stable entity → shard mapping, and the Kafka bridge
+// that batches entity_change events into Signal-With-Start calls to the shard workflows.
+package watchlist
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/events"
+)
+
+// Event is one entity change with the Kafka position it came from; the shard workflow drops
+// an event whose offset is not above the highest it applied for that partition.
+type Event struct {
+	Partition int
+	Offset    int64
+	Change    events.EntityChange
+}
+
+// ShardOf maps an entity to a shard with FNV-1a, which is stable across processes and
+// releases (unlike Go's map hash), so one entity always goes to the same workflow.
+func ShardOf(entityID string, shards int) int {
+	if shards <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(entityID))
+	return int(h.Sum32() % uint32(shards))
+}
+
+// Watch is one watchlist row of an entity: Properties nil watches the whole entity.
+type Watch struct {
+	UserID     int64
+	Properties []string
+	// Enabled is users.watchlist_enabled of the watcher (true when the user has no row).
+	Enabled bool
+}
+
+// ParseWatchedProperties splits the stored form of watchlist.watched_properties; '' is a
+// whole-entity watch (nil).
+func ParseWatchedProperties(stored string) []string {
+	if stored == "" {
+		return nil
+	}
+	return strings.Split(stored, ",")
+}
+
+// FormatWatchedProperties is the stored form: sorted, deduplicated, comma-joined, so that the
+// unique key (user, entity, properties) sees one spelling per set.
+func FormatWatchedProperties(props []string) string {
+	p := slices.Clone(props)
+	slices.Sort(p)
+	return strings.Join(slices.Compact(p), ",")
+}
+
+// Recipients returns the users to notify of change, each once, in ascending order.
+// changed is the set of changed properties, nil when unknown; a property watch fires when it
+// intersects changed, or when changed is unknown (the change may touch the property, and a
+// missed notification is worse than a spare one). Watchers with the watchlist disabled hear
+// nothing; the editor hears nothing of their own edit unless notifySelf.
+func Recipients(change events.EntityChange, changed []string, watches []Watch, notifySelf bool) []int64 {
+	var users []int64
+	for _, w := range watches {
+		if !w.Enabled {
+			continue
+		}
+		if !notifySelf && change.UserID != 0 && w.UserID == change.UserID {
+			continue
+		}
+		if w.Properties != nil && changed != nil && !intersects(w.Properties, changed) {
+			continue
+		}
+		users = append(users, w.UserID)
+	}
+	slices.Sort(users)
+	return slices.Compact(users)
+}
+
+func intersects(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// TIMESTAMP columns (user_notifications.event_timestamp) hold 1970-01-01 00:00:01 to
+// 2038-01-19 03:14:07 UTC.
+var (
+	minStorableTime = time.Date(1970, 1, 1, 0, 0, 1, 0, time.UTC)
+	maxStorableTime = time.Date(2038, 1, 19, 3, 14, 7, 0, time.UTC)
+)
+
+// CheckStorable rejects a valid event that a notification row cannot hold, so it goes to the
+// dead-letter topic instead of failing the notification insert forever.
+func CheckStorable(c events.EntityChange) error {
+	if c.ChangedAt.Before(minStorableTime) || c.ChangedAt.After(maxStorableTime) {
+		return fmt.Errorf("changed_at %s: outside the range a notification timestamp can hold (1970-01-01 to 2038-01-19)",
+			c.ChangedAt.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/watchlist"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+func init() {
+	services = append(services, service{
+		name:    "kafka-bridge",
+		enabled: func(d Deps) bool { return d.Config.KafkaBridgeEnabled },
+		run:     runWatchlistBridge,
+	})
+}
+
+// runWatchlistBridge feeds entity_change events to the watchlist shard workflows, starting a
+// shard's workflow with its first signal (Signal-With-Start).
+func runWatchlistBridge(ctx context.Context, d Deps) error {
+	topic := d.Config.EntityChangeTopic
+	deliver := func(ctx context.Context, shard int, evs []watchlist.Event) error {
+		id := workflows.WatchlistWorkflowID(topic, shard)
+		_, err := d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalWatchlistEvents,
+			workflows.WatchlistBatch{Events: evs},
+			client.StartWorkflowOptions{
+				ID:                    id,
+				TaskQueue:             d.Config.TaskQueue,
+				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.JobWatchlist)),
+			},
+			workflows.WatchlistWorkflow, workflows.WatchlistInput{Topic: topic, Shard: shard})
+		return err
+	}
+	b, err := watchlist.NewBridge(watchlist.BridgeOptions{
+		Brokers:   d.Config.KafkaBrokers,
+		Topic:     topic,
+		Group:     d.Config.KafkaConsumerGroup,
+		BatchSize: d.Config.BridgeBatchSize,
+		BatchWait: d.Config.BridgeBatchWait,
+		Shards:    d.Config.WatchlistShards,
+		Deliver:   deliver,
+		Log:       d.Log.Named("watchlist-bridge"),
+	})
+	if err != nil {
+		return err
+	}
+	d.Health.AddDetail("kafka_bridge", func() any { return b.State() })
+	return b.Run(ctx)
+}

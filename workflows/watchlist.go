@@ -1,0 +1,153 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/watchlist"
+)
+
+// WatchlistInput starts a watchlist shard, or continues one with the state carried over.
+type WatchlistInput struct {
+	Topic string
+	Shard int
+	// HighWater is the highest offset applied per partition of Topic; an event at or below
+	// it was applied before (Kafka redelivered it) and is dropped.
+	HighWater map[int]int64 `json:",omitempty"`
+	// Pending are batches received but not yet applied, drained from the signal channel
+	// before continue-as-new so that none is lost.
+	Pending []WatchlistBatch `json:",omitempty"`
+	Stats   WatchlistStats
+	// BatchesPerRun bounds the batches applied before continue-as-new even if the server
+	// has not suggested it yet; 0 means DefaultWatchlistBatchesPerRun.
+	BatchesPerRun int `json:",omitempty"`
+}
+
+// WatchlistBatch is the payload of one SignalWatchlistEvents: events of one shard in the
+// order the bridge read them (partition order preserved).
+type WatchlistBatch struct {
+	Events []watchlist.Event
+}
+
+// WatchlistStats are the shard's counters over all its runs.
+type WatchlistStats struct {
+	Batches       int64 // batches applied
+	Events        int64 // events applied (passed to CreateNotifications)
+	Duplicates    int64 // events dropped as redelivered
+	Notifications int64 // rows inserted
+	Runs          int64 // continue-as-new count
+}
+
+// WatchlistState answers QueryWatchlistState.
+type WatchlistState struct {
+	Topic     string
+	Shard     int
+	HighWater map[int]int64
+	Pending   int
+	Stats     WatchlistStats
+}
+
+// WatchlistResult is never returned in practice: the shard lives on through continue-as-new.
+type WatchlistResult struct{}
+
+// DefaultWatchlistBatchesPerRun keeps a run's history far below the 51 200-event limit even
+// when the server's continue-as-new suggestion comes late: a batch costs about 10 events.
+const DefaultWatchlistBatchesPerRun = 500
+
+// WatchlistWorkflowID is the ID of a shard's workflow; the topic is part of it because the
+// high-water offsets are positions in that topic.
+func WatchlistWorkflowID(topic string, shard int) string {
+	return fmt.Sprintf("watchlist-%s-shard-%d", topic, shard)
+}
+
+// WatchlistWorkflow applies the entity changes of one shard, batch by batch in arrival order,
+// creating the watchers' notifications; it drops events Kafka delivered twice by their
+// (partition, offset), and carries its state through continue-as-new.
+func WatchlistWorkflow(ctx workflow.Context, in WatchlistInput) (WatchlistResult, error) {
+	log := workflow.GetLogger(ctx)
+	state := in
+	if state.HighWater == nil {
+		state.HighWater = map[int]int64{}
+	}
+	perRun := state.BatchesPerRun
+	if perRun <= 0 {
+		perRun = DefaultWatchlistBatchesPerRun
+	}
+	err := workflow.SetQueryHandler(ctx, QueryWatchlistState, func() (WatchlistState, error) {
+		return WatchlistState{Topic: state.Topic, Shard: state.Shard, HighWater: state.HighWater,
+			Pending: len(state.Pending), Stats: state.Stats}, nil
+	})
+	if err != nil {
+		return WatchlistResult{}, fmt.Errorf("register query %s: %w", QueryWatchlistState, err)
+	}
+	signals := workflow.GetSignalChannel(ctx, SignalWatchlistEvents)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		// No attempt limit: a shard must not skip a batch because MySQL was down for a while.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	var a *activities.Notifications
+
+	for applied := 0; ; applied++ {
+		if applied >= perRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			// Drain what the server already delivered, or it is lost with this run.
+			var b WatchlistBatch
+			for signals.ReceiveAsync(&b) {
+				state.Pending = append(state.Pending, b)
+				b = WatchlistBatch{}
+			}
+			state.Stats.Runs++
+			return WatchlistResult{}, workflow.NewContinueAsNewError(ctx, WatchlistWorkflow, state)
+		}
+		if len(state.Pending) == 0 {
+			var b WatchlistBatch
+			signals.Receive(ctx, &b)
+			state.Pending = append(state.Pending, b)
+		}
+		batch := state.Pending[0]
+		fresh, highWater := freshEvents(batch.Events, state.HighWater)
+		state.Stats.Duplicates += int64(len(batch.Events) - len(fresh))
+		if len(fresh) > 0 {
+			changes := make([]events.EntityChange, len(fresh))
+			for i, ev := range fresh {
+				changes[i] = ev.Change
+			}
+			var out activities.CreateNotificationsResult
+			err := workflow.ExecuteActivity(actx, a.CreateNotifications, activities.CreateNotificationsInput{Changes: changes}).Get(ctx, &out)
+			if err != nil {
+				// Only a non-retryable error gets here; retrying the batch cannot help, and
+				// blocking the shard would stop every later notification.
+				log.Error("watchlist batch skipped", "shard", state.Shard, "events", len(fresh), "error", err)
+			}
+			state.Stats.Events += int64(len(fresh))
+			state.Stats.Notifications += int64(out.Inserted)
+		}
+		state.HighWater = highWater
+		state.Stats.Batches++
+		state.Pending = slices.Delete(state.Pending, 0, 1)
+	}
+}
+
+// freshEvents returns the events above the high-water offset of their partition and the
+// high-water offsets after them; duplicates within the batch are dropped too.
+func freshEvents(evs []watchlist.Event, highWater map[int]int64) ([]watchlist.Event, map[int]int64) {
+	next := make(map[int]int64, len(highWater))
+	for p, o := range highWater {
+		next[p] = o
+	}
+	var fresh []watchlist.Event
+	for _, ev := range evs {
+		if hw, seen := next[ev.Partition]; seen && ev.Offset <= hw {
+			continue
+		}
+		next[ev.Partition] = ev.Offset
+		fresh = append(fresh, ev)
+	}
+	return fresh, next
+}

@@ -1,0 +1,184 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/watchlist"
+)
+
+func ev(partition int, offset int64, entity string, rev int64) watchlist.Event {
+	return watchlist.Event{Partition: partition, Offset: offset, Change: events.EntityChange{
+		EntityID: entity, RevisionID: rev, ChangeType: events.ChangeEdit,
+		ChangedAt: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), UserID: 7,
+	}}
+}
+
+// revisions lists "entity@revision" of the changes, to compare calls compactly.
+func revisions(cs []events.EntityChange) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = fmt.Sprintf("%s@%d", c.EntityID, c.RevisionID)
+	}
+	return out
+}
+
+// runShard runs a shard with the batches signalled in order and returns the changes each
+// CreateNotifications call received and how the run ended.
+func runShard(t *testing.T, in WatchlistInput, batches ...WatchlistBatch) ([][]string, *testsuite.TestWorkflowEnvironment) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Notifications
+	var calls [][]string
+	env.OnActivity(a.CreateNotifications, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateNotificationsInput) (activities.CreateNotificationsResult, error) {
+			calls = append(calls, revisions(in.Changes))
+			return activities.CreateNotificationsResult{Notifications: len(in.Changes), Inserted: len(in.Changes)}, nil
+		})
+	for i, b := range batches {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWatchlistEvents, b) }, time.Duration(i+1)*time.Second)
+	}
+	// The shard never ends by itself; the test ends it after the last batch.
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Duration(len(batches)+1)*time.Second)
+	env.ExecuteWorkflow(WatchlistWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	return calls, env
+}
+
+func TestWatchlistWorkflowDropsRedeliveredEvents(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      WatchlistInput
+		batches []WatchlistBatch
+		want    [][]string
+		dups    int64
+		hw      map[int]int64
+	}{
+		{
+			name: "redelivered batch after a bridge restart",
+			batches: []WatchlistBatch{
+				{Events: []watchlist.Event{ev(0, 10, "Q1", 1), ev(1, 4, "Q2", 1)}},
+				{Events: []watchlist.Event{ev(0, 10, "Q1", 1), ev(1, 4, "Q2", 1), ev(0, 11, "Q1", 2)}},
+			},
+			want: [][]string{{"Q1@1", "Q2@1"}, {"Q1@2"}},
+			dups: 2,
+			hw:   map[int]int64{0: 11, 1: 4},
+		},
+		{
+			name: "stale messages after a rebalance and duplicates inside one batch",
+			batches: []WatchlistBatch{
+				{Events: []watchlist.Event{ev(2, 100, "Q3", 5), ev(2, 101, "Q3", 6)}},
+				{Events: []watchlist.Event{ev(2, 99, "Q3", 4), ev(2, 102, "Q3", 7), ev(2, 102, "Q3", 7)}},
+			},
+			want: [][]string{{"Q3@5", "Q3@6"}, {"Q3@7"}},
+			dups: 2,
+			hw:   map[int]int64{2: 102},
+		},
+		{
+			name: "high-water offsets carried over from an earlier run",
+			in:   WatchlistInput{HighWater: map[int]int64{0: 50}},
+			batches: []WatchlistBatch{
+				{Events: []watchlist.Event{ev(0, 50, "Q1", 1), ev(3, 0, "Q9", 1)}},
+				{Events: []watchlist.Event{ev(0, 49, "Q1", 1)}},
+			},
+			want: [][]string{{"Q9@1"}},
+			dups: 2,
+			hw:   map[int]int64{0: 50, 3: 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.Topic, in.Shard = "t", 3
+			calls, env := runShard(t, in, tt.batches...)
+			require.Equal(t, tt.want, calls)
+			res, err := env.QueryWorkflow(QueryWatchlistState)
+			require.NoError(t, err)
+			var st WatchlistState
+			require.NoError(t, res.Get(&st))
+			require.Equal(t, tt.hw, st.HighWater)
+			require.Equal(t, tt.dups, st.Stats.Duplicates)
+			require.Equal(t, int64(len(tt.batches)), st.Stats.Batches)
+		})
+	}
+}
+
+func TestWatchlistWorkflowContinuesAsNewWithDrainedSignalsAndState(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Notifications
+	var calls [][]string
+	env.OnActivity(a.CreateNotifications, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateNotificationsInput) (activities.CreateNotificationsResult, error) {
+			calls = append(calls, revisions(in.Changes))
+			return activities.CreateNotificationsResult{Inserted: 2 * len(in.Changes)}, nil
+		}).After(time.Second) // signals arrive while the first batch is applied
+	batches := []WatchlistBatch{
+		{Events: []watchlist.Event{ev(0, 1, "Q1", 1)}},
+		{Events: []watchlist.Event{ev(0, 2, "Q1", 2), ev(1, 1, "Q2", 1)}},
+		{Events: []watchlist.Event{ev(0, 2, "Q1", 2), ev(0, 3, "Q1", 3)}},
+		{Events: []watchlist.Event{ev(1, 2, "Q2", 2)}},
+	}
+	env.RegisterDelayedCallback(func() {
+		for _, b := range batches {
+			env.SignalWorkflow(SignalWatchlistEvents, b)
+		}
+	}, time.Millisecond)
+	env.ExecuteWorkflow(WatchlistWorkflow, WatchlistInput{Topic: "t", Shard: 1, BatchesPerRun: 2,
+		Stats: WatchlistStats{Runs: 4, Events: 10}})
+	require.True(t, env.IsWorkflowCompleted())
+
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(env.GetWorkflowError(), &can), "want continue-as-new, got %v", env.GetWorkflowError())
+	require.Equal(t, [][]string{{"Q1@1"}, {"Q1@2", "Q2@1"}}, calls)
+	var next WatchlistInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.Equal(t, WatchlistInput{
+		Topic: "t", Shard: 1, BatchesPerRun: 2,
+		HighWater: map[int]int64{0: 2, 1: 1},
+		// Both batches that were still in the signal channel are carried, in order.
+		Pending: batches[2:],
+		Stats:   WatchlistStats{Batches: 2, Events: 13, Notifications: 6, Runs: 5},
+	}, next)
+}
+
+func TestWatchlistWorkflowContinuesAsNewWhenTheServerSuggests(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetContinueAsNewSuggested(true)
+	pending := []WatchlistBatch{{Events: []watchlist.Event{ev(0, 1, "Q1", 1)}}}
+	env.ExecuteWorkflow(WatchlistWorkflow, WatchlistInput{Topic: "t", Pending: pending})
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(env.GetWorkflowError(), &can))
+	var next WatchlistInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.Equal(t, pending, next.Pending, "unapplied batches survive the new run")
+	require.Equal(t, int64(1), next.Stats.Runs)
+}
+
+// TestWatchlistWorkflowReplaysRecordedHistory replays a history recorded from a real shard
+// (integration test TestWatchlistEndToEnd with RECORD_WATCHLIST_HISTORY set), so a change to
+// the workflow's command sequence without workflow.GetVersion fails here.
+func TestWatchlistWorkflowReplaysRecordedHistory(t *testing.T) {
+	const file = "testdata/watchlist_history.json"
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("recorded history missing: %v", err)
+	}
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(WatchlistWorkflow)
+	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, file))
+}
