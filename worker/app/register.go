@@ -19,6 +19,9 @@ func Register(r worker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.ImportWorkflow)
 	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import")})
 	registerIDs(r, d)
+	r.RegisterWorkflow(workflows.DumpWorkflow)
+	r.RegisterActivity(&activities.Dumps{DB: d.DB, StoreURL: d.Config.DumpURL, Name: d.Config.DumpName,
+		ChunkSize: d.Config.DumpChunkSize, Parallelism: d.Config.DumpParallelism, Log: d.Log.Named("dump")})
 	r.RegisterWorkflow(workflows.WatchlistWorkflow)
 	r.RegisterActivity(&activities.Notifications{DB: d.DB, NotifySelfEdits: d.Config.NotifySelfEdits, Log: d.Log.Named("notifications"),
 		Revisions: activities.StoredRevisions{Entities: &store.Entities{DB: d.DB}}})

@@ -1,0 +1,593 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/dump"
+)
+
+// Dumps holds the dump activities: the snapshot that starts a dump, one chunk (one part of
+// the dump file) at a time, and the assembly of the parts into the published file.
+type Dumps struct {
+	DB *sql.DB
+	// StoreURL is DUMP_URL; the store is opened on first use and kept.
+	StoreURL string
+	// Name, ChunkSize and Parallelism are the configured defaults (DUMP_NAME,
+	// DUMP_CHUNK_SIZE, DUMP_PARALLELISM) that the snapshot hands to the workflow.
+	Name        string
+	ChunkSize   int
+	Parallelism int
+	// Level is the gzip level of parts and framing; 0 means dump.DefaultLevel.
+	Level int
+	// Formats renders entities per dump format; nil means JSON only (see DefaultDumpFormats).
+	Formats map[dump.Format]DumpFormat
+	Log     *zap.Logger
+
+	mu    sync.Mutex
+	store dump.Store
+}
+
+// Error types of the dump activities' non-retryable errors.
+const (
+	ErrBadDumpRequest = "BadDumpRequest"
+	ErrDumpStore      = "DumpStoreUnusable"
+)
+
+// DumpSnapshotInput asks for the consistent cut a dump reads.
+type DumpSnapshotInput struct{}
+
+// DumpSnapshot is the cut: every entity with internal_id <= MaxInternalID, each at its latest
+// revision created at or before Time. Also the configured defaults, so the workflow (which
+// cannot read configuration) records them in its history.
+type DumpSnapshot struct {
+	Time          time.Time
+	MaxInternalID int64
+	Name          string
+	ChunkSize     int
+	Parallelism   int
+}
+
+// DumpSnapshot takes the cut. Idempotent: it only reads; a retry gives a later cut, and the
+// workflow keeps whichever result was recorded first.
+func (a *Dumps) DumpSnapshot(ctx context.Context, _ DumpSnapshotInput) (DumpSnapshot, error) {
+	s := DumpSnapshot{Name: a.Name, ChunkSize: a.ChunkSize, Parallelism: a.Parallelism}
+	// Microseconds: created_at is TIMESTAMP(6), and a cut finer than the column would compare
+	// differently after a round trip through the database.
+	s.Time = time.Now().UTC().Truncate(time.Microsecond)
+	// The mapping is read after the time is taken: an entity created after the cut has
+	// either a larger internal id or revisions newer than the cut, so it is left out.
+	if err := a.DB.QueryRowContext(ctx, "SELECT COALESCE(MAX(internal_id), 0) FROM entity_id_mapping").Scan(&s.MaxInternalID); err != nil {
+		return DumpSnapshot{}, fmt.Errorf("read highest internal id: %w", err)
+	}
+	return s, nil
+}
+
+// DumpFileSpec names one dump file; the workflow fills it from its input and the snapshot.
+type DumpFileSpec struct {
+	Name   string
+	Date   time.Time
+	Format dump.Format
+	Flavor dump.Flavor
+	Kind   dump.Kind
+	Since  time.Time
+}
+
+// Layout is the dump package's naming of the file.
+func (s DumpFileSpec) Layout() dump.Layout {
+	return dump.Layout{Name: s.Name, Date: s.Date, Format: s.Format, Flavor: s.Flavor, Kind: s.Kind, Since: s.Since}
+}
+
+// DumpChunkInput is one chunk: the entities with internal ids in (AfterID, UpToID].
+type DumpChunkInput struct {
+	File         DumpFileSpec
+	Index        int
+	AfterID      int64
+	UpToID       int64
+	SnapshotTime time.Time
+	// EntityTypes restricts the dump to these type letters (Q, P, L, E); empty means all.
+	EntityTypes []string
+}
+
+// DumpChunkResult is what the chunk's part holds.
+type DumpChunkResult struct {
+	Index             int
+	Entities          int64
+	EntityCounts      map[string]int64
+	UncompressedBytes int64
+	CompressedBytes   int64
+	// AlreadyDone says the part was finished by an earlier attempt or run and was kept.
+	AlreadyDone bool
+}
+
+// DumpChunkProgress is the chunk's heartbeat: the last internal id written and the count.
+type DumpChunkProgress struct {
+	Index    int
+	CursorID int64
+	Entities int64
+}
+
+// dumpHeartbeatEvery bounds how often a chunk heartbeats (the SDK throttles further).
+const dumpHeartbeatEvery = time.Second
+
+// DumpChunk writes part Index of the dump file: the entities of its id range at their latest
+// revision not newer than the snapshot, rendered by the file's format, as one gzip member.
+// Idempotent: a part whose record exists is kept as it is, and otherwise the part is
+// rewritten from the start with the same bytes (fixed order, deterministic gzip), so a
+// retried or resumed chunk never changes the dump.
+func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (DumpChunkResult, error) {
+	l := in.File.Layout()
+	if err := l.Validate(); err != nil {
+		return DumpChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+	}
+	if in.UpToID < in.AfterID || in.SnapshotTime.IsZero() {
+		err := fmt.Errorf("chunk %d: id range (%d, %d] or snapshot time %s is not valid", in.Index, in.AfterID, in.UpToID, in.SnapshotTime)
+		return DumpChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+	}
+	format, err := a.format(l.Format)
+	if err != nil {
+		return DumpChunkResult{}, err
+	}
+	store, err := a.openStore(ctx)
+	if err != nil {
+		return DumpChunkResult{}, err
+	}
+	info, err := dump.ReadPartInfo(ctx, store, l, in.Index)
+	switch {
+	case err == nil:
+		return chunkResult(info, true), nil
+	case !errors.Is(err, dump.ErrNotFound):
+		return DumpChunkResult{}, fmt.Errorf("chunk %d: %w", in.Index, err)
+	}
+
+	if activity.HasHeartbeatDetails(ctx) {
+		// A gzip member cannot be continued, so the part restarts; the cursor is logged
+		// to show how much the lost attempt had done.
+		var p DumpChunkProgress
+		if activity.GetHeartbeatDetails(ctx, &p) == nil {
+			activity.GetLogger(ctx).Info("rewriting dump part after a lost attempt", "Part", in.Index, "LostAtID", p.CursorID, "LostEntities", p.Entities)
+		}
+	}
+	lastBeat := time.Now()
+	info, err = dump.WritePart(ctx, store, l, in.Index, a.level(), func(pw *dump.PartWriter) error {
+		sink, err := format.NewSink(pw, l.Flavor)
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+		}
+		var n int64
+		err = a.scanRevisions(ctx, in, func(r *DumpRevision) error {
+			if r.IsDeleted || (r.IsRedirect && !format.IncludesRedirects()) {
+				return nil
+			}
+			if err := sink.WriteRevision(r); err != nil {
+				return fmt.Errorf("entity %s revision %d: %w", r.EntityID, r.RevisionID, err)
+			}
+			n++
+			if time.Since(lastBeat) >= dumpHeartbeatEvery {
+				lastBeat = time.Now()
+				activity.RecordHeartbeat(ctx, DumpChunkProgress{Index: in.Index, CursorID: r.InternalID, Entities: n})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return sink.Close()
+	})
+	if err != nil {
+		return DumpChunkResult{}, fmt.Errorf("chunk %d: %w", in.Index, err)
+	}
+	return chunkResult(info, false), nil
+}
+
+func chunkResult(info dump.PartInfo, done bool) DumpChunkResult {
+	return DumpChunkResult{
+		Index: info.Index, Entities: info.EntityTotal(), EntityCounts: info.Entities,
+		UncompressedBytes: info.UncompressedBytes, CompressedBytes: info.CompressedBytes, AlreadyDone: done,
+	}
+}
+
+// DumpRevision is one entity at the revision a dump shows.
+type DumpRevision struct {
+	InternalID  int64
+	EntityID    string
+	EntityType  string // Q, P, L, E
+	RevisionID  int64
+	CreatedAt   time.Time
+	IsRedirect  bool
+	IsDeleted   bool
+	RedirectsTo string // entity id, for a redirect
+	// Line is the stored content: the compact dump line without page metadata, or
+	// {"entity":…,"redirect":…} for a redirect. Valid until the next row.
+	Line []byte
+}
+
+// chunkQuery selects, for each entity of an id range, its latest revision created at or
+// before the snapshot. The correlated MAX reads the entity's revisions through the primary
+// key (internal_id, revision_id), so the content of older revisions is never fetched.
+const chunkQuery = `SELECT m.internal_id, m.entity_id, m.entity_type, r.revision_id, r.created_at,
+ r.is_redirect, r.is_deleted, t.entity_id, r.content_encoding, r.content
+ FROM entity_id_mapping m
+ JOIN entity_revisions r ON r.internal_id = m.internal_id AND r.revision_id = (
+   SELECT MAX(r2.revision_id) FROM entity_revisions r2 WHERE r2.internal_id = m.internal_id AND r2.created_at <= ?)
+ LEFT JOIN entity_id_mapping t ON t.internal_id = r.redirects_to
+ WHERE m.internal_id > ? AND m.internal_id <= ?`
+
+// scanRevisions streams the chunk's entities in internal id order. Incremental dumps keep
+// the entities whose shown revision is newer than Since: revisions of an entity are
+// numbered in time order, so that is exactly "changed in (since, snapshot]".
+func (a *Dumps) scanRevisions(ctx context.Context, in DumpChunkInput, fn func(*DumpRevision) error) error {
+	q := chunkQuery
+	args := []any{in.SnapshotTime.UTC(), in.AfterID, in.UpToID}
+	if in.File.Kind == dump.KindIncremental {
+		q += " AND r.created_at > ?"
+		args = append(args, in.File.Since.UTC())
+	}
+	if len(in.EntityTypes) > 0 {
+		q += " AND m.entity_type IN (?" + strings.Repeat(",?", len(in.EntityTypes)-1) + ")"
+		for _, t := range in.EntityTypes {
+			args = append(args, t)
+		}
+	}
+	q += " ORDER BY m.internal_id"
+	rows, err := a.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
+	}
+	defer rows.Close()
+	var (
+		r        DumpRevision
+		to       sql.NullString
+		encoding string
+		content  []byte
+		dec      contentDecoder
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.InternalID, &r.EntityID, &r.EntityType, &r.RevisionID, &r.CreatedAt,
+			&r.IsRedirect, &r.IsDeleted, &to, &encoding, &content); err != nil {
+			return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
+		}
+		r.RedirectsTo = to.String
+		if r.IsDeleted || (r.IsRedirect && r.RedirectsTo == "") {
+			r.Line = nil
+		} else if r.Line, err = dec.decode(encoding, content); err != nil {
+			return fmt.Errorf("entity %s revision %d: %w", r.EntityID, r.RevisionID, err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
+	}
+	return nil
+}
+
+// contentDecoder decompresses revision contents reusing one gzip reader and buffer.
+type contentDecoder struct {
+	zr  *gzip.Reader
+	src bytes.Reader
+	out bytes.Buffer
+}
+
+func (d *contentDecoder) decode(encoding string, content []byte) ([]byte, error) {
+	switch encoding {
+	case "", "identity":
+		return content, nil
+	case "gzip":
+	default:
+		return nil, fmt.Errorf("content encoding %q is not known", encoding)
+	}
+	d.src.Reset(content)
+	if d.zr == nil {
+		zr, err := gzip.NewReader(&d.src)
+		if err != nil {
+			return nil, fmt.Errorf("decompress content: %w", err)
+		}
+		d.zr = zr
+	} else if err := d.zr.Reset(&d.src); err != nil {
+		return nil, fmt.Errorf("decompress content: %w", err)
+	}
+	d.out.Reset()
+	if _, err := d.out.ReadFrom(d.zr); err != nil {
+		return nil, fmt.Errorf("decompress content: %w", err)
+	}
+	return d.out.Bytes(), nil
+}
+
+// DumpAssembleInput names the dump file to publish from its parts.
+type DumpAssembleInput struct {
+	File         DumpFileSpec
+	Parts        int
+	SnapshotTime time.Time
+	StartedAt    time.Time
+}
+
+// DumpAssembleResult describes the published file.
+type DumpAssembleResult struct {
+	File         string
+	Key          string
+	MetadataKey  string
+	Bytes        int64
+	MD5          string
+	SHA1         string
+	SHA256       string
+	EntityCount  int64
+	EntityCounts map[string]int64
+	// ChecksumKeys are the day's md5sums, sha1sums and sha256sums files.
+	ChecksumKeys []string
+}
+
+// assembleLockWait is how long an assembly waits for another dump of the same date.
+const assembleLockWait = 10 * time.Minute
+
+// DumpAssemble concatenates the parts into the dump file, merges its checksums into the
+// day's files, writes its metadata, moves latest-* and deletes the parts. Idempotent:
+// dump.Assembler.Assemble finishes an interrupted assembly and repeats a finished one
+// without change. The day's checksum files are read-merge-written, so assemblies of one date
+// take a MySQL named lock (shared by every worker) for the whole run.
+func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (DumpAssembleResult, error) {
+	l := in.File.Layout()
+	if err := l.Validate(); err != nil {
+		return DumpAssembleResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+	}
+	format, err := a.format(l.Format)
+	if err != nil {
+		return DumpAssembleResult{}, err
+	}
+	framing, err := format.Framing(l.Flavor)
+	if err != nil {
+		return DumpAssembleResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+	}
+	store, err := a.openStore(ctx)
+	if err != nil {
+		return DumpAssembleResult{}, err
+	}
+	// Assembly streams the whole file; heartbeats say the worker is alive meanwhile.
+	stopBeats := heartbeatWhile(ctx, 5*time.Second)
+	defer stopBeats()
+
+	unlock, err := a.lockDate(ctx, l)
+	if err != nil {
+		return DumpAssembleResult{}, err
+	}
+	defer unlock()
+	asm := &dump.Assembler{Store: store, Level: a.level()}
+	meta, err := asm.Assemble(ctx, dump.AssembleRequest{
+		Layout: l, Parts: in.Parts, Framing: framing, SnapshotTime: in.SnapshotTime, StartedAt: in.StartedAt,
+	})
+	if err != nil {
+		return DumpAssembleResult{}, err
+	}
+	out := DumpAssembleResult{
+		File: meta.File, Key: meta.Key, MetadataKey: l.MetadataKey(), Bytes: meta.Bytes,
+		MD5: meta.MD5, SHA1: meta.SHA1, SHA256: meta.SHA256,
+		EntityCount: meta.EntityCount, EntityCounts: meta.EntityCounts,
+	}
+	for _, algo := range dump.ChecksumAlgorithms {
+		out.ChecksumKeys = append(out.ChecksumKeys, l.ChecksumKey(algo))
+	}
+	return out, nil
+}
+
+// lockDate takes the per-date assembly lock on a connection of its own; the returned
+// function releases it (a lost connection releases it too).
+func (a *Dumps) lockDate(ctx context.Context, l dump.Layout) (func(), error) {
+	conn, err := a.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("assemble %s: database connection for the date lock: %w", l.FileName(), err)
+	}
+	// MySQL limits lock names to 64 characters.
+	name := "dump-assemble-" + l.DateStamp() + "-" + l.Name
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, int(assembleLockWait.Seconds())).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("assemble %s: take lock %s: %w", l.FileName(), name, err)
+	}
+	if got.Int64 != 1 {
+		conn.Close()
+		return nil, fmt.Errorf("assemble %s: another dump of %s is still assembling after %s (lock %s)", l.FileName(), l.DateStamp(), assembleLockWait, name)
+	}
+	return func() {
+		// Background: the release must happen even when the activity was cancelled.
+		_, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", name)
+		conn.Close()
+	}, nil
+}
+
+// heartbeatWhile heartbeats every interval until the returned function is called.
+func heartbeatWhile(ctx context.Context, every time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func (a *Dumps) level() int {
+	if a.Level == 0 {
+		return dump.DefaultLevel
+	}
+	return a.Level
+}
+
+func (a *Dumps) format(f dump.Format) (DumpFormat, error) {
+	formats := a.Formats
+	if formats == nil {
+		formats = DefaultDumpFormats()
+	}
+	df, ok := formats[f]
+	if !ok {
+		err := fmt.Errorf("dump format %q is not available in this worker", f)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+	}
+	return df, nil
+}
+
+func (a *Dumps) openStore(ctx context.Context) (dump.Store, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.store != nil {
+		return a.store, nil
+	}
+	s, err := dump.OpenStore(ctx, a.StoreURL)
+	if err != nil {
+		// A malformed DUMP_URL does not heal by retrying.
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("DUMP_URL: %v", err), ErrDumpStore, err)
+	}
+	a.store = s
+	return s, nil
+}
+
+// Close releases the dump store.
+func (a *Dumps) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.store == nil {
+		return nil
+	}
+	err := a.store.Close()
+	a.store = nil
+	return err
+}
+
+// DumpFormat renders the entities of a dump format into parts.
+type DumpFormat interface {
+	// IncludesRedirects says whether redirects are dumped (RDF: owl:sameAs) or left out (JSON).
+	IncludesRedirects() bool
+	// NewSink starts the entity output of one part.
+	NewSink(part *dump.PartWriter, flavor dump.Flavor) (EntitySink, error)
+	// Framing is what goes around the parts in the dump file.
+	Framing(flavor dump.Flavor) (dump.Framing, error)
+}
+
+// EntitySink writes the entities of one part.
+type EntitySink interface {
+	// WriteRevision writes one entity (never a deleted one; a redirect only when the format
+	// includes redirects).
+	WriteRevision(r *DumpRevision) error
+	// Close ends the part's entity output (not the gzip member).
+	Close() error
+}
+
+// DefaultDumpFormats are the formats every worker has.
+func DefaultDumpFormats() map[dump.Format]DumpFormat {
+	return map[dump.Format]DumpFormat{dump.FormatJSON: JSONDumpFormat{}}
+}
+
+// JSONDumpFormat is Wikidata's JSON dump: the stored compact line with page metadata.
+type JSONDumpFormat struct{}
+
+// IncludesRedirects implements DumpFormat: Wikidata's JSON dumps have no redirects.
+func (JSONDumpFormat) IncludesRedirects() bool { return false }
+
+// Framing implements DumpFormat.
+func (JSONDumpFormat) Framing(dump.Flavor) (dump.Framing, error) { return dump.JSONFraming, nil }
+
+// NewSink implements DumpFormat.
+func (JSONDumpFormat) NewSink(part *dump.PartWriter, _ dump.Flavor) (EntitySink, error) {
+	return &jsonSink{w: dump.NewJSONEntityWriter(part)}, nil
+}
+
+type jsonSink struct {
+	w    *dump.JSONEntityWriter
+	line []byte
+}
+
+func (s *jsonSink) WriteRevision(r *DumpRevision) error {
+	var err error
+	if s.line, err = AppendDumpLine(s.line[:0], r); err != nil {
+		return err
+	}
+	return s.w.WriteEntity(EntityTypeName(r.EntityType), s.line)
+}
+
+func (s *jsonSink) Close() error { return nil }
+
+// Namespaces and title prefixes of entity pages on Wikidata.
+var entityPages = map[string]struct {
+	ns     int64
+	prefix string
+	name   string
+}{
+	"Q": {0, "", "item"},
+	"P": {120, "Property:", "property"},
+	"L": {146, "Lexeme:", "lexeme"},
+	"E": {640, "EntitySchema:", "entityschema"},
+}
+
+// EntityTypeName is the dump's name of an entity type letter ("item" for Q).
+func EntityTypeName(letter string) string {
+	if p, ok := entityPages[letter]; ok {
+		return p.name
+	}
+	return letter
+}
+
+// EntityTypeLetter is the type letter of an entity type name or letter ("item" or "Q").
+func EntityTypeLetter(name string) (string, bool) {
+	for letter, p := range entityPages {
+		if name == p.name || name == letter {
+			return letter, true
+		}
+	}
+	return "", false
+}
+
+// AppendDumpLine appends r's JSON dump line: the stored line with Wikidata's page metadata
+// (pageid, ns, title, lastrevid, modified) spliced in before the closing brace, where
+// Wikibase's --page-metadata puts it. The page id is the internal id.
+func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
+	line := bytes.TrimRight(r.Line, " \n\r\t")
+	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
+		return dst, errors.New("stored content is not a JSON object")
+	}
+	page, ok := entityPages[r.EntityType]
+	if !ok {
+		return dst, fmt.Errorf("entity type %q has no page namespace", r.EntityType)
+	}
+	dst = append(dst, line[:len(line)-1]...)
+	if len(line) > 2 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"pageid":`...)
+	dst = strconv.AppendInt(dst, r.InternalID, 10)
+	dst = append(dst, `,"ns":`...)
+	dst = strconv.AppendInt(dst, page.ns, 10)
+	// Entity ids and the prefixes are plain ASCII without characters JSON escapes.
+	dst = append(dst, `,"title":"`...)
+	dst = append(dst, page.prefix...)
+	dst = append(dst, r.EntityID...)
+	dst = append(dst, `","lastrevid":`...)
+	dst = strconv.AppendInt(dst, r.RevisionID, 10)
+	dst = append(dst, `,"modified":"`...)
+	dst = r.CreatedAt.UTC().AppendFormat(dst, "2006-01-02T15:04:05Z")
+	dst = append(dst, `"}`...)
+	return dst, nil
+}

@@ -1,0 +1,206 @@
+package activities
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/store/storetest"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+)
+
+func TestAppendDumpLineSplicesPageMetadata(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 678000, time.UTC)
+	for _, tc := range []struct {
+		typ, id, line, want string
+	}{
+		{"Q", "Q42", `{"type":"item","id":"Q42"}`,
+			`{"type":"item","id":"Q42","pageid":7,"ns":0,"title":"Q42","lastrevid":3,"modified":"2026-01-02T03:04:05Z"}`},
+		{"P", "P31", `{"type":"property","datatype":"wikibase-item","id":"P31"}` + "\n",
+			`{"type":"property","datatype":"wikibase-item","id":"P31","pageid":7,"ns":120,"title":"Property:P31","lastrevid":3,"modified":"2026-01-02T03:04:05Z"}`},
+		{"L", "L1", `{"type":"lexeme","id":"L1"}`,
+			`{"type":"lexeme","id":"L1","pageid":7,"ns":146,"title":"Lexeme:L1","lastrevid":3,"modified":"2026-01-02T03:04:05Z"}`},
+		{"E", "E1", `{}`,
+			`{"pageid":7,"ns":640,"title":"EntitySchema:E1","lastrevid":3,"modified":"2026-01-02T03:04:05Z"}`},
+	} {
+		got, err := AppendDumpLine(nil, &DumpRevision{InternalID: 7, EntityID: tc.id, EntityType: tc.typ, RevisionID: 3, CreatedAt: at, Line: []byte(tc.line)})
+		require.NoError(t, err, tc.id)
+		assert.Equal(t, tc.want, string(got))
+	}
+	_, err := AppendDumpLine(nil, &DumpRevision{EntityType: "Q", Line: []byte(`[1]`)})
+	assert.EqualError(t, err, "stored content is not a JSON object")
+	_, err = AppendDumpLine(nil, &DumpRevision{EntityType: "X", Line: []byte(`{}`)})
+	assert.EqualError(t, err, `entity type "X" has no page namespace`)
+}
+
+func entity(t *testing.T, js string) *wikibase.Entity {
+	t.Helper()
+	es, err := wikibase.ParseEntities([]byte(js))
+	require.NoError(t, err)
+	return es[0]
+}
+
+func gunzip(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	b, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestDumpChunkShowsEachEntityAsOfTheSnapshot stores revisions before and after a cut,
+// a redirect and a deletion, and checks what full and incremental chunks contain.
+func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	save := func(js string, at time.Time) {
+		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, js), At: at})
+		require.NoError(t, err)
+	}
+	save(`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}}}`, t0)                       // iid 1
+	save(`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two"}}}`, t0)                       // iid 2
+	save(`{"type":"property","datatype":"string","id":"P1","labels":{"en":{"language":"en","value":"p"}}}`, t0) // iid 3
+	save(`{"type":"item","id":"Q3","labels":{"en":{"language":"en","value":"three"}}}`, t0)                     // iid 4
+	save(`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one v2"}}}`, t0.Add(2*time.Hour))
+	_, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q2", To: "Q1", At: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	_, err = s.Delete(ctx, store.DeleteRequest{EntityID: "Q3", At: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	snapshot := t0.Add(90 * time.Minute)                                                                    // after the redirect and delete, before Q1's second revision
+	save(`{"type":"item","id":"Q4","labels":{"en":{"language":"en","value":"late"}}}`, t0.Add(3*time.Hour)) // iid 5
+
+	dir := t.TempDir()
+	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
+	defer acts.Close()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+
+	file := DumpFileSpec{Name: "wikibase", Date: t0, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	run := func(in DumpChunkInput) (DumpChunkResult, string) {
+		t.Helper()
+		v, err := env.ExecuteActivity(acts.DumpChunk, in)
+		require.NoError(t, err)
+		var res DumpChunkResult
+		require.NoError(t, v.Get(&res))
+		return res, gunzip(t, filepath.Join(dir, filepath.FromSlash(in.File.Layout().PartKey(in.Index))))
+	}
+	q1v1 := `{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":1,"ns":0,"title":"Q1","lastrevid":1,"modified":"2026-01-01T00:00:00Z"}`
+	p1 := `{"type":"property","datatype":"string","id":"P1","labels":{"en":{"language":"en","value":"p"}},"descriptions":{},"aliases":{},"claims":{},"pageid":3,"ns":120,"title":"Property:P1","lastrevid":1,"modified":"2026-01-01T00:00:00Z"}`
+
+	res, part := run(DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 5, SnapshotTime: snapshot})
+	assert.Equal(t, q1v1+",\n"+p1, part)
+	assert.Equal(t, DumpChunkResult{Index: 0, Entities: 2, EntityCounts: map[string]int64{"item": 1, "property": 1},
+		UncompressedBytes: int64(len(part)), CompressedBytes: res.CompressedBytes}, res)
+
+	// A finished part is kept, even when asked with other bounds.
+	again, part2 := run(DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 1, SnapshotTime: snapshot})
+	assert.True(t, again.AlreadyDone)
+	assert.Equal(t, part, part2)
+	assert.Equal(t, res.CompressedBytes, again.CompressedBytes)
+
+	// A part rewritten after its record was lost has the same bytes.
+	before, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.Layout().PartKey(0))))
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, filepath.FromSlash(file.Layout().PartInfoKey(0)))))
+	rewritten, _ := run(DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 5, SnapshotTime: snapshot})
+	assert.False(t, rewritten.AlreadyDone)
+	after, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.Layout().PartKey(0))))
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+
+	// Only properties.
+	_, part = run(DumpChunkInput{File: file, Index: 1, AfterID: 0, UpToID: 5, SnapshotTime: snapshot, EntityTypes: []string{"P"}})
+	assert.Equal(t, p1, part)
+
+	// Incremental since t0+30m: Q1's shown revision is older, Q2 is a redirect and Q3 deleted.
+	inc := file
+	inc.Kind, inc.Since = dump.KindIncremental, t0.Add(30*time.Minute)
+	res, part = run(DumpChunkInput{File: inc, Index: 0, AfterID: 0, UpToID: 5, SnapshotTime: t0.Add(4 * time.Hour)})
+	q1v2 := `{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one v2"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":1,"ns":0,"title":"Q1","lastrevid":2,"modified":"2026-01-01T02:00:00Z"}`
+	q4 := `{"type":"item","id":"Q4","labels":{"en":{"language":"en","value":"late"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":5,"ns":0,"title":"Q4","lastrevid":1,"modified":"2026-01-01T03:00:00Z"}`
+	assert.Equal(t, q1v2+",\n"+q4, part)
+	assert.Equal(t, int64(2), res.Entities)
+
+	// Assemble the full dump of parts 0..1 (part 1 holds P1 only) and read it back.
+	v, err := env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: file, Parts: 2, SnapshotTime: snapshot, StartedAt: t0})
+	require.NoError(t, err)
+	var out DumpAssembleResult
+	require.NoError(t, v.Get(&out))
+	assert.Equal(t, "20260101/wikibase-20260101-all.json.gz", out.Key)
+	assert.Equal(t, map[string]int64{"item": 1, "property": 2}, out.EntityCounts)
+	whole := gunzip(t, filepath.Join(dir, "20260101", "wikibase-20260101-all.json.gz"))
+	assert.Equal(t, "[\n"+q1v1+",\n"+p1+",\n"+p1+"\n]\n", whole)
+	sums, err := os.ReadFile(filepath.Join(dir, "20260101", "wikibase-20260101-sha256sums.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, out.SHA256+"  wikibase-20260101-all.json.gz\n", string(sums))
+	assert.Equal(t, []string{"20260101/wikibase-20260101-md5sums.txt", "20260101/wikibase-20260101-sha1sums.txt",
+		"20260101/wikibase-20260101-sha256sums.txt"}, out.ChecksumKeys)
+	_, err = os.Stat(filepath.Join(dir, filepath.FromSlash(file.Layout().PartsPrefix())))
+	assert.True(t, os.IsNotExist(err) || isEmptyDir(t, filepath.Join(dir, filepath.FromSlash(file.Layout().PartsPrefix()))))
+	r, err := wikibase.NewDumpReader(bytes.NewReader(mustRead(t, filepath.Join(dir, "20260101", "wikibase-20260101-all.json.gz"))))
+	require.NoError(t, err)
+	var ids []string
+	for {
+		e, _, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		ids = append(ids, e.ID)
+	}
+	assert.Equal(t, []string{"Q1", "P1", "P1"}, ids)
+}
+
+func TestDumpSnapshotReadsTheHighestInternalID(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	acts := &Dumps{DB: db, Name: "wikibase", ChunkSize: 7, Parallelism: 3}
+	before := time.Now().UTC()
+	snap, err := acts.DumpSnapshot(ctx, DumpSnapshotInput{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), snap.MaxInternalID)
+	assert.Equal(t, 7, snap.ChunkSize)
+	assert.Equal(t, 3, snap.Parallelism)
+	assert.Equal(t, "wikibase", snap.Name)
+	assert.False(t, snap.Time.Before(before.Truncate(time.Microsecond)))
+	s := &store.Entities{DB: db}
+	for _, id := range []string{"Q5", "Q9"} {
+		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, `{"type":"item","id":"`+id+`"}`)})
+		require.NoError(t, err)
+	}
+	snap, err = acts.DumpSnapshot(ctx, DumpSnapshotInput{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), snap.MaxInternalID)
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
+
+func isEmptyDir(t *testing.T, dir string) bool {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	return len(entries) == 0
+}

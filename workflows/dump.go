@@ -1,0 +1,418 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/dump"
+)
+
+// QueryDumpProgress returns a DumpProgress.
+const QueryDumpProgress = "progress"
+
+// Dump phases, in order.
+const (
+	DumpPhaseSnapshot   = "snapshot"
+	DumpPhaseChunks     = "chunks"
+	DumpPhaseAssembling = "assembling"
+	DumpPhaseDone       = "done"
+)
+
+// ErrBadDumpInput is the error type of a DumpInput the workflow cannot run.
+const ErrBadDumpInput = "BadDumpInput"
+
+// DumpJobName is the EntitybaseJob value of a dump run: "json-dump", "ttl-dump", "nt-dump",
+// matching the schedule names of the JSON and Turtle dumps.
+func DumpJobName(format string) string { return format + "-dump" }
+
+// DumpInput says which dump to write. Zero values mean the defaults: flavor full, kind
+// full, every entity type, DUMP_CHUNK_SIZE and DUMP_PARALLELISM, and the date of the
+// schedule's nominal time (TemporalScheduledStartTime) or of today (UTC).
+type DumpInput struct {
+	Format string `json:"format"`           // json, ttl or nt
+	Flavor string `json:"flavor,omitempty"` // full (default) or truthy (RDF only)
+	Kind   string `json:"kind,omitempty"`   // full (default) or incremental
+	// Since starts an incremental dump's window (since, snapshot].
+	Since time.Time `json:"since,omitzero"`
+	// EntityTypes restricts the dump: item, property, lexeme, entityschema (or Q, P, L, E).
+	EntityTypes []string `json:"entity_types,omitempty"`
+	Parallelism int      `json:"parallelism,omitempty"`
+	ChunkSize   int      `json:"chunk_size,omitempty"`
+	// Date is the dump's date (YYYYMMDD or YYYY-MM-DD), as `starter dump` names the run.
+	Date string `json:"date,omitempty"`
+
+	// Resume is the state carried over continue-as-new; empty on the first run.
+	Resume *DumpState `json:"resume,omitempty"`
+}
+
+// DumpPlan is fixed when a dump starts: the file, the cut and the chunks.
+type DumpPlan struct {
+	File          activities.DumpFileSpec
+	SnapshotTime  time.Time
+	MaxInternalID int64
+	ChunkSize     int
+	Chunks        int
+	Parallelism   int
+	EntityTypes   []string // type letters, sorted; empty means all
+	StartedAt     time.Time
+	Trigger       string // schedule or manual
+}
+
+// DumpState is the plan and the chunks done so far.
+type DumpState struct {
+	Plan DumpPlan
+	// Done is a bitmap of finished chunks (bit i of word i/64).
+	Done              []uint64
+	ChunksDone        int
+	Entities          int64
+	UncompressedBytes int64
+	CompressedBytes   int64
+	// Runs counts the runs of this dump (1 + continues-as-new).
+	Runs int
+}
+
+func (s *DumpState) isDone(i int) bool { return s.Done[i/64]&(1<<(i%64)) != 0 }
+
+func (s *DumpState) markDone(r activities.DumpChunkResult) {
+	if s.isDone(r.Index) {
+		return
+	}
+	s.Done[r.Index/64] |= 1 << (r.Index % 64)
+	s.ChunksDone++
+	s.Entities += r.Entities
+	s.UncompressedBytes += r.UncompressedBytes
+	s.CompressedBytes += r.CompressedBytes
+}
+
+// DumpProgress is the answer of the progress query.
+type DumpProgress struct {
+	Phase             string  `json:"phase"`
+	File              string  `json:"file"`
+	ChunksDone        int     `json:"chunks_done"`
+	ChunksTotal       int     `json:"chunks_total"`
+	Entities          int64   `json:"entities"`
+	Bytes             int64   `json:"bytes"` // compressed bytes of the finished parts
+	UncompressedBytes int64   `json:"uncompressed_bytes"`
+	Rate              float64 `json:"rate"`        // entities per second since the dump started
+	ETASeconds        float64 `json:"eta_seconds"` // -1 while unknown
+	Runs              int     `json:"runs"`
+}
+
+// DumpResult describes the published dump file.
+type DumpResult struct {
+	activities.DumpAssembleResult
+	Format       string
+	Flavor       string
+	Kind         string
+	Date         string
+	SnapshotTime time.Time
+	Chunks       int
+	Runs         int
+}
+
+// dumpContinueAfterEvents continues as new well before the server's hard history limits
+// even if the server never suggests it; each chunk costs about six events.
+const dumpContinueAfterEvents = 20000
+
+// scheduledStartAttr is set by Temporal on runs a Schedule starts: the nominal time.
+var scheduledStartAttr = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// DumpWorkflow writes one dump file: it takes a consistent cut (snapshot time and highest
+// internal id), splits the id space into chunks, runs at most Parallelism chunk activities
+// at a time (each writes one part and may run on any worker), continues as new when the
+// history grows (carrying the finished chunks), then assembles and publishes the file.
+// A chunk already finished (by an earlier run or attempt) is not written again.
+func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
+	var a *activities.Dumps
+	st := in.Resume
+	phase := DumpPhaseSnapshot
+	if st != nil {
+		phase = DumpPhaseChunks
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryDumpProgress, func() (DumpProgress, error) {
+		return dumpProgress(workflow.Now(ctx), phase, st), nil
+	}); err != nil {
+		return DumpResult{}, fmt.Errorf("register progress query: %w", err)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, JobAttr.ValueSet(DumpJobName(in.Format))); err != nil {
+		return DumpResult{}, fmt.Errorf("set search attribute %s: %w", JobAttr.GetName(), err)
+	}
+
+	if st == nil {
+		req, err := parseDumpInput(ctx, in)
+		if err != nil {
+			recordDumpOutcome(ctx, nil, err)
+			return DumpResult{}, err
+		}
+		var snap activities.DumpSnapshot
+		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
+		})
+		if err := workflow.ExecuteActivity(sctx, a.DumpSnapshot, activities.DumpSnapshotInput{}).Get(ctx, &snap); err != nil {
+			return DumpResult{}, fmt.Errorf("take snapshot: %w", err)
+		}
+		plan, err := planDump(req, snap, workflow.Now(ctx))
+		if err != nil {
+			recordDumpOutcome(ctx, nil, err)
+			return DumpResult{}, err
+		}
+		st = &DumpState{Plan: plan, Done: make([]uint64, (plan.Chunks+63)/64)}
+	}
+	st.Runs++
+	phase = DumpPhaseChunks
+	plan := st.Plan
+	if err := workflow.UpsertMemo(ctx, map[string]any{
+		MemoJob: DumpJobName(in.Format), "file": plan.File.Layout().FileName(), "date": plan.File.Layout().DateStamp(),
+		"snapshot_time": plan.SnapshotTime, "chunks": plan.Chunks, MemoTrigger: plan.Trigger,
+	}); err != nil {
+		return DumpResult{}, fmt.Errorf("set memo: %w", err)
+	}
+
+	more, err := runDumpChunks(ctx, st)
+	if err != nil {
+		recordDumpOutcome(ctx, nil, err)
+		return DumpResult{}, err
+	}
+	if more {
+		next := in
+		next.Resume = st
+		return DumpResult{}, workflow.NewContinueAsNewError(ctx, DumpWorkflow, next)
+	}
+
+	phase = DumpPhaseAssembling
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 12 * time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 5 * time.Minute, MaximumAttempts: 20},
+	})
+	var out activities.DumpAssembleResult
+	if err := workflow.ExecuteActivity(actx, a.DumpAssemble, activities.DumpAssembleInput{
+		File: plan.File, Parts: plan.Chunks, SnapshotTime: plan.SnapshotTime, StartedAt: plan.StartedAt,
+	}).Get(ctx, &out); err != nil {
+		err = fmt.Errorf("assemble %s: %w", plan.File.Layout().FileName(), err)
+		recordDumpOutcome(ctx, nil, err)
+		return DumpResult{}, err
+	}
+	phase = DumpPhaseDone
+	res := DumpResult{
+		DumpAssembleResult: out, Format: string(plan.File.Format), Flavor: string(plan.File.Flavor),
+		Kind: string(plan.File.Kind), Date: plan.File.Layout().DateStamp(), SnapshotTime: plan.SnapshotTime,
+		Chunks: plan.Chunks, Runs: st.Runs,
+	}
+	recordDumpOutcome(ctx, map[string]any{"file": out.Key, "bytes": out.Bytes, "sha256": out.SHA256, "entities": out.EntityCount}, nil)
+	return res, nil
+}
+
+// runDumpChunks runs the unfinished chunks, at most Parallelism at a time, and reports
+// whether the run should continue as new before the rest. It stops starting chunks when the
+// history is long and returns once those in flight have finished, so none is abandoned.
+func runDumpChunks(ctx workflow.Context, st *DumpState) (bool, error) {
+	var a *activities.Dumps
+	plan := st.Plan
+	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		// A chunk heartbeats every second; a worker that dies loses its chunk to another
+		// worker within this timeout.
+		HeartbeatTimeout: 15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 30,
+		},
+	})
+	sel := workflow.NewSelector(ctx)
+	inFlight, next := 0, 0
+	var firstErr error
+	stopping := false
+	for {
+		for !stopping && firstErr == nil && inFlight < plan.Parallelism && next < plan.Chunks {
+			i := next
+			next++
+			if st.isDone(i) {
+				continue
+			}
+			lo := int64(i) * int64(plan.ChunkSize)
+			hi := min(lo+int64(plan.ChunkSize), plan.MaxInternalID)
+			f := workflow.ExecuteActivity(cctx, a.DumpChunk, activities.DumpChunkInput{
+				File: plan.File, Index: i, AfterID: lo, UpToID: hi, SnapshotTime: plan.SnapshotTime, EntityTypes: plan.EntityTypes,
+			})
+			inFlight++
+			sel.AddFuture(f, func(f workflow.Future) {
+				inFlight--
+				var r activities.DumpChunkResult
+				if err := f.Get(ctx, &r); err != nil {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("chunk %d (ids %d-%d): %w", i, lo+1, hi, err)
+					}
+					return
+				}
+				st.markDone(r)
+			})
+		}
+		if inFlight == 0 {
+			break
+		}
+		sel.Select(ctx)
+		info := workflow.GetInfo(ctx)
+		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > dumpContinueAfterEvents {
+			stopping = true
+		}
+	}
+	if firstErr != nil {
+		return false, firstErr
+	}
+	return st.ChunksDone < plan.Chunks, nil
+}
+
+// dumpRequest is a validated DumpInput.
+type dumpRequest struct {
+	format      dump.Format
+	flavor      dump.Flavor
+	kind        dump.Kind
+	since       time.Time
+	entityTypes []string
+	parallelism int
+	chunkSize   int
+	date        time.Time
+	trigger     string
+}
+
+func badDumpInput(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrBadDumpInput, nil)
+}
+
+// parseDumpInput validates the input and resolves the dump date.
+func parseDumpInput(ctx workflow.Context, in DumpInput) (dumpRequest, error) {
+	var r dumpRequest
+	switch in.Format {
+	case "json", "ttl", "nt":
+		r.format = dump.Format(in.Format)
+	default:
+		return r, badDumpInput("format %q: want json, ttl or nt", in.Format)
+	}
+	switch in.Flavor {
+	case "", "full", "all":
+		r.flavor = dump.FlavorFull
+	case "truthy":
+		if r.format == dump.FormatJSON {
+			return r, badDumpInput("flavor truthy: JSON dumps are only full")
+		}
+		r.flavor = dump.FlavorTruthy
+	default:
+		return r, badDumpInput("flavor %q: want full or truthy", in.Flavor)
+	}
+	switch in.Kind {
+	case "", "full", "all":
+		r.kind = dump.KindAll
+		if !in.Since.IsZero() {
+			return r, badDumpInput("since is set but kind is %q: a since time needs kind incremental", in.Kind)
+		}
+	case "incremental":
+		r.kind = dump.KindIncremental
+		if in.Since.IsZero() {
+			return r, badDumpInput("kind incremental needs a since time")
+		}
+		r.since = in.Since.UTC()
+	default:
+		return r, badDumpInput("kind %q: want full or incremental", in.Kind)
+	}
+	for _, t := range in.EntityTypes {
+		letter, ok := activities.EntityTypeLetter(t)
+		if !ok {
+			return r, badDumpInput("entity type %q: want item, property, lexeme or entityschema", t)
+		}
+		if !slices.Contains(r.entityTypes, letter) {
+			r.entityTypes = append(r.entityTypes, letter)
+		}
+	}
+	slices.Sort(r.entityTypes)
+	if in.Parallelism < 0 || in.Parallelism > 1000 {
+		return r, badDumpInput("parallelism %d: want 1 to 1000 (0 for DUMP_PARALLELISM)", in.Parallelism)
+	}
+	if in.ChunkSize < 0 {
+		return r, badDumpInput("chunk_size %d: want a positive number (0 for DUMP_CHUNK_SIZE)", in.ChunkSize)
+	}
+	r.parallelism, r.chunkSize = in.Parallelism, in.ChunkSize
+
+	r.trigger = "manual"
+	scheduled, isScheduled := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartAttr)
+	switch {
+	case in.Date != "":
+		d, err := time.Parse("20060102", strings.ReplaceAll(in.Date, "-", ""))
+		if err != nil {
+			return r, badDumpInput("date %q: want YYYYMMDD or YYYY-MM-DD", in.Date)
+		}
+		r.date = d
+	case isScheduled:
+		r.date, r.trigger = scheduled.UTC(), "schedule"
+	default:
+		r.date = workflow.Now(ctx).UTC()
+	}
+	if isScheduled {
+		r.trigger = "schedule"
+	}
+	return r, nil
+}
+
+// planDump fixes the file, the cut and the chunks.
+func planDump(r dumpRequest, snap activities.DumpSnapshot, now time.Time) (DumpPlan, error) {
+	p := DumpPlan{
+		File: activities.DumpFileSpec{
+			Name: snap.Name, Date: r.date.UTC().Truncate(24 * time.Hour), Format: r.format, Flavor: r.flavor, Kind: r.kind, Since: r.since,
+		},
+		SnapshotTime: snap.Time, MaxInternalID: snap.MaxInternalID,
+		ChunkSize: r.chunkSize, Parallelism: r.parallelism, EntityTypes: r.entityTypes,
+		StartedAt: now, Trigger: r.trigger,
+	}
+	if p.ChunkSize == 0 {
+		p.ChunkSize = snap.ChunkSize
+	}
+	if p.Parallelism == 0 {
+		p.Parallelism = snap.Parallelism
+	}
+	if p.ChunkSize <= 0 || p.Parallelism <= 0 {
+		return DumpPlan{}, badDumpInput("chunk size %d and parallelism %d must be positive (DUMP_CHUNK_SIZE, DUMP_PARALLELISM)", p.ChunkSize, p.Parallelism)
+	}
+	if err := p.File.Layout().Validate(); err != nil {
+		return DumpPlan{}, badDumpInput("%v", err)
+	}
+	// At least one chunk, so that an empty database still gives a valid (empty) dump.
+	p.Chunks = max(1, int((p.MaxInternalID+int64(p.ChunkSize)-1)/int64(p.ChunkSize)))
+	return p, nil
+}
+
+func dumpProgress(now time.Time, phase string, st *DumpState) DumpProgress {
+	p := DumpProgress{Phase: phase, ETASeconds: -1}
+	if st == nil {
+		return p
+	}
+	p.File = st.Plan.File.Layout().FileName()
+	p.ChunksDone, p.ChunksTotal, p.Runs = st.ChunksDone, st.Plan.Chunks, st.Runs
+	p.Entities, p.Bytes, p.UncompressedBytes = st.Entities, st.CompressedBytes, st.UncompressedBytes
+	if elapsed := now.Sub(st.Plan.StartedAt).Seconds(); elapsed > 0 {
+		p.Rate = float64(st.Entities) / elapsed
+		if st.ChunksDone > 0 {
+			p.ETASeconds = elapsed * float64(st.Plan.Chunks-st.ChunksDone) / float64(st.ChunksDone)
+		}
+	}
+	if phase == DumpPhaseDone {
+		p.ETASeconds = 0
+	}
+	return p
+}
+
+// recordDumpOutcome records the run's result or error in the memo for the Web UI.
+func recordDumpOutcome(ctx workflow.Context, result any, err error) {
+	memo := map[string]any{MemoResult: result}
+	if err != nil {
+		memo = map[string]any{MemoError: err.Error()}
+	}
+	if uerr := workflow.UpsertMemo(ctx, memo); uerr != nil {
+		workflow.GetLogger(ctx).Warn("cannot record the dump's outcome in the memo", "Error", uerr)
+	}
+}
