@@ -73,7 +73,7 @@ func outcome(memo *commonpb.Memo) (any, string) {
 func LastRuns(ctx context.Context, c client.Client, o Options) (map[string]Run, error) {
 	out := map[string]Run{}
 	for _, j := range Jobs {
-		query := fmt.Sprintf(`(EntitybaseJob = %q OR TemporalScheduledById = %q) AND TaskQueue = %q`,
+		query := fmt.Sprintf(`(EntitybaseJob = '%s' OR TemporalScheduledById = '%s') AND TaskQueue = '%s'`,
 			j.Name, o.ScheduleID(j.Name), o.TaskQueue)
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1})
 		if err != nil {

@@ -151,12 +151,17 @@ func Apply(ctx context.Context, c client.Client, o Options) ([]Applied, error) {
 		// Temporal's minimum; below it the server silently uses its own.
 		return nil, fmt.Errorf("SCHEDULE_CATCHUP_WINDOW=%s: want at least 10s", o.CatchupWindow)
 	}
-	var out []Applied
+	// Check every job before touching any schedule, so a bad cron changes nothing.
+	all := make([]desired, 0, len(Jobs))
 	for _, j := range Jobs {
 		d, err := o.desired(j)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
+		all = append(all, d)
+	}
+	var out []Applied
+	for _, d := range all {
 		a, err := o.apply(ctx, c, d)
 		if err != nil {
 			return out, err
