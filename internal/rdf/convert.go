@@ -117,7 +117,7 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 				}
 				// Learn properties before any later entity needs them
 				// (stdin has no first pass).
-				if bytes.Contains(line, []byte(`"type":"property"`)) {
+				if isPropertyLine(line) {
 					if e, err := wikibase.ParseEntity(line); err == nil {
 						opts.Properties.AddProperty(e)
 					}
@@ -248,7 +248,7 @@ func LearnProperties(in io.Reader, props *PropertyInfo) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("learn properties: %w", err)
 		}
-		if !bytes.Contains(line, []byte(`"type":"property"`)) {
+		if !isPropertyLine(line) {
 			continue
 		}
 		e, err := wikibase.ParseEntity(line)
@@ -269,4 +269,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// isPropertyLine is a cheap test for dump lines of property entities,
+// compact or not.
+func isPropertyLine(line []byte) bool {
+	return bytes.Contains(line, []byte(`"type":"property"`)) || bytes.Contains(line, []byte(`"type": "property"`))
 }
