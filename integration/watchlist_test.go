@@ -424,6 +424,7 @@ func TestWatchlistEndToEndWithMalformedMessages(t *testing.T) {
 	require.EqualValues(t, len(bad), bridge["dead_lettered"])
 	metrics := getText(t, w.healthURL+"/metrics")
 	require.Contains(t, metrics, fmt.Sprintf(`entitybase_watchlist_bridge_messages_total{outcome="dead_lettered",topic=%q} 1000`, cfg.EntityChangeTopic))
+	require.Contains(t, metrics, fmt.Sprintf(`entitybase_watchlist_bridge_messages_total{outcome="delivered",topic=%q} 10000`, cfg.EntityChangeTopic))
 	require.Contains(t, metrics, "entitybase_watchlist_bridge_partition_lag_messages")
 
 	recordShardHistory(t, cfg)

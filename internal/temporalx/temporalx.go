@@ -25,7 +25,9 @@ import (
 type Metrics struct {
 	Handler client.MetricsHandler
 	HTTP    http.Handler
-	closer  io.Closer
+	// Registry is what HTTP serves; the process's own collectors (the Kafka bridge) register here.
+	Registry *prom.Registry
+	closer   io.Closer
 }
 
 // NewMetrics creates a Prometheus-backed metrics handler for the SDK.
@@ -40,7 +42,7 @@ func NewMetrics() (*Metrics, error) {
 		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
 	}, time.Second)
 	scope = sdktally.NewPrometheusNamingScope(scope)
-	return &Metrics{Handler: sdktally.NewMetricsHandler(scope), HTTP: reporter.HTTPHandler(), closer: closer}, nil
+	return &Metrics{Handler: sdktally.NewMetricsHandler(scope), HTTP: reporter.HTTPHandler(), Registry: registry, closer: closer}, nil
 }
 
 // Close flushes and stops the metrics scope.

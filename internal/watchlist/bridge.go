@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/api/serviceerror"
 	"go.uber.org/zap"
@@ -30,6 +31,8 @@ type BridgeOptions struct {
 	Shards    int
 	Deliver   Deliver
 	Log       *zap.Logger
+	// Metrics is where the bridge's collectors register (the worker's /metrics); nil: nowhere.
+	Metrics prometheus.Registerer
 	// Kafka group timings; zero means the defaults below, which notice a dead bridge in
 	// seconds rather than kafka-go's 30 s.
 	HeartbeatInterval time.Duration
@@ -101,7 +104,7 @@ func NewBridge(opts BridgeOptions) (*Bridge, error) {
 	if opts.RebalanceTimeout == 0 {
 		opts.RebalanceTimeout = 10 * time.Second
 	}
-	metrics, err := metricsFor(opts.Topic)
+	metrics, err := newBridgeMetrics(opts.Metrics, opts.Topic)
 	if err != nil {
 		return nil, err
 	}

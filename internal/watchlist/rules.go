@@ -40,7 +40,7 @@ type Watch struct {
 	Enabled bool
 }
 
-// ParseWatchedProperties splits the stored form of watchlist.watched_properties; '' is a
+// ParseWatchedProperties splits the stored form of watchlist.watched_properties; the empty string is a
 // whole-entity watch (nil).
 func ParseWatchedProperties(stored string) []string {
 	if stored == "" {

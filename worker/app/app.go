@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -30,6 +31,8 @@ type Deps struct {
 	Temporal client.Client
 	Log      *zap.Logger
 	Health   *health.Server
+	// Metrics is the registry /metrics serves, for the services' own collectors.
+	Metrics prometheus.Registerer
 }
 
 // Run runs a worker until ctx is cancelled. ready, if not nil, is called with the health
@@ -69,7 +72,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	})
 	hs.AddCheck("kafka", KafkaCheck(cfg.KafkaBrokers))
 
-	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs}
+	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          cfg.WorkerID,
 		WorkerStopTimeout: cfg.WorkerStopTimeout,

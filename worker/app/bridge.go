@@ -43,6 +43,7 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 		Shards:    d.Config.WatchlistShards,
 		Deliver:   deliver,
 		Log:       d.Log.Named("watchlist-bridge"),
+		Metrics:   d.Metrics,
 	})
 	if err != nil {
 		return err
