@@ -111,9 +111,13 @@ func TestOutputParsesWithSerdiAndRapper(t *testing.T) {
 	if serdiErr != nil && rapperErr != nil {
 		t.Skip("neither serdi nor rapper is installed (apt-get install serdi raptor2-utils)")
 	}
-	for _, odd := range []bool{false, true} {
+	odds, flavors := []bool{false, true}, []Flavor{FullDump, TruthyDump}
+	if testing.Short() {
+		odds, flavors = []bool{true}, []Flavor{FullDump}
+	}
+	for _, odd := range odds {
 		entities, props := syntheticEntities(7, n, odd)
-		for _, flavor := range []Flavor{FullDump, TruthyDump} {
+		for _, flavor := range flavors {
 			ttl := renderAll(t, Turtle, flavor, props, entities)
 			nt := renderAll(t, NTriples, flavor, props, entities)
 			own, err := parseNTriples(string(nt))
