@@ -475,6 +475,10 @@ func TestWatchlistSurvivesRestartsAndRebalance(t *testing.T) {
 	requireSameNotifications(t, want, got)
 	require.Equal(t, int64(len(good)), st.Events, "no event applied twice")
 	require.Equal(t, int64(len(want)), st.Notifications, "no notification inserted twice")
+	code, body := getJSON(t, w2.healthURL+"/health")
+	require.Equal(t, 200, code, body)
+	bridge := body["details"].(map[string]any)["kafka_bridge"].(map[string]any)
+	require.Greater(t, bridge["messages"].(float64), 0.0, "the second instance took over partitions")
 	require.NoError(t, w2.stop())
 }
 
