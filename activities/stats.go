@@ -203,19 +203,16 @@ func (s *Stats) addPage(ctx context.Context, g *GeneralStats, from, to uint64) e
 	}
 
 	// The term columns are per-language counts ({"en": 1}); JSON_TABLE turns their keys into
-	// rows so the database sums them per language without sending any entity to us.
-	var q string
-	args := make([]any, 0, 2*len(termTypes))
-	for i, t := range termTypes {
-		if i > 0 {
-			q += " UNION ALL "
-		}
-		q += fmt.Sprintf(`SELECT '%[1]s', jt.lang, SUM(CAST(JSON_VALUE(r.%[1]s, CONCAT('$."', jt.lang, '"')) AS UNSIGNED))
-			FROM `+currentHeads+`,
-			JSON_TABLE(JSON_KEYS(r.%[1]s), '$[*]' COLUMNS (lang VARCHAR(64) PATH '$')) jt
-			WHERE `+currentHeadsWhere+` GROUP BY jt.lang`, t)
-		args = append(args, from, to)
-	}
+	// rows so the database sums them per language without sending any entity to us. The three
+	// columns are read in one pass over the page by joining a row per term type.
+	pick := "CASE t.term_type WHEN 'labels' THEN r.labels WHEN 'descriptions' THEN r.descriptions ELSE r.aliases END"
+	q := `SELECT t.term_type, jt.lang, SUM(CAST(JSON_VALUE(` + pick + `, CONCAT('$."', jt.lang, '"')) AS UNSIGNED))
+		FROM entity_head h
+		JOIN entity_revisions r ON r.internal_id = h.internal_id AND r.revision_id = h.head_revision_id
+		JOIN (SELECT 'labels' AS term_type UNION ALL SELECT 'descriptions' UNION ALL SELECT 'aliases') t,
+		JSON_TABLE(JSON_KEYS(` + pick + `), '$[*]' COLUMNS (lang VARCHAR(64) PATH '$')) jt
+		WHERE ` + currentHeadsWhere + ` GROUP BY t.term_type, jt.lang`
+	args := []any{from, to}
 	rows, err = s.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("general stats: sum terms of internal_id %d..%d: %w", from+1, to, err)
