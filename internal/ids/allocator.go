@@ -232,6 +232,9 @@ func (a *Allocator) Status() Status {
 	for _, r := range a.Free {
 		s.FreeIDs += r.Len()
 	}
+	if len(a.Free) > 0 {
+		s.Free = append([]Run{}, a.Free...)
+	}
 	if len(a.Blocks) > 0 {
 		b := a.Blocks[0]
 		s.CurrentStart, s.CurrentEnd = b.Start, b.End

@@ -19,7 +19,7 @@ import (
 // Options configure a Client.
 type Options struct {
 	TaskQueue  string  // queue of the allocator workflows (TEMPORAL_TASK_QUEUE)
-	LeaseSize  int64   // ID_LEASE_SIZE: IDs leased at a time (grows up to MaxCount under load)
+	LeaseSize  int64   // ID_LEASE_SIZE: IDs leased at a time (up to 4× that while callers wait)
 	PrefetchAt float64 // ID_PREFETCH_AT, given to an allocator this client starts
 	// Holder names this process in lease records; default <host>-<pid>-<random>.
 	Holder string
@@ -189,6 +189,10 @@ func (c *Client) updateOnce(ctx context.Context, t EntityType, req AllocateReque
 	return res, nil
 }
 
+// maxLeaseGrowth bounds how far a lease grows when callers had to wait for a refill: larger
+// leases mean fewer round trips under load, but more IDs skipped if the process dies.
+const maxLeaseGrowth = 4
+
 // leasePool serves one type's IDs from this process's leases.
 type leasePool struct {
 	c   *Client
@@ -197,7 +201,7 @@ type leasePool struct {
 	mu        sync.Mutex
 	leases    []*heldLease // in the order granted
 	remaining int64
-	want      int64 // size of the next lease; doubles (to MaxCount) when callers had to wait
+	want      int64 // size of the next lease; doubles (to maxLeaseGrowth × LeaseSize) when callers had to wait
 	fills     int
 	refill    *refill // in flight, or nil
 	returns   []LeaseReturn
@@ -230,8 +234,8 @@ func (p *leasePool) next(ctx context.Context, n int64) ([]int64, error) {
 		r := p.refill
 		if r == nil {
 			r = p.startRefillLocked(n - p.remaining)
-		} else if p.fills > 0 && p.want < MaxCount {
-			p.want = min(2*p.want, MaxCount)
+		} else if p.fills > 0 {
+			p.want = min(2*p.want, maxLeaseGrowth*p.c.opts.LeaseSize, MaxCount)
 		}
 		p.mu.Unlock()
 		select {

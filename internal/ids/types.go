@@ -164,6 +164,7 @@ type Status struct {
 	Utilization   float64 `json:"utilization"` // percent of the current block handed out
 	NextBlocks    []Block `json:"next_blocks,omitempty"`
 	FreeIDs       int64   `json:"free_ids"` // returned by leases, served before new ones
+	Free          []Run   `json:"free,omitempty"`
 	Allocated     int64   `json:"allocated"`
 	AbandonedIDs  int64   `json:"abandoned_ids"` // IDs of abandoned leases: those their holder did not use are skipped
 	BlocksClaimed int64   `json:"blocks_claimed"`
