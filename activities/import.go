@@ -94,9 +94,10 @@ type Rejection struct {
 // ImportChunkInput is one chunk and which pass it is in.
 type ImportChunkInput struct {
 	Chunk ImportChunk
-	// PropertiesOnly stores only property entities (the first pass, so every snak datatype is
-	// known in the second); otherwise properties are skipped and everything else stored.
-	PropertiesOnly bool
+	// DatatypesOnly records only the datatypes of the property entities (the first pass, so
+	// every snak's datatype is known in the second, whatever the order of the input); otherwise
+	// every entity is stored.
+	DatatypesOnly bool
 	BatchSize      int
 	UserID         int64
 	EditSummary    string
@@ -271,7 +272,8 @@ func skipLine(br *bufio.Reader) (int64, error) {
 	}
 }
 
-// ImportChunk stores the entities of one chunk in batches. Saving unchanged content is a
+// ImportChunk stores the entities of one chunk in batches (or, in the first pass, the
+// datatypes of its properties). Saving unchanged content is a
 // no-op and the heartbeat records the lines already committed, so a retry (or a new worker
 // after a crash) stores exactly what an uninterrupted run would.
 func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (ImportChunkResult, error) {
@@ -298,7 +300,15 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	// to it is committed.
 	upTo := hb.LinesDone
 	flush := func() error {
-		if len(batch) > 0 {
+		if len(batch) > 0 && in.DatatypesOnly {
+			m := wikibase.DatatypeMap{}
+			for _, r := range batch {
+				m.AddProperty(r.Entity)
+			}
+			if err := entities.SaveDatatypes(ctx, m); err != nil {
+				return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
+			}
+		} else if len(batch) > 0 {
 			res, err := entities.SaveBatch(ctx, batch)
 			if err != nil {
 				return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
@@ -326,7 +336,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		}
 	}
 	accept := func(e *wikibase.Entity) bool {
-		return (e.Type == wikibase.TypeProperty) == in.PropertiesOnly
+		return !in.DatatypesOnly || e.Type == wikibase.TypeProperty
 	}
 	req := func(e *wikibase.Entity) store.SaveRequest {
 		e.Page = nil
@@ -345,10 +355,10 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 			e, err := wikibase.ParseEntity(r.data)
 			switch {
 			case err != nil:
-				if !in.PropertiesOnly {
+				if !in.DatatypesOnly {
 					reject(0, r.key, explainParseError(err))
 				}
-			case e.ID != r.key && !in.PropertiesOnly:
+			case e.ID != r.key && !in.DatatypesOnly:
 				reject(0, r.key, fmt.Errorf("entity under key %q has id %q", r.key, e.ID))
 			case e.ID == r.key && accept(e):
 				batch = append(batch, req(e))
@@ -358,7 +368,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		if err := flush(); err != nil {
 			return ImportChunkResult{}, err
 		}
-		if !in.PropertiesOnly {
+		if !in.DatatypesOnly {
 			hb.Counts.Bytes = c.Bytes
 		}
 		return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
@@ -390,7 +400,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		}
 		var lineErr *wikibase.LineError
 		if errors.As(err, &lineErr) {
-			if !in.PropertiesOnly && n > hb.LinesDone {
+			if !in.DatatypesOnly && n > hb.LinesDone {
 				reject(lineNo(n), "", lineErr.Err)
 			}
 			continue
@@ -402,12 +412,12 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 			continue // committed before a retry
 		}
 		upTo = n
-		if in.PropertiesOnly && !bytes.Contains(line[:min(len(line), 64)], propertyHint) {
+		if in.DatatypesOnly && !bytes.Contains(line[:min(len(line), 64)], propertyHint) {
 			continue
 		}
 		e, err := wikibase.ParseEntity(line)
 		if err != nil {
-			if !in.PropertiesOnly {
+			if !in.DatatypesOnly {
 				reject(lineNo(n), sniffID(line), explainParseError(err))
 			}
 			continue
@@ -428,7 +438,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	if err := flush(); err != nil {
 		return ImportChunkResult{}, err
 	}
-	if !in.PropertiesOnly {
+	if !in.DatatypesOnly {
 		hb.Counts.Lines, hb.Counts.Bytes = int64(c.Lines), c.Bytes
 	}
 	return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil

@@ -39,7 +39,7 @@ func runImport(t *testing.T, imp *Importer, src string) ImportCounts {
 	var rejections []Rejection
 	for _, props := range []bool{true, false} {
 		for _, c := range plan.Chunks {
-			v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: c, PropertiesOnly: props, BatchSize: 1})
+			v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: c, DatatypesOnly: props, BatchSize: 1})
 			require.NoError(t, err)
 			var res ImportChunkResult
 			require.NoError(t, v.Get(&res))
@@ -63,7 +63,7 @@ func TestImportDumpTwice(t *testing.T) {
 
 	first := runImport(t, imp, src)
 	assert.Equal(t, ImportCounts{Created: 3, Rejected: 2, Lines: 7, Bytes: int64(len(testDump))}, first)
-	// P2 was stored in the first pass, so Q1's snak got its datatype although the dump line had none.
+	// P2's datatype was recorded in the first pass, so Q1's snak got its datatype although the dump line had none.
 	rev, err := (&store.Entities{DB: db}).Revision(t.Context(), "Q1", 1)
 	require.NoError(t, err)
 	assert.Contains(t, string(rev.Line), `"datatype":"external-id"`)

@@ -17,10 +17,10 @@ const QueryImportProgress = "progress"
 
 // Import phases, in order.
 const (
-	ImportPhasePlan       = "plan"
-	ImportPhaseProperties = "properties"
-	ImportPhaseEntities   = "entities"
-	ImportPhaseDone       = "done"
+	ImportPhasePlan      = "plan"
+	ImportPhaseDatatypes = "datatypes"
+	ImportPhaseEntities  = "entities"
+	ImportPhaseDone      = "done"
 )
 
 // ImportInput says what to import. Source is a file, a directory of Special:EntityData files or
@@ -75,9 +75,10 @@ const MaxImportRejections = 1000
 // the history small (about five events per chunk).
 const importChunksPerRun = 400
 
-// ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: it plans chunks, stores
-// the properties in a first pass (so every snak's datatype is known), then everything else,
-// a few chunks at a time. Chunks are idempotent, so a crashed worker costs at most the chunks in
+// ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: it plans chunks,
+// records the datatypes of the properties in a first pass (so every snak's datatype is known
+// whatever the order of the input, as the serializer and the identifier counts need), then
+// stores every entity in a second, a few chunks at a time. Chunks are idempotent, so a crashed worker costs at most the chunks in
 // flight and re-running an import changes nothing.
 func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) {
 	st := ImportState{Phase: ImportPhasePlan}
@@ -117,7 +118,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		}).Get(ctx, &st.Plan); err != nil {
 			return ImportResult{}, err
 		}
-		st.Phase, st.NextChunk = ImportPhaseProperties, 0
+		st.Phase, st.NextChunk = ImportPhaseDatatypes, 0
 	}
 
 	chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -130,8 +131,8 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		parallelism = 2
 	}
 	completedThisRun := 0
-	for st.Phase == ImportPhaseProperties || st.Phase == ImportPhaseEntities {
-		propertiesOnly := st.Phase == ImportPhaseProperties
+	for st.Phase == ImportPhaseDatatypes || st.Phase == ImportPhaseEntities {
+		datatypesOnly := st.Phase == ImportPhaseDatatypes
 		// A window of chunks in flight, collected in order so the state only ever moves past
 		// chunks that are done.
 		// Each run completes at most importChunksPerRun chunks; the window of chunks in flight
@@ -142,7 +143,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		for st.NextChunk < limit {
 			for len(inFlight) < parallelism && next < limit {
 				inFlight = append(inFlight, workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
-					Chunk: st.Plan.Chunks[next], PropertiesOnly: propertiesOnly, BatchSize: in.BatchSize,
+					Chunk: st.Plan.Chunks[next], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
 					UserID: in.UserID, EditSummary: in.EditSummary,
 				}))
 				next++
@@ -165,7 +166,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 			in.Resume = &st
 			return ImportResult{}, workflow.NewContinueAsNewError(ctx, ImportWorkflow, in)
 		}
-		if propertiesOnly {
+		if datatypesOnly {
 			st.Phase = ImportPhaseEntities
 		} else {
 			st.Phase = ImportPhaseDone

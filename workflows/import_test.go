@@ -22,7 +22,7 @@ func planOf(n int) activities.PlanImportResult {
 	return p
 }
 
-func TestImportWorkflowPropertiesFirstThenEntities(t *testing.T) {
+func TestImportWorkflowDatatypesFirstThenEntities(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	var a *activities.Importer
@@ -34,10 +34,10 @@ func TestImportWorkflowPropertiesFirstThenEntities(t *testing.T) {
 	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ImportChunkInput) (activities.ImportChunkResult, error) {
 			pass := "entities"
-			if in.PropertiesOnly {
-				pass = "properties"
+			if in.DatatypesOnly {
+				pass = "datatypes"
 				order = append(order, pass)
-				return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 1}}, nil
+				return activities.ImportChunkResult{Counts: activities.ImportCounts{}}, nil
 			}
 			order = append(order, pass)
 			res := activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 5, Unchanged: 2, Rejected: 1, Lines: 10, Bytes: 1000}}
@@ -49,8 +49,8 @@ func TestImportWorkflowPropertiesFirstThenEntities(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var out ImportResult
 	require.NoError(t, env.GetWorkflowResult(&out))
-	assert.Equal(t, []string{"properties", "properties", "properties", "entities", "entities", "entities"}, order)
-	assert.Equal(t, activities.ImportCounts{Created: 18, Unchanged: 6, Rejected: 3, Lines: 30, Bytes: 3000}, out.Counts)
+	assert.Equal(t, []string{"datatypes", "datatypes", "datatypes", "entities", "entities", "entities"}, order)
+	assert.Equal(t, activities.ImportCounts{Created: 15, Unchanged: 6, Rejected: 3, Lines: 30, Bytes: 3000}, out.Counts)
 	assert.Equal(t, 3, out.Chunks)
 	assert.Equal(t, []int{4, 14, 24}, []int{out.Rejections[0].Line, out.Rejections[1].Line, out.Rejections[2].Line})
 

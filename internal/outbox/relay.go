@@ -55,7 +55,8 @@ type Relay struct {
 	PollInterval time.Duration
 	// BatchSize is the number of rows sent per write; zero means 500.
 	BatchSize int
-	// MaxBackoff bounds the wait between retries while Kafka fails; zero means 30 s.
+	// MaxBackoff bounds the wait between retries while Kafka fails; zero means 5 s (an attempt
+	// is cheap, and a short cap drains the outbox soon after Kafka returns).
 	MaxBackoff time.Duration
 
 	mu     sync.Mutex
@@ -222,7 +223,7 @@ func Pending(ctx context.Context, db *sql.DB) (int64, error) {
 
 func nextBackoff(cur, limit time.Duration) time.Duration {
 	if limit <= 0 {
-		limit = 30 * time.Second
+		limit = 5 * time.Second
 	}
 	if cur <= 0 {
 		return min(100*time.Millisecond, limit)

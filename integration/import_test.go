@@ -1,0 +1,344 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"go.temporal.io/sdk/client"
+
+	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/outbox"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+func importDB(t *testing.T, cfg config.Config) *sql.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), cfg.MySQLDSN)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func startImport(t *testing.T, cfg config.Config, id string, in workflows.ImportInput) client.WorkflowRun {
+	t.Helper()
+	run, err := stack.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: id, TaskQueue: cfg.TaskQueue, WorkflowExecutionTimeout: 5 * time.Minute,
+	}, workflows.ImportWorkflow, in)
+	require.NoError(t, err)
+	return run
+}
+
+func importAndWait(t *testing.T, cfg config.Config, id string, in workflows.ImportInput) workflows.ImportResult {
+	t.Helper()
+	run := startImport(t, cfg, id, in)
+	var res workflows.ImportResult
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	require.NoError(t, run.Get(ctx, &res))
+	return res
+}
+
+func dbCounts(t *testing.T, db *sql.DB) (revisions, events int) {
+	t.Helper()
+	require.NoError(t, db.QueryRow("SELECT (SELECT COUNT(*) FROM entity_revisions), (SELECT COUNT(*) FROM entity_change_outbox)").Scan(&revisions, &events))
+	return revisions, events
+}
+
+// toDumpValue turns a decoded Special:EntityData entity into the JSON value of its dump line:
+// no main-snak or reference-snak hashes, no sitelink URLs, no page metadata.
+func toDumpValue(entity map[string]any) {
+	stripClaims := func(claims any) {
+		groups, _ := claims.(map[string]any)
+		for _, g := range groups {
+			for _, st := range g.([]any) {
+				st := st.(map[string]any)
+				delete(st["mainsnak"].(map[string]any), "hash")
+				refs, _ := st["references"].([]any)
+				for _, r := range refs {
+					for _, snaks := range r.(map[string]any)["snaks"].(map[string]any) {
+						for _, sn := range snaks.([]any) {
+							delete(sn.(map[string]any), "hash")
+						}
+					}
+				}
+			}
+		}
+	}
+	stripClaims(entity["claims"])
+	for _, sub := range []string{"forms", "senses"} {
+		list, _ := entity[sub].([]any)
+		for _, f := range list {
+			stripClaims(f.(map[string]any)["claims"])
+		}
+	}
+	if links, ok := entity["sitelinks"].(map[string]any); ok {
+		for _, l := range links {
+			delete(l.(map[string]any), "url")
+		}
+	}
+	for _, k := range []string{"pageid", "ns", "title", "lastrevid", "modified"} {
+		delete(entity, k)
+	}
+}
+
+// TestImportRealEntitiesRoundTripAndReimport imports the real Wikidata entities through the
+// workflow, reads each back from the store and compares it with Wikidata's dump form; a second
+// import changes nothing.
+func TestImportRealEntitiesRoundTripAndReimport(t *testing.T) {
+	fixtures := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata")
+	cfg := testConfig(t)
+	cfg.KafkaBridgeEnabled = false
+	startWorker(t, cfg)
+	db := importDB(t, cfg)
+	in := workflows.ImportInput{Source: filepath.Join(fixtures, "entities"), PropertiesCSV: filepath.Join(fixtures, "properties.csv")}
+
+	res := importAndWait(t, cfg, "import-real-1-"+cfg.TaskQueue, in)
+	files, err := filepath.Glob(filepath.Join(fixtures, "entities", "*.json"))
+	require.NoError(t, err)
+	assert.Equal(t, activities.ImportCounts{Created: int64(len(files)), Bytes: res.Counts.Bytes}, res.Counts)
+	assert.Empty(t, res.Rejections)
+
+	entities := &store.Entities{DB: db}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var doc struct {
+			Entities map[string]map[string]any `json:"entities"`
+		}
+		require.NoError(t, json.Unmarshal(data, &doc))
+		for id, want := range doc.Entities {
+			toDumpValue(want)
+			head, err := entities.Head(context.Background(), id)
+			require.NoError(t, err)
+			rev, err := entities.Revision(context.Background(), id, head.RevisionID)
+			require.NoError(t, err)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(rev.Line, &got))
+			assert.Equal(t, want, got, "%s read back from the store is Wikidata's dump form", id)
+		}
+	}
+	revisions, evs := dbCounts(t, db)
+	assert.Equal(t, len(files), revisions)
+	assert.Equal(t, len(files), evs)
+
+	again := importAndWait(t, cfg, "import-real-2-"+cfg.TaskQueue, in)
+	assert.Equal(t, activities.ImportCounts{Unchanged: int64(len(files)), Bytes: res.Counts.Bytes}, again.Counts)
+	revisions2, evs2 := dbCounts(t, db)
+	assert.Equal(t, []int{revisions, evs}, []int{revisions2, evs2}, "no new revisions, no new events")
+}
+
+// writeSyntheticDump writes items, lexemes and (last, so the properties pass matters) the
+// properties of a synthetic generator as a Wikidata JSON dump, with one malformed line.
+func writeSyntheticDump(t *testing.T, items int) (string, int) {
+	t.Helper()
+	g := synth.New(42)
+	enc := &wikibase.Encoder{}
+	var lines []string
+	add := func(e *wikibase.Entity) {
+		b, err := enc.Marshal(e, nil)
+		require.NoError(t, err)
+		lines = append(lines, string(b))
+	}
+	for i := range items {
+		add(g.Item())
+		if i == items/2 {
+			lines = append(lines, `{"type":"item","id":"Q999999999","labels":{"en":`)
+		}
+		if i%20 == 0 {
+			add(g.Lexeme())
+		}
+	}
+	for _, p := range g.Properties()[:200] {
+		add(p)
+	}
+	path := filepath.Join(t.TempDir(), "synthetic.json")
+	require.NoError(t, os.WriteFile(path, []byte("[\n"+strings.Join(lines, ",\n")+"\n]\n"), 0o644))
+	return path, len(lines) - 1
+}
+
+// dbState lists, table by table, what an import leaves behind, without timestamps or internal
+// ids, one string per row.
+func dbState(t *testing.T, db *sql.DB) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for table, q := range map[string]string{
+		"entity_revisions": `SELECT m.entity_id, r.revision_id, r.from_revision_id, HEX(r.content_hash), r.statements, r.qualifiers,
+ r.references_count, r.sitelinks, r.identifiers, r.labels, r.properties
+ FROM entity_revisions r JOIN entity_id_mapping m ON m.internal_id = r.internal_id ORDER BY m.entity_id, r.revision_id`,
+		"entity_head": `SELECT m.entity_id, h.head_revision_id, h.is_deleted, h.is_redirect FROM entity_head h
+ JOIN entity_id_mapping m ON m.internal_id = h.internal_id ORDER BY m.entity_id`,
+		"entity_change_outbox": `SELECT entity_id, revision_id, JSON_REMOVE(payload, '$.changed_at') FROM entity_change_outbox ORDER BY entity_id, revision_id`,
+		"entity_backlinks": `SELECT a.entity_id, b.entity_id, l.statement_id, l.property_id, l.rank FROM entity_backlinks l
+ JOIN entity_id_mapping a ON a.internal_id = l.referencing_internal_id
+ JOIN entity_id_mapping b ON b.internal_id = l.referenced_internal_id ORDER BY 1, 2, 3`,
+		"property_datatypes": `SELECT property_id, datatype FROM property_datatypes ORDER BY property_id`,
+		"entity_id_mapping":  `SELECT entity_id, entity_type, numeric_id FROM entity_id_mapping ORDER BY entity_id`,
+	} {
+		rows, err := db.Query(q)
+		require.NoError(t, err)
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			require.NoError(t, rows.Scan(ptrs...))
+			var b strings.Builder
+			for _, v := range vals {
+				b.Write(v)
+				b.WriteByte('|')
+			}
+			out[table] = append(out[table], b.String())
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+	}
+	return out
+}
+
+// requireSameState compares two dbState results table by table, naming the first difference.
+func requireSameState(t *testing.T, want, got map[string][]string) {
+	t.Helper()
+	for table, w := range want {
+		g := got[table]
+		for i := range max(len(w), len(g)) {
+			var wr, gr string
+			if i < len(w) {
+				wr = w[i]
+			}
+			if i < len(g) {
+				gr = g[i]
+			}
+			if wr != gr {
+				t.Fatalf("%s differs at row %d (want %d rows, got %d):\nwant %.300s\n got %.300s", table, i, len(w), len(g), wr, gr)
+			}
+		}
+	}
+}
+
+// TestImportResumesAfterWorkerStops stops the worker in the middle of an import and starts a
+// new one: the database ends up identical to an uninterrupted import's.
+func TestImportResumesAfterWorkerStops(t *testing.T) {
+	src, entities := writeSyntheticDump(t, 1500)
+	in := workflows.ImportInput{Source: src, ChunkLines: 100, BatchSize: 25, Parallelism: 2}
+
+	// Reference: an uninterrupted import.
+	ref := testConfig(t)
+	ref.KafkaBridgeEnabled, ref.OutboxRelayEnabled = false, false
+	refWorker := startWorker(t, ref)
+	refRes := importAndWait(t, ref, "import-ref-"+ref.TaskQueue, in)
+	require.NoError(t, refWorker.stop())
+	assert.Equal(t, int64(entities), refRes.Counts.Created)
+	assert.Equal(t, int64(1), refRes.Counts.Rejected)
+	want := dbState(t, importDB(t, ref))
+
+	cfg := testConfig(t)
+	cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled = false, false
+	first := startWorker(t, cfg)
+	id := "import-crash-" + cfg.TaskQueue
+	run := startImport(t, cfg, id, in)
+	db := importDB(t, cfg)
+	// Stop the worker once part of the entities pass is stored.
+	require.Eventually(t, func() bool {
+		var n int
+		return db.QueryRow("SELECT COUNT(*) FROM entity_head").Scan(&n) == nil && n > 400
+	}, 2*time.Minute, 20*time.Millisecond)
+	require.NoError(t, first.stop())
+	var partial int
+	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM entity_head").Scan(&partial))
+	require.Less(t, partial, entities, "the worker stopped before the end")
+
+	startWorker(t, cfg)
+	var res workflows.ImportResult
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	require.NoError(t, run.Get(ctx, &res))
+	requireSameState(t, want, dbState(t, db))
+	assert.Equal(t, int64(entities), res.Counts.Created+res.Counts.Unchanged)
+	assert.Equal(t, int64(1), res.Counts.Rejected)
+}
+
+// TestImportWithKafkaDownLosesNoEvent imports while the worker's Kafka broker is down; when it
+// comes up the outbox drains and every event arrives, in revision order per entity.
+func TestImportWithKafkaDownLosesNoEvent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+
+	cfg := testConfig(t)
+	cfg.KafkaBridgeEnabled = false
+	cfg.KafkaBrokers = []string{addr}
+	cfg.OutboxPollInterval = 50 * time.Millisecond
+	startWorker(t, cfg)
+	db := importDB(t, cfg)
+
+	src, entities := writeSyntheticDump(t, 200)
+	res := importAndWait(t, cfg, "import-kafka-1-"+cfg.TaskQueue, workflows.ImportInput{Source: src, ChunkLines: 50})
+	require.Equal(t, int64(entities), res.Counts.Created)
+	// An edit of a few entities: second revisions, to check the order per entity.
+	s := &store.Entities{DB: db}
+	for _, id := range []string{"Q1", "Q2", "Q3"} {
+		_, err := s.Save(context.Background(), store.SaveRequest{Entity: &wikibase.Entity{Type: "item", ID: id,
+			Labels: []wikibase.Term{{Language: "en", Value: "edited " + id}}}})
+		require.NoError(t, err)
+	}
+	pending, err := outbox.Pending(context.Background(), db)
+	require.NoError(t, err)
+	require.Equal(t, int64(entities+3), pending, "Kafka is down: every event waits in the outbox")
+
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(4, cfg.EntityChangeTopic))
+	require.NoError(t, err)
+	defer cluster.Close()
+	require.Eventually(t, func() bool {
+		n, err := outbox.Pending(context.Background(), db)
+		return err == nil && n == 0
+	}, 2*time.Minute, 100*time.Millisecond)
+
+	got := map[string][]int64{}
+	total := 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for p := 0; p < 4; p++ {
+		conn, err := kafka.DialLeader(ctx, "tcp", addr, cfg.EntityChangeTopic, p)
+		require.NoError(t, err)
+		last, err := conn.ReadLastOffset()
+		require.NoError(t, err)
+		conn.Close()
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: cfg.EntityChangeTopic, Partition: p})
+		for off := int64(0); off < last; off++ {
+			m, err := r.ReadMessage(ctx)
+			require.NoError(t, err)
+			ev, err := events.ParseEntityChange(m.Value)
+			require.NoError(t, err)
+			got[ev.EntityID] = append(got[ev.EntityID], ev.RevisionID)
+			total++
+		}
+		r.Close()
+	}
+	assert.Equal(t, entities+3, total, "every event published once")
+	assert.Equal(t, []int64{1, 2}, got["Q1"])
+	assert.Equal(t, []int64{1, 2}, got["Q3"])
+	assert.Equal(t, []int64{1}, got["Q10"])
+}
