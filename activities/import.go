@@ -98,9 +98,9 @@ type ImportChunkInput struct {
 	// every snak's datatype is known in the second, whatever the order of the input); otherwise
 	// every entity is stored.
 	DatatypesOnly bool
-	BatchSize      int
-	UserID         int64
-	EditSummary    string
+	BatchSize     int
+	UserID        int64
+	EditSummary   string
 }
 
 // ImportChunkResult counts one chunk; Rejections holds the first MaxRejections reasons.
