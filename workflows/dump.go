@@ -221,6 +221,10 @@ func runDumpChunks(ctx workflow.Context, st *DumpState) (bool, error) {
 		// A chunk heartbeats every second; a worker that dies loses its chunk to another
 		// worker within this timeout.
 		HeartbeatTimeout: 15 * time.Second,
+		// Eagerly started activities run on the worker that scheduled them, which is the
+		// one holding the workflow (sticky); through the task queue, chunks spread over
+		// every worker.
+		DisableEagerExecution: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 30,
 		},
