@@ -8,16 +8,20 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/store/storetest"
+	"github.com/entitybase/entitybase-workers/worker/app"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -424,4 +428,145 @@ func TestIDsProductionAllocatorShowsInHealth(t *testing.T) {
 	var owner string
 	require.NoError(t, db.QueryRow("SELECT worker_id FROM id_ranges WHERE entity_type='Q'").Scan(&owner))
 	require.Equal(t, allocatorOwner(t, ""), owner, "id_ranges records which allocator holds the block")
+}
+
+// benchWorker runs a worker for a benchmark on a fresh database and queue of its own.
+func benchWorker(b *testing.B) config.Config {
+	b.Helper()
+	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	require.NoError(b, err)
+	cfg.TemporalAddress, cfg.TemporalNamespace, cfg.KafkaBrokers = stack.TemporalAddress, stack.Namespace, stack.KafkaBrokers
+	cfg.MySQLDSN = storetest.DSN(b)
+	cfg.TaskQueue = fmt.Sprintf("ibench-ids-%d", queueSeq.Add(1))
+	cfg.WorkerID = cfg.TaskQueue
+	cfg.HealthAddr = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, cfg, zap.NewNop(), func(addr string) { ready <- addr }) }()
+	b.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-ready:
+	case err := <-done:
+		b.Fatalf("worker did not start: %v", err)
+	}
+	return cfg
+}
+
+// latencies is the outcome of running calls on concurrent goroutines.
+type latencies struct {
+	idsPerSec, p50, p99 float64 // p50/p99 in µs
+}
+
+// measure runs calls calls of fn on workers goroutines and returns IDs/s and latency quantiles.
+func measure(b *testing.B, workers, calls, batch int, fn func(ctx context.Context) error) latencies {
+	b.Helper()
+	ctx := context.Background()
+	var next atomic.Int64
+	lat := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(calls) {
+				t0 := time.Now()
+				if err := fn(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	q := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Nanoseconds()) / 1e3 }
+	return latencies{idsPerSec: float64(calls*batch) / elapsed.Seconds(), p50: q(0.50), p99: q(0.99)}
+}
+
+// BenchmarkIDsNext measures ids.Client.Next with 16 concurrent callers for batch sizes 1, 10
+// and 100 against the naive baseline, one MySQL transaction per ID incrementing a counter
+// row, measured in the same run; and the Update path alone (one allocator Update per call).
+func BenchmarkIDsNext(b *testing.B) {
+	const callers = 16
+	cfg := benchWorker(b)
+	c, err := ids.NewClient(stack.client, ids.Options{TaskQueue: cfg.TaskQueue, LeaseSize: cfg.IDLeaseSize, PrefetchAt: cfg.IDPrefetchAt, Scope: cfg.TaskQueue})
+	require.NoError(b, err)
+	b.Cleanup(func() {
+		c.Close(context.Background())
+		typ, _ := ids.ParseEntityType("item")
+		stack.client.TerminateWorkflow(context.Background(), ids.WorkflowID(typ, cfg.TaskQueue), "", "benchmark over")
+	})
+	db, err := store.Open(context.Background(), cfg.MySQLDSN)
+	require.NoError(b, err)
+	b.Cleanup(func() { db.Close() })
+	_, err = db.Exec("CREATE TABLE bench_id_counter (id INT PRIMARY KEY, n BIGINT NOT NULL) ENGINE=InnoDB")
+	require.NoError(b, err)
+	_, err = db.Exec("INSERT INTO bench_id_counter VALUES (1, 0)")
+	require.NoError(b, err)
+	db.SetMaxOpenConns(callers)
+	db.SetMaxIdleConns(callers)
+	naiveID := func(ctx context.Context) error {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		var n int64
+		if err := tx.QueryRowContext(ctx, "SELECT n FROM bench_id_counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE bench_id_counter SET n = ? WHERE id = 1", n+1); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	// Warm up: start the allocator and claim its first block outside the measurement.
+	_, err = c.Next(context.Background(), "item", 1)
+	require.NoError(b, err)
+
+	for _, batch := range []int{1, 10, 100} {
+		// The baseline is measured once per batch size (a fixed 3,000 transactions): it is
+		// too slow to follow b.N.
+		naive := measure(b, callers, max(3000/batch, callers), batch, func(ctx context.Context) error {
+			for range batch {
+				if err := naiveID(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			leased := measure(b, callers, b.N, batch, func(ctx context.Context) error {
+				_, err := c.Next(ctx, "item", batch)
+				return err
+			})
+			b.ReportMetric(leased.idsPerSec, "ids/s")
+			b.ReportMetric(leased.p50, "p50-µs")
+			b.ReportMetric(leased.p99, "p99-µs")
+			b.ReportMetric(naive.idsPerSec, "naive-ids/s")
+			b.ReportMetric(naive.p99, "naive-p99-µs")
+			b.ReportMetric(leased.idsPerSec/naive.idsPerSec, "x-naive")
+		})
+	}
+	// One allocator Update per call. The server admits only a few in-flight Updates per
+	// workflow (10 by default), so this runs 1 and 8 callers rather than 16.
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("update-path/callers=%d", n), func(b *testing.B) {
+			up := measure(b, n, b.N, 1, func(ctx context.Context) error {
+				_, err := c.Allocate(ctx, "item", 1)
+				return err
+			})
+			b.ReportMetric(up.idsPerSec, "ids/s")
+			b.ReportMetric(up.p50, "p50-µs")
+			b.ReportMetric(up.p99, "p99-µs")
+		})
+	}
 }
