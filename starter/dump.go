@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+func init() {
+	register(command{
+		path:    "dump",
+		summary: "Start a dump (DumpWorkflow) of every entity as of now; a second start of the same dump on the same day attaches to it. With --wait, show progress and end with the files and checksums.",
+		usage:   "[--format json|ttl|nt] [--flavor full|truthy] [--incremental --since TIME] [--wait]",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			format := fs.String("format", "json", "json, ttl or nt")
+			flavor := fs.String("flavor", "full", "full or truthy (truthy: RDF only)")
+			incremental := fs.Bool("incremental", false, "dump only entities changed since --since")
+			since := fs.String("since", "", "start of an incremental dump's window (RFC 3339, e.g. 2026-01-01T00:00:00Z, or YYYY-MM-DD)")
+			date := fs.String("date", "", "the dump's date, YYYYMMDD (default today, UTC)")
+			types := fs.String("entity-types", "", "comma-separated entity types to include (item,property,lexeme,entityschema; default all)")
+			parallelism := fs.Int("parallelism", 0, "chunks in flight (default DUMP_PARALLELISM)")
+			chunkSize := fs.Int("chunk-size", 0, "internal ids per chunk (default DUMP_CHUNK_SIZE)")
+			wait := fs.Bool("wait", false, "wait for the dump to finish, showing progress")
+			return func(ctx context.Context, e *env) error {
+				if len(e.args) > 0 {
+					return usageErrorf("unexpected argument %q (did you mean `starter dump status %s`?)", e.args[0], e.args[0])
+				}
+				in, err := dumpInput(*format, *flavor, *incremental, *since, *date, *types, *parallelism, *chunkSize, time.Now())
+				if err != nil {
+					return err
+				}
+				return runDump(ctx, e, in, *wait)
+			}
+		},
+	})
+	register(command{
+		path:    "dump status",
+		summary: "Show a dump's progress (chunks, entities, rate, ETA), or its files and checksums when it has finished.",
+		usage:   "WORKFLOW_ID",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			return func(ctx context.Context, e *env) error {
+				if len(e.args) != 1 {
+					return usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
+				}
+				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				return dumpStatus(ctx, e, c, e.args[0])
+			}
+		},
+	})
+	register(command{
+		path:    "dump cancel",
+		summary: "Cancel a running dump; finished parts stay, so starting it again on the same day resumes from them.",
+		usage:   "WORKFLOW_ID",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			return func(ctx context.Context, e *env) error {
+				if len(e.args) != 1 {
+					return usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
+				}
+				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if err := c.CancelWorkflow(ctx, e.args[0], ""); err != nil {
+					return fmt.Errorf("cancel %s: %w", e.args[0], err)
+				}
+				fmt.Fprintf(e.out, "cancellation of %s requested\n", e.args[0])
+				return nil
+			}
+		},
+	})
+}
+
+// dumpInput checks the flags and builds the workflow input; now gives the default date.
+func dumpInput(format, flavor string, incremental bool, since, date, types string, parallelism, chunkSize int, now time.Time) (workflows.DumpInput, error) {
+	in := workflows.DumpInput{Format: format, Flavor: flavor, Kind: "full", Parallelism: parallelism, ChunkSize: chunkSize}
+	switch format {
+	case "json", "ttl", "nt":
+	default:
+		return in, usageErrorf("--format %q: want json, ttl or nt", format)
+	}
+	switch flavor {
+	case "full":
+	case "truthy":
+		if format == "json" {
+			return in, usageErrorf("--flavor truthy: JSON dumps are only full (truthy is for ttl and nt)")
+		}
+	default:
+		return in, usageErrorf("--flavor %q: want full or truthy", flavor)
+	}
+	switch {
+	case incremental && since == "":
+		return in, usageErrorf("--incremental needs --since TIME")
+	case !incremental && since != "":
+		return in, usageErrorf("--since needs --incremental")
+	case incremental:
+		t, err := time.Parse(time.RFC3339, since)
+		if err != nil {
+			if t, err = time.Parse("2006-01-02", since); err != nil {
+				return in, usageErrorf("--since %q: want RFC 3339 (2026-01-01T00:00:00Z) or YYYY-MM-DD", since)
+			}
+		}
+		in.Kind, in.Since = "incremental", t.UTC()
+	}
+	if parallelism < 0 || chunkSize < 0 {
+		return in, usageErrorf("--parallelism and --chunk-size must not be negative")
+	}
+	if date == "" {
+		date = now.UTC().Format("20060102")
+	} else if _, err := time.Parse("20060102", date); err != nil {
+		return in, usageErrorf("--date %q: want YYYYMMDD", date)
+	}
+	in.Date = date
+	if types != "" {
+		for _, t := range strings.Split(types, ",") {
+			in.EntityTypes = append(in.EntityTypes, strings.TrimSpace(t))
+		}
+	}
+	return in, nil
+}
+
+// dumpWorkflowID names a dump run: one per format, flavor, kind and day.
+func dumpWorkflowID(in workflows.DumpInput) string {
+	id := "dump-" + in.Format + "-" + in.Flavor + "-" + in.Date
+	if in.Kind == "incremental" {
+		id += "-incremental-" + in.Since.UTC().Format("20060102150405")
+	}
+	return id
+}
+
+func runDump(ctx context.Context, e *env, in workflows.DumpInput, wait bool) error {
+	c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id := dumpWorkflowID(in)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: e.cfg.TaskQueue,
+		// A second start of the same dump attaches to the running one instead of
+		// writing the same file twice.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.DumpJobName(in.Format))),
+	}, workflows.DumpWorkflow, in)
+	if err != nil {
+		return fmt.Errorf("start dump %s: %w", id, err)
+	}
+	fmt.Fprintf(e.out, "dump %s (run %s)\n", id, run.GetRunID())
+	if !wait {
+		fmt.Fprintf(e.out, "follow it with `starter dump status %s`\n", id)
+		return nil
+	}
+	done := make(chan error, 1)
+	var res workflows.DumpResult
+	go func() { done <- run.Get(ctx, &res) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("dump %s failed: %w", id, err)
+			}
+			printDumpResult(e, res)
+			return nil
+		case <-tick.C:
+			if p, err := queryDumpProgress(ctx, c, id); err == nil {
+				printDumpProgress(e, p)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// queryDumpProgress asks the latest run (the run id is left empty, so the query follows
+// continue-as-new).
+func queryDumpProgress(ctx context.Context, c client.Client, id string) (workflows.DumpProgress, error) {
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryDumpProgress)
+	if err != nil {
+		return workflows.DumpProgress{}, err
+	}
+	var p workflows.DumpProgress
+	if err := v.Get(&p); err != nil {
+		return workflows.DumpProgress{}, fmt.Errorf("decode progress of %s: %w", id, err)
+	}
+	return p, nil
+}
+
+func dumpStatus(ctx context.Context, e *env, c client.Client, id string) error {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("no dump with workflow ID %s", id)
+	}
+	if err != nil {
+		return fmt.Errorf("describe %s: %w", id, err)
+	}
+	status := desc.GetWorkflowExecutionInfo().GetStatus()
+	switch status {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		p, err := queryDumpProgress(ctx, c, id)
+		if err != nil {
+			return fmt.Errorf("query progress of %s: %w", id, err)
+		}
+		printDumpProgress(e, p)
+		return nil
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		var res workflows.DumpResult
+		if err := c.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+			return fmt.Errorf("result of %s: %w", id, err)
+		}
+		printDumpResult(e, res)
+		return nil
+	default:
+		err := c.GetWorkflow(ctx, id, "").Get(ctx, nil)
+		fmt.Fprintf(e.out, "%s: %s\n", id, strings.ToLower(strings.TrimPrefix(status.String(), "WORKFLOW_EXECUTION_STATUS_")))
+		if err != nil {
+			fmt.Fprintf(e.out, "  %v\n", err)
+		}
+		return nil
+	}
+}
+
+func printDumpProgress(e *env, p workflows.DumpProgress) {
+	eta := "?"
+	if p.ETASeconds >= 0 {
+		eta = (time.Duration(p.ETASeconds) * time.Second).String()
+	}
+	fmt.Fprintf(e.out, "%-10s %s  chunks %d/%d  entities %d (%.0f/s)  %.1f MB  ETA %s\n",
+		p.Phase, p.File, p.ChunksDone, p.ChunksTotal, p.Entities, p.Rate, float64(p.Bytes)/1e6, eta)
+}
+
+func printDumpResult(e *env, r workflows.DumpResult) {
+	fmt.Fprintf(e.out, "dumped %d entities (%s) as of %s in %d chunks\n",
+		r.EntityCount, formatCounts(r.EntityCounts), r.SnapshotTime.UTC().Format(time.RFC3339), r.Chunks)
+	fmt.Fprintf(e.out, "  %s  %d bytes\n", r.Key, r.Bytes)
+	fmt.Fprintf(e.out, "  md5     %s\n  sha1    %s\n  sha256  %s\n", r.MD5, r.SHA1, r.SHA256)
+	fmt.Fprintf(e.out, "  metadata %s\n", r.MetadataKey)
+	for _, k := range r.ChecksumKeys {
+		fmt.Fprintf(e.out, "  checksums %s\n", k)
+	}
+}
+
+func formatCounts(m map[string]int64) string {
+	var parts []string
+	for _, t := range []string{"item", "property", "lexeme", "entityschema"} {
+		if n, ok := m[t]; ok {
+			parts = append(parts, fmt.Sprintf("%d %ss", n, t))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+func TestDumpInputFromFlags(t *testing.T) {
+	now := time.Date(2026, 1, 4, 23, 30, 0, 0, time.FixedZone("CET", 3600))
+	in, err := dumpInput("json", "full", false, "", "", "", 0, 0, now)
+	require.NoError(t, err)
+	assert.Equal(t, workflows.DumpInput{Format: "json", Flavor: "full", Kind: "full", Date: "20260104"}, in)
+	assert.Equal(t, "dump-json-full-20260104", dumpWorkflowID(in))
+
+	in, err = dumpInput("nt", "truthy", true, "2026-01-01", "20260110", "item, property", 3, 500, now)
+	require.NoError(t, err)
+	assert.Equal(t, workflows.DumpInput{Format: "nt", Flavor: "truthy", Kind: "incremental",
+		Since: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EntityTypes: []string{"item", "property"},
+		Parallelism: 3, ChunkSize: 500, Date: "20260110"}, in)
+	assert.Equal(t, "dump-nt-truthy-20260110-incremental-20260101000000", dumpWorkflowID(in))
+}
+
+func TestDumpFlagMistakesExitTwo(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dump", "--format", "xml"}, `--format "xml": want json, ttl or nt`},
+		{[]string{"dump", "--flavor", "truthy"}, "--flavor truthy: JSON dumps are only full"},
+		{[]string{"dump", "--format", "ttl", "--flavor", "lite"}, `--flavor "lite": want full or truthy`},
+		{[]string{"dump", "--incremental"}, "--incremental needs --since TIME"},
+		{[]string{"dump", "--since", "2026-01-01"}, "--since needs --incremental"},
+		{[]string{"dump", "--incremental", "--since", "yesterday"}, `--since "yesterday": want RFC 3339`},
+		{[]string{"dump", "--date", "2026-01-04"}, `--date "2026-01-04": want YYYYMMDD`},
+		{[]string{"dump", "extra"}, `unexpected argument "extra"`},
+		{[]string{"dump", "status"}, "name one dump workflow ID"},
+		{[]string{"dump", "cancel", "a", "b"}, "name one dump workflow ID"},
+	} {
+		code, _, errOut := runCLI(tc.args...)
+		assert.Equal(t, 2, code, "%v", tc.args)
+		assert.Contains(t, errOut, tc.want, "%v", tc.args)
+	}
+}
