@@ -4,16 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/schedules"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 // statsDataSet writes a small known store: items Q1 and Q2 current, Q3 deleted, Q4 a
@@ -152,6 +155,31 @@ func TestStatsScheduledRunsCompleteAgainstARealWorker(t *testing.T) {
 	cl := jobs["notification-cleanup"].(map[string]any)
 	b, _ = json.Marshal(cl["result"])
 	require.JSONEq(t, `{"users":1,"deleted_by_age":1,"deleted_by_limit":1,"deletes":2}`, string(b))
+
+	// Every run is findable by the EntitybaseJob search attribute the workflow sets itself.
+	require.Eventually(t, func() bool {
+		resp, err := stack.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("EntitybaseJob = 'notification-cleanup' AND TaskQueue = '%s'", cfg.TaskQueue)})
+		require.NoError(t, err)
+		return len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetExecution().GetWorkflowId() == wid
+	}, 20*time.Second, 200*time.Millisecond, "the cleanup run %s is found by EntitybaseJob", wid)
+
+	// Started by hand for a given day, twice: that day's row is written once and replaced.
+	for i := range 2 {
+		run, err := stack.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+			ID: fmt.Sprintf("%s-manual-%d", cfg.TaskQueue, i), TaskQueue: cfg.TaskQueue},
+			workflows.UserStatsWorkflow, workflows.UserStatsWorkflowInput{Date: "2026-01-15"})
+		require.NoError(t, err)
+		var manual activities.UserStatsResult
+		require.NoError(t, run.Get(context.Background(), &manual))
+		require.Equal(t, "2026-01-15", manual.StatDate)
+	}
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM user_daily_stats`).Scan(&n))
+	require.Equal(t, 2, n, "today's scheduled row and 2026-01-15's")
+	u, err := activities.ReadUserStats(context.Background(), db, "2026-01-15")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), u.TotalUsers)
 
 	// And `schedules list` shows the last run with its result.
 	list, err := schedules.List(context.Background(), stack.client, o)
