@@ -25,6 +25,15 @@ const (
 	JobProbe       = "probe"
 	JobWatchlist   = "watchlist"
 	JobIDAllocator = "id-allocator"
+	JobEntityDiff  = "entity-diff"
+)
+
+// Entity-diff signal and query names.
+const (
+	// SignalEntityDiffChanges carries an EntityDiffBatch from the entity-diff bridge.
+	SignalEntityDiffChanges = "entity-diff-changes"
+	// QueryEntityDiffState returns an entity's EntityDiffState.
+	QueryEntityDiffState = "entity-diff-state"
 )
 
 // Watchlist signal and query names.

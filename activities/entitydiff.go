@@ -1,0 +1,321 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha1"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/rdf"
+	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+)
+
+// MessageWriter is the part of a kafka.Writer the entity-diff activities use.
+type MessageWriter interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// EntityDiffs are the activities of EntityDiffWorkflow: they render two revisions of an
+// entity as RDF, diff them and publish the rdf_change events.
+type EntityDiffs struct {
+	DB     *sql.DB
+	RDF    *rdf.Config
+	Writer MessageWriter
+	// Stream is meta.stream of the events (the topic, KAFKA_ENTITY_DIFF_TOPIC).
+	Stream          string
+	MaxMessageBytes int
+	Log             *zap.Logger
+
+	mu          sync.Mutex
+	cfg         *rdf.Config // RDF, or Wikidata's when RDF is nil
+	props       *rdf.PropertyInfo
+	propsLoaded time.Time
+}
+
+// Error types of the entity-diff activities' non-retryable errors.
+const (
+	ErrTypeRevisionMissing = "RevisionMissing"
+	ErrTypeBadRevision     = "BadRevision"
+)
+
+// datatypeRefreshEvery bounds how often an entity using a property of unknown datatype
+// makes the activity re-read property_datatypes.
+const datatypeRefreshEvery = 10 * time.Second
+
+// EntityDiffStateInput names the entity whose published state is read.
+type EntityDiffStateInput struct {
+	EntityID string
+}
+
+// EntityDiffStateResult is the last revision of the entity published to Kafka (0: none).
+type EntityDiffStateResult struct {
+	RevisionID int64
+	Deleted    bool
+}
+
+// EntityDiffState reads the entity's last published revision.
+// Idempotent: it only reads.
+func (a *EntityDiffs) EntityDiffState(ctx context.Context, in EntityDiffStateInput) (EntityDiffStateResult, error) {
+	st, err := readDiffState(ctx, a.DB, in.EntityID)
+	if err != nil {
+		return EntityDiffStateResult{}, err
+	}
+	return EntityDiffStateResult{RevisionID: st.revision, Deleted: st.deleted}, nil
+}
+
+type diffState struct {
+	revision int64
+	deleted  bool
+}
+
+func readDiffState(ctx context.Context, db *sql.DB, entityID string) (diffState, error) {
+	var st diffState
+	err := db.QueryRowContext(ctx, "SELECT revision_id, is_deleted FROM entity_diff_state WHERE entity_id = ?", entityID).
+		Scan(&st.revision, &st.deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return diffState{}, nil
+	}
+	if err != nil {
+		return diffState{}, fmt.Errorf("read entity diff state of %s: %w", entityID, err)
+	}
+	return st, nil
+}
+
+// PublishEntityDiffInput asks for the rdf_change events of one revision.
+type PublishEntityDiffInput struct {
+	EntityID   string
+	RevisionID int64
+	// RequestID goes into meta.request_id; empty derives one from entity and revision.
+	RequestID string
+}
+
+// PublishEntityDiffResult says what was published.
+type PublishEntityDiffResult struct {
+	// FromRevisionID is the revision diffed against (0 for an import).
+	FromRevisionID int64
+	Operation      events.RDFOperation
+	// Deleted is true when the published revision deleted the entity.
+	Deleted bool
+	// AlreadyPublished is true when the revision (or a later one) had been published before,
+	// by an earlier attempt or run; nothing was written.
+	AlreadyPublished bool
+	// PublishedRevisionID is the entity's last published revision afterwards.
+	PublishedRevisionID int64
+
+	Added, Removed, Linked, Unlinked int
+	Parts                            int
+	Bytes                            int
+}
+
+// PublishEntityDiff diffs the revision against the entity's last published one (recorded
+// in entity_diff_state, the truth across workflow runs) and publishes the rdf_change
+// events, keyed by entity id. Idempotent: entity_diff_state records the revision after
+// Kafka accepted every part, so a retry after that finds it and writes nothing; a crash
+// between the write and the record publishes the same parts again (same entity_id, rev_id,
+// sequence and meta.request_id), which consumers drop as duplicates.
+func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDiffInput) (PublishEntityDiffResult, error) {
+	prev, err := readDiffState(ctx, a.DB, in.EntityID)
+	if err != nil {
+		return PublishEntityDiffResult{}, err
+	}
+	if prev.revision >= in.RevisionID {
+		return PublishEntityDiffResult{AlreadyPublished: true, PublishedRevisionID: prev.revision, Deleted: prev.deleted}, nil
+	}
+	entities := &store.Entities{DB: a.DB}
+	next, err := entities.Revision(ctx, in.EntityID, in.RevisionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return PublishEntityDiffResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("revision %d of %s is not in the store", in.RevisionID, in.EntityID), ErrTypeRevisionMissing, err)
+	}
+	if err != nil {
+		return PublishEntityDiffResult{}, err
+	}
+	builder, cfg, err := a.builder(ctx)
+	if err != nil {
+		return PublishEntityDiffResult{}, err
+	}
+	res := PublishEntityDiffResult{PublishedRevisionID: in.RevisionID}
+	var diff rdfdiff.Diff
+	switch {
+	case next.IsDeleted:
+		res.Operation, res.Deleted = events.RDFDelete, true
+		res.FromRevisionID = prev.revision
+	default:
+		nextGraph, err := a.graph(ctx, builder, &next)
+		if err != nil {
+			return PublishEntityDiffResult{}, err
+		}
+		var oldGraph rdfdiff.Graph
+		res.Operation = events.RDFImport
+		if prev.revision > 0 && !prev.deleted {
+			old, err := entities.Revision(ctx, in.EntityID, prev.revision)
+			if err != nil {
+				return PublishEntityDiffResult{}, fmt.Errorf("read published revision %d of %s: %w", prev.revision, in.EntityID, err)
+			}
+			if oldGraph, err = a.graph(ctx, builder, &old); err != nil {
+				return PublishEntityDiffResult{}, err
+			}
+			res.Operation, res.FromRevisionID = events.RDFDiff, prev.revision
+		}
+		diff = rdfdiff.Compute(oldGraph, nextGraph)
+	}
+	requestID := in.RequestID
+	if requestID == "" {
+		requestID = revisionRequestID(in.EntityID, in.RevisionID)
+	}
+	msgs, err := rdfdiff.Messages(rdfdiff.Envelope{
+		Meta:     events.RDFChangeMeta{DT: next.CreatedAt.UTC(), Stream: a.Stream, RequestID: requestID, Domain: conceptDomain(cfg)},
+		EntityID: in.EntityID, RevID: in.RevisionID, Operation: res.Operation,
+	}, diff, a.MaxMessageBytes)
+	if err != nil {
+		return PublishEntityDiffResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+	}
+	out := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = kafka.Message{Key: []byte(in.EntityID), Value: m}
+		res.Bytes += len(m)
+	}
+	if err := a.Writer.WriteMessages(ctx, out...); err != nil {
+		return PublishEntityDiffResult{}, fmt.Errorf("publish rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
+	}
+	// The guard keeps the recorded revision from going backwards should two runs of the
+	// entity ever overlap.
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO entity_diff_state (entity_id, revision_id, is_deleted, parts)
+ VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE
+ is_deleted = IF(VALUES(revision_id) > revision_id, VALUES(is_deleted), is_deleted),
+ parts = IF(VALUES(revision_id) > revision_id, VALUES(parts), parts),
+ revision_id = GREATEST(revision_id, VALUES(revision_id))`,
+		in.EntityID, in.RevisionID, res.Deleted, len(msgs)); err != nil {
+		return PublishEntityDiffResult{}, fmt.Errorf("record published rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
+	}
+	res.Added, res.Removed, res.Linked, res.Unlinked = len(diff.Added), len(diff.Deleted), len(diff.Linked), len(diff.Unlinked)
+	res.Parts = len(msgs)
+	return res, nil
+}
+
+// graph renders a stored revision: a redirect as its owl:sameAs, anything else as the
+// entity with the page metadata a dump line carries (so the RDF equals the dump's).
+func (a *EntityDiffs) graph(ctx context.Context, b *rdfdiff.Builder, r *store.Revision) (rdfdiff.Graph, error) {
+	page := &wikibase.PageMetadata{LastRevID: r.RevisionID, Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	if r.IsRedirect {
+		g, err := b.Redirect(r.EntityID, r.RedirectsTo, page)
+		if err != nil {
+			return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+		}
+		return g, nil
+	}
+	line, err := AppendDumpLine(nil, &DumpRevision{InternalID: r.InternalID, EntityID: r.EntityID, EntityType: r.EntityID[:1],
+		RevisionID: r.RevisionID, CreatedAt: r.CreatedAt, Line: r.Line})
+	if err != nil {
+		return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("revision %d of %s: %v", r.RevisionID, r.EntityID, err), ErrTypeBadRevision, err)
+	}
+	e, err := wikibase.ParseEntity(line)
+	if err != nil {
+		return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("revision %d of %s: %v", r.RevisionID, r.EntityID, err), ErrTypeBadRevision, err)
+	}
+	if err := a.learnDatatypes(ctx, e); err != nil {
+		return rdfdiff.Graph{}, err
+	}
+	g, err := b.Entity(e)
+	if err != nil {
+		return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+	}
+	return g, nil
+}
+
+// builder returns a Builder over the shared property information, loading the datatypes
+// on first use. Builders hold buffers, so each activity call gets its own.
+func (a *EntityDiffs) builder(ctx context.Context) (*rdfdiff.Builder, *rdf.Config, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg == nil {
+		a.cfg = a.RDF
+		if a.cfg == nil {
+			a.cfg = rdf.WikidataConfig()
+		}
+	}
+	if a.props == nil {
+		props := rdf.NewPropertyInfo(a.cfg)
+		dts, err := (&store.Entities{DB: a.DB}).Datatypes(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		props.AddDatatypes(dts)
+		a.props, a.propsLoaded = props, time.Now()
+	}
+	b, err := rdfdiff.NewBuilder(a.cfg, a.props)
+	if err != nil {
+		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+	}
+	return b, a.cfg, nil
+}
+
+// learnDatatypes makes sure every property e uses has its datatype (re-reading
+// property_datatypes when one is missing, at most every datatypeRefreshEvery) and learns
+// property entities' datatypes and URI patterns.
+func (a *EntityDiffs) learnDatatypes(ctx context.Context, e *wikibase.Entity) error {
+	a.props.AddProperty(e)
+	missing := false
+	known := func(s *wikibase.Snak) {
+		if _, ok := a.props.Datatype(s.Property); !ok {
+			missing = true
+		}
+	}
+	_ = e.AllStatements(func(st *wikibase.Statement) error {
+		known(&st.MainSnak)
+		for i := range st.Qualifiers {
+			known(&st.Qualifiers[i])
+		}
+		for _, ref := range st.References {
+			for i := range ref.Snaks {
+				known(&ref.Snaks[i])
+			}
+		}
+		return nil
+	})
+	if !missing {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if time.Since(a.propsLoaded) < datatypeRefreshEvery {
+		return nil
+	}
+	dts, err := (&store.Entities{DB: a.DB}).Datatypes(ctx)
+	if err != nil {
+		return err
+	}
+	a.props.AddDatatypes(dts)
+	a.propsLoaded = time.Now()
+	return nil
+}
+
+// conceptDomain is meta.domain: the host of the concept URIs (www.wikidata.org for Wikidata).
+func conceptDomain(cfg *rdf.Config) string {
+	if u, err := url.Parse(cfg.Source.ConceptBaseURI); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "wikibase"
+}
+
+// revisionRequestID is a name-based (version 5 style) UUID of the entity and revision, so
+// a republished change carries the same meta.request_id as the first publication.
+func revisionRequestID(entityID string, revisionID int64) string {
+	h := sha1.Sum(fmt.Appendf(nil, "entity-diff/%s/%d", entityID, revisionID))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
