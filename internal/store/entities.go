@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,15 +138,12 @@ func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error
 // outbox. Concurrent saves of one entity serialise on its entity_id_mapping row; a deadlock
 // retries the whole transaction.
 func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveResult, error) {
-	prepared := make([]preparedSave, len(reqs))
-	enc := wikibase.Encoder{Datatypes: s.DatatypeLookup}
-	for i := range reqs {
-		if err := s.prepare(&enc, &reqs[i], &prepared[i]); err != nil {
-			return nil, err
-		}
+	prepared, err := s.prepareAll(reqs)
+	if err != nil {
+		return nil, err
 	}
 	var out []SaveResult
-	err := retryTx(ctx, s.DB, func(tx *sql.Tx) error {
+	err = retryTx(ctx, s.DB, func(tx *sql.Tx) error {
 		var err error
 		out, err = s.saveTx(ctx, tx, prepared)
 		return err
@@ -154,6 +152,33 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 		return nil, err
 	}
 	return out, nil
+}
+
+// prepareAll serializes, hashes, compresses and summarizes the entities on every core: that
+// CPU work is as large as the database's part of a save.
+func (s *Entities) prepareAll(reqs []SaveRequest) ([]preparedSave, error) {
+	prepared := make([]preparedSave, len(reqs))
+	workers := min(runtime.GOMAXPROCS(0), len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := wikibase.Encoder{Datatypes: s.DatatypeLookup}
+			for i := w; i < len(reqs); i += workers {
+				errs[i] = s.prepare(&enc, &reqs[i], &prepared[i])
+			}
+		}()
+	}
+	wg.Wait()
+	// The first bad request in input order is the one reported.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return prepared, nil
 }
 
 // preparedSave is a request with everything computed that needs no database.
@@ -252,13 +277,16 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave) ([
 			}
 		}
 	}
-	internal, err := ensureMappings(ctx, tx, ids)
+	internal, created, err := ensureMappings(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
+	// Entities whose mapping this transaction created have no head yet and are locked already.
 	own := make([]int64, 0, len(ps))
 	for i := range ps {
-		own = append(own, internal[ps[i].id.id])
+		if !created[ps[i].id.id] {
+			own = append(own, internal[ps[i].id.id])
+		}
 	}
 	slices.Sort(own)
 	own = slices.Compact(own)
@@ -311,9 +339,12 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave) ([
 			res.RevisionID = 1
 			res.Status = StatusCreated
 		}
-		changed, err := changedProperties(prevLine, p.line)
-		if err != nil {
-			return nil, fmt.Errorf("save entity %s: %w", p.id.id, err)
+		// A new entity changed every property it uses; only edits need the comparison.
+		changed := p.summary.Properties
+		if res.Status == StatusUpdated {
+			if changed, err = changedProperties(prevLine, p.line); err != nil {
+				return nil, fmt.Errorf("save entity %s: %w", p.id.id, err)
+			}
 		}
 		res.ChangedProperties = changed
 		ct := p.req.ChangeType
@@ -448,6 +479,13 @@ const maxPlaceholders = 60000
 
 // exec writes the rows as few multi-row statements as the packet limit allows.
 func (r *rowsBuilder) exec(ctx context.Context, tx *sql.Tx, head string, width int) error {
+	_, err := r.execCount(ctx, tx, head, width)
+	return err
+}
+
+// execCount is exec returning the rows affected.
+func (r *rowsBuilder) execCount(ctx context.Context, tx *sql.Tx, head string, width int) (int64, error) {
+	var affected int64
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
 	start, size := 0, 0
 	flush := func(end int) error {
@@ -463,9 +501,15 @@ func (r *rowsBuilder) exec(ctx context.Context, tx *sql.Tx, head string, width i
 			q.WriteString(row)
 		}
 		q.WriteString(tails[head])
-		if _, err := tx.ExecContext(ctx, q.String(), r.args[start*width:end*width]...); err != nil {
+		res, err := tx.ExecContext(ctx, q.String(), r.args[start*width:end*width]...)
+		if err != nil {
 			return err
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		affected += n
 		start, size = end, 0
 		return nil
 	}
@@ -477,7 +521,7 @@ func (r *rowsBuilder) exec(ctx context.Context, tx *sql.Tx, head string, width i
 		}
 		if (size > maxStatementBytes || (i-start+1)*width > maxPlaceholders) && i > start {
 			if err := flush(i); err != nil {
-				return err
+				return 0, err
 			}
 			for _, a := range r.args[i*width : (i+1)*width] {
 				if b, ok := a.([]byte); ok {
@@ -486,13 +530,20 @@ func (r *rowsBuilder) exec(ctx context.Context, tx *sql.Tx, head string, width i
 			}
 		}
 	}
-	return flush(r.n)
+	if err := flush(r.n); err != nil {
+		return 0, err
+	}
+	return affected, nil
 }
 
 // ensureMappings returns the internal ids of ids, creating entity_id_mapping rows for those
 // seen for the first time. Existing rows are read without locks, so linking to an entity
 // never waits for a save of that entity.
-func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (map[string]int64, error) {
+//
+// created holds the ids whose rows this transaction inserted (known when every missing row was
+// inserted): their rows stay locked by the insert until commit, so no other save can have
+// written a head for them.
+func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (internal map[string]int64, created map[string]bool, err error) {
 	byID := map[string]parsedID{}
 	for _, id := range ids {
 		byID[id.id] = id
@@ -504,7 +555,7 @@ func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (map[string
 	slices.Sort(keys)
 	found := make(map[string]int64, len(keys))
 	if err := readMappings(ctx, tx, keys, found); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var missing []string
 	var rows rowsBuilder
@@ -515,21 +566,28 @@ func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (map[string
 		}
 	}
 	if len(missing) == 0 {
-		return found, nil
+		return found, nil, nil
 	}
 	// Sorted inserts keep concurrent transactions locking in the same order.
-	if err := rows.exec(ctx, tx, "INSERT IGNORE INTO entity_id_mapping (entity_id, entity_type, numeric_id) VALUES ", 3); err != nil {
-		return nil, fmt.Errorf("create entity id mappings: %w", err)
+	inserted, err := rows.execCount(ctx, tx, "INSERT IGNORE INTO entity_id_mapping (entity_id, entity_type, numeric_id) VALUES ", 3)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create entity id mappings: %w", err)
 	}
 	if err := readMappings(ctx, tx, missing, found); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if inserted == int64(len(missing)) {
+		created = make(map[string]bool, len(missing))
+		for _, k := range missing {
+			created[k] = true
+		}
 	}
 	for _, k := range missing {
 		if _, ok := found[k]; !ok {
-			return nil, fmt.Errorf("entity id mapping for %s: not created (type %s, number %d taken by another id?)", k, byID[k].typ, byID[k].numeric)
+			return nil, nil, fmt.Errorf("entity id mapping for %s: not created (type %s, number %d taken by another id?)", k, byID[k].typ, byID[k].numeric)
 		}
 	}
-	return found, nil
+	return found, created, nil
 }
 
 func readMappings(ctx context.Context, tx *sql.Tx, keys []string, into map[string]int64) error {
