@@ -29,16 +29,19 @@ type MessageWriter interface {
 // EntityDiffs are the activities of EntityDiffWorkflow: they render two revisions of an
 // entity as RDF, diff them and publish the rdf_change events.
 type EntityDiffs struct {
-	DB     *sql.DB
-	RDF    *rdf.Config
-	Writer MessageWriter
+	DB *sql.DB
+	// RDF is the Wikibase configuration; nil reads RDFConfigPath (WIKIBASE_CONFIG), or
+	// uses Wikidata's when that is empty too.
+	RDF           *rdf.Config
+	RDFConfigPath string
+	Writer        MessageWriter
 	// Stream is meta.stream of the events (the topic, KAFKA_ENTITY_DIFF_TOPIC).
 	Stream          string
 	MaxMessageBytes int
 	Log             *zap.Logger
 
 	mu          sync.Mutex
-	cfg         *rdf.Config // RDF, or Wikidata's when RDF is nil
+	cfg         *rdf.Config // the configuration in use
 	props       *rdf.PropertyInfo
 	propsLoaded time.Time
 }
@@ -242,8 +245,16 @@ func (a *EntityDiffs) builder(ctx context.Context) (*rdfdiff.Builder, *rdf.Confi
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cfg == nil {
-		a.cfg = a.RDF
-		if a.cfg == nil {
+		switch {
+		case a.RDF != nil:
+			a.cfg = a.RDF
+		case a.RDFConfigPath != "":
+			cfg, err := rdf.LoadConfig(a.RDFConfigPath)
+			if err != nil {
+				return nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("WIKIBASE_CONFIG: %v", err), ErrTypeBadRevision, err)
+			}
+			a.cfg = cfg
+		default:
 			a.cfg = rdf.WikidataConfig()
 		}
 	}

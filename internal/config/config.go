@@ -29,6 +29,8 @@ type Config struct {
 	EntityChangeTopic    string
 	EntityDiffTopic      string
 	KafkaConsumerGroup   string
+	EntityDiffEnabled    bool
+	EntityDiffGroup      string
 	KafkaBridgeEnabled   bool
 	KafkaMaxMessageBytes int
 	BridgeBatchSize      int
@@ -101,6 +103,8 @@ func init() {
 		{"KAFKA_BROKERS", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers", list(func(c *Config) *[]string { return &c.KafkaBrokers })},
 		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", str(func(c *Config) *string { return &c.EntityChangeTopic })},
 		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", str(func(c *Config) *string { return &c.EntityDiffTopic })},
+		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
+		{"ENTITY_DIFF_CONSUMER_GROUP", "entity-diff", "consumer group of the entity-diff bridge", str(func(c *Config) *string { return &c.EntityDiffGroup })},
 		{"KAFKA_CONSUMER_GROUP", "watchlist-consumer", "consumer group of the watchlist bridge", str(func(c *Config) *string { return &c.KafkaConsumerGroup })},
 		{"KAFKA_BRIDGE_ENABLED", "true", "run the Kafka → Temporal bridge in this worker", boolean(func(c *Config) *bool { return &c.KafkaBridgeEnabled })},
 		{"KAFKA_MAX_MESSAGE_BYTES", "1000000", "largest message produced; larger RDF diffs are split", intRange(func(c *Config) *int { return &c.KafkaMaxMessageBytes }, 1024, 100<<20)},
