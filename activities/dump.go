@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/rdf"
 )
 
 // Dumps holds the dump activities: the snapshot that starts a dump, one chunk (one part of
@@ -32,12 +33,16 @@ type Dumps struct {
 	Parallelism int
 	// Level is the gzip level of parts and framing; 0 means dump.DefaultLevel.
 	Level int
-	// Formats renders entities per dump format; nil means JSON only (see DefaultDumpFormats).
+	// Formats overrides the renderers per dump format; nil means the built-in JSON, Turtle
+	// and N-Triples formats.
 	Formats map[dump.Format]DumpFormat
-	Log     *zap.Logger
+	// RDFConfigPath is WIKIBASE_CONFIG (concept URIs, sites); empty means Wikidata's.
+	RDFConfigPath string
+	Log           *zap.Logger
 
 	mu    sync.Mutex
 	store dump.Store
+	rdf   rdfState
 }
 
 // Error types of the dump activities' non-retryable errors.
@@ -162,9 +167,9 @@ func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (DumpChunkResu
 	}
 	lastBeat := time.Now()
 	info, err = dump.WritePart(ctx, store, l, in.Index, a.level(), func(pw *dump.PartWriter) error {
-		sink, err := format.NewSink(pw, l.Flavor)
+		sink, err := format.NewSink(ctx, pw, in.File, in.SnapshotTime)
 		if err != nil {
-			return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+			return err
 		}
 		var n int64
 		err = a.scanRevisions(ctx, in, func(r *DumpRevision) error {
@@ -347,9 +352,9 @@ func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (DumpAss
 	if err != nil {
 		return DumpAssembleResult{}, err
 	}
-	framing, err := format.Framing(l.Flavor)
+	framing, err := format.Framing(ctx, in.File, in.SnapshotTime)
 	if err != nil {
-		return DumpAssembleResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+		return DumpAssembleResult{}, err
 	}
 	store, err := a.openStore(ctx)
 	if err != nil {
@@ -440,7 +445,11 @@ func (a *Dumps) level() int {
 func (a *Dumps) format(f dump.Format) (DumpFormat, error) {
 	formats := a.Formats
 	if formats == nil {
-		formats = DefaultDumpFormats()
+		formats = map[dump.Format]DumpFormat{
+			dump.FormatJSON:     JSONDumpFormat{},
+			dump.FormatTurtle:   &rdfDumpFormat{dumps: a, format: rdf.Turtle},
+			dump.FormatNTriples: &rdfDumpFormat{dumps: a, format: rdf.NTriples},
+		}
 	}
 	df, ok := formats[f]
 	if !ok {
@@ -481,10 +490,10 @@ func (a *Dumps) Close() error {
 type DumpFormat interface {
 	// IncludesRedirects says whether redirects are dumped (RDF: owl:sameAs) or left out (JSON).
 	IncludesRedirects() bool
-	// NewSink starts the entity output of one part.
-	NewSink(part *dump.PartWriter, flavor dump.Flavor) (EntitySink, error)
+	// NewSink starts the entity output of one part of file, whose data is as of snapshot.
+	NewSink(ctx context.Context, part *dump.PartWriter, file DumpFileSpec, snapshot time.Time) (EntitySink, error)
 	// Framing is what goes around the parts in the dump file.
-	Framing(flavor dump.Flavor) (dump.Framing, error)
+	Framing(ctx context.Context, file DumpFileSpec, snapshot time.Time) (dump.Framing, error)
 }
 
 // EntitySink writes the entities of one part.
@@ -496,11 +505,6 @@ type EntitySink interface {
 	Close() error
 }
 
-// DefaultDumpFormats are the formats every worker has.
-func DefaultDumpFormats() map[dump.Format]DumpFormat {
-	return map[dump.Format]DumpFormat{dump.FormatJSON: JSONDumpFormat{}}
-}
-
 // JSONDumpFormat is Wikidata's JSON dump: the stored compact line with page metadata.
 type JSONDumpFormat struct{}
 
@@ -508,10 +512,12 @@ type JSONDumpFormat struct{}
 func (JSONDumpFormat) IncludesRedirects() bool { return false }
 
 // Framing implements DumpFormat.
-func (JSONDumpFormat) Framing(dump.Flavor) (dump.Framing, error) { return dump.JSONFraming, nil }
+func (JSONDumpFormat) Framing(context.Context, DumpFileSpec, time.Time) (dump.Framing, error) {
+	return dump.JSONFraming, nil
+}
 
 // NewSink implements DumpFormat.
-func (JSONDumpFormat) NewSink(part *dump.PartWriter, _ dump.Flavor) (EntitySink, error) {
+func (JSONDumpFormat) NewSink(_ context.Context, part *dump.PartWriter, _ DumpFileSpec, _ time.Time) (EntitySink, error) {
 	return &jsonSink{w: dump.NewJSONEntityWriter(part)}, nil
 }
 

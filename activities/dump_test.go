@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,4 +204,53 @@ func isEmptyDir(t *testing.T, dir string) bool {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	return len(entries) == 0
+}
+
+// TestDumpRDFWritesEntitiesAndRedirects dumps N-Triples: the header node, the entities'
+// triples with their data node, and the redirect as owl:sameAs.
+func TestDumpRDFWritesEntitiesAndRedirects(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, js := range []string{
+		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}}}`,
+		`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two"}}}`,
+	} {
+		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, js), At: t0})
+		require.NoError(t, err)
+	}
+	_, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q2", To: "Q1", At: t0.Add(time.Minute)})
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 1}
+	defer acts.Close()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	snapshot := t0.Add(time.Hour)
+	file := DumpFileSpec{Name: "wikibase", Date: t0, Format: dump.FormatNTriples, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	v, err := env.ExecuteActivity(acts.DumpChunk, DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 2, SnapshotTime: snapshot})
+	require.NoError(t, err)
+	var res DumpChunkResult
+	require.NoError(t, v.Get(&res))
+	assert.Equal(t, map[string]int64{"item": 1, "redirect": 1}, res.EntityCounts)
+	v, err = env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: file, Parts: 1, SnapshotTime: snapshot, StartedAt: t0})
+	require.NoError(t, err)
+	var out DumpAssembleResult
+	require.NoError(t, v.Get(&out))
+	assert.Equal(t, "20260101/wikibase-20260101-all-BETA.nt.gz", out.Key)
+
+	text := gunzip(t, filepath.Join(dir, "20260101", "wikibase-20260101-all-BETA.nt.gz"))
+	for _, want := range []string{
+		"<http://wikiba.se/ontology#Dump> <http://schema.org/dateModified> \"2026-01-01T01:00:00Z\"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n",
+		"<http://www.wikidata.org/entity/Q1> <http://www.w3.org/2000/01/rdf-schema#label> \"one\"@en .\n",
+		"<https://www.wikidata.org/wiki/Special:EntityData/Q1> <http://schema.org/version> \"1\"^^<http://www.w3.org/2001/XMLSchema#integer> .\n",
+		"<http://www.wikidata.org/entity/Q2> <http://www.w3.org/2002/07/owl#sameAs> <http://www.wikidata.org/entity/Q1> .\n",
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.NotContains(t, text, `"two"@en`)
+	assert.True(t, strings.HasPrefix(text, "<http://wikiba.se/ontology#Dump> "), "the header comes first")
 }

@@ -21,7 +21,8 @@ func Register(r worker.Registry, d Deps) {
 	registerIDs(r, d)
 	r.RegisterWorkflow(workflows.DumpWorkflow)
 	r.RegisterActivity(&activities.Dumps{DB: d.DB, StoreURL: d.Config.DumpURL, Name: d.Config.DumpName,
-		ChunkSize: d.Config.DumpChunkSize, Parallelism: d.Config.DumpParallelism, Log: d.Log.Named("dump")})
+		ChunkSize: d.Config.DumpChunkSize, Parallelism: d.Config.DumpParallelism, RDFConfigPath: d.Config.WikibaseConfig,
+		Log: d.Log.Named("dump")})
 	r.RegisterWorkflow(workflows.WatchlistWorkflow)
 	r.RegisterActivity(&activities.Notifications{DB: d.DB, NotifySelfEdits: d.Config.NotifySelfEdits, Log: d.Log.Named("notifications"),
 		Revisions: activities.StoredRevisions{Entities: &store.Entities{DB: d.DB}}})
