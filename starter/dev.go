@@ -142,6 +142,9 @@ func devUp(ctx context.Context, e *env, o devstack.Options) error {
 	if err := setup(ctx, e, c, db); err != nil {
 		return err
 	}
+	if err := loadSampleIfEmpty(ctx, e, db); err != nil {
+		return err
+	}
 
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
