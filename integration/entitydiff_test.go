@@ -1,0 +1,220 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/rdf"
+	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+// entityDiffConfig is a worker that relays the outbox to its own entity_change topic and
+// runs only the entity-diff bridge, publishing to its own rdf_change topic.
+func entityDiffConfig(t testing.TB) config.Config {
+	cfg := testConfig(t)
+	suffix := strings.TrimPrefix(cfg.TaskQueue, "itest-")
+	cfg.EntityChangeTopic = "ed-change-" + suffix
+	cfg.EntityDiffTopic = "ed-diff-" + suffix
+	cfg.EntityDiffGroup = "ed-group-" + suffix
+	cfg.KafkaBridgeEnabled = false
+	cfg.OutboxPollInterval = 50 * time.Millisecond
+	cfg.BridgeBatchWait = 50 * time.Millisecond
+	return cfg
+}
+
+// diffReader reads the rdf_change topic from the start.
+func diffReader(t testing.TB, cfg config.Config) *kafka.Reader {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: cfg.KafkaBrokers, Topic: cfg.EntityDiffTopic, GroupID: cfg.EntityDiffGroup + "-reader",
+		StartOffset: kafka.FirstOffset, MaxWait: 50 * time.Millisecond,
+		HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second,
+	})
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// receivedChange is one assembled rdf_change (all its parts) and when its last part came.
+type receivedChange struct {
+	event events.RDFChange
+	diff  rdfdiff.Diff
+	parts int
+	at    time.Time
+}
+
+// readChanges reads until n changes are complete or timeout passes; it returns them in
+// arrival order.
+func readChanges(t testing.TB, r *kafka.Reader, n int, timeout time.Duration) []receivedChange {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	partial := map[string][]events.RDFChange{}
+	var out []receivedChange
+	for len(out) < n {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			break
+		}
+		c, err := events.ParseRDFChange(m.Value)
+		require.NoError(t, err)
+		require.Equal(t, c.EntityID, string(m.Key))
+		key := fmt.Sprintf("%s@%d", c.EntityID, c.RevID)
+		partial[key] = append(partial[key], c)
+		if len(partial[key]) < c.SequenceLength {
+			continue
+		}
+		d, err := rdfdiff.Assemble(partial[key])
+		require.NoError(t, err)
+		out = append(out, receivedChange{event: c, diff: d, parts: len(partial[key]), at: time.Now()})
+		delete(partial, key)
+	}
+	return out
+}
+
+// renderStored renders a stored revision as the dump (and the diff) sees it.
+func renderStored(t *testing.T, b *rdfdiff.Builder, db *sql.DB, id string, rev int64) rdfdiff.Graph {
+	r, err := (&store.Entities{DB: db}).Revision(context.Background(), id, rev)
+	require.NoError(t, err)
+	e, err := wikibase.ParseEntity(r.Line)
+	require.NoError(t, err)
+	ns := map[string]int64{"Q": 0, "P": 120, "L": 146}[id[:1]]
+	title := map[string]string{"Q": "", "P": "Property:", "L": "Lexeme:"}[id[:1]] + id
+	e.Page = &wikibase.PageMetadata{PageID: r.InternalID, NS: ns, Title: title, LastRevID: rev,
+		Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	g, err := b.Entity(e)
+	require.NoError(t, err)
+	return g
+}
+
+// sorted is a sorted copy, never nil, so empty lists compare equal however made.
+func sorted(s []string) []string {
+	s = append([]string{}, s...)
+	sort.Strings(s)
+	return s
+}
+
+// TestEntityDiffRealEntitiesEndToEnd saves the real Wikidata entities through the store;
+// the outbox, the entity-diff bridge and the per-entity workflows turn each into one
+// import carrying exactly its RDF; an edit of Q1 becomes one diff with exactly the changed
+// triples; a redelivered entity_change produces no second message.
+func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
+	shared := testdata.SharedDir(t)
+	cfg := entityDiffConfig(t)
+	startWorker(t, cfg)
+	db, err := store.Open(context.Background(), cfg.MySQLDSN)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+
+	f, err := os.Open(filepath.Join(shared, "fixtures", "wikidata", "properties.csv"))
+	require.NoError(t, err)
+	datatypes, err := wikibase.ReadPropertyDatatypes(f)
+	f.Close()
+	require.NoError(t, err)
+	s := &store.Entities{DB: db, DatatypeLookup: datatypes}
+	require.NoError(t, s.SaveDatatypes(ctx, datatypes))
+	rdfCfg := rdf.WikidataConfig()
+	props := rdf.NewPropertyInfo(rdfCfg)
+	props.AddDatatypes(datatypes)
+	b, err := rdfdiff.NewBuilder(rdfCfg, props)
+	require.NoError(t, err)
+
+	files, err := filepath.Glob(filepath.Join(shared, "fixtures", "wikidata", "entities", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 5)
+	entities := map[string]*wikibase.Entity{}
+	for i, file := range files {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		es, err := wikibase.ParseEntities(data)
+		require.NoError(t, err)
+		require.Len(t, es, 1)
+		_, err = s.Save(ctx, store.SaveRequest{Entity: es[0], At: time.Date(2026, 1, 1, 10, i, 0, 0, time.UTC)})
+		require.NoError(t, err)
+		entities[es[0].ID] = es[0]
+	}
+	r := diffReader(t, cfg)
+	got := readChanges(t, r, 5, 90*time.Second)
+	require.Len(t, got, 5, "one import per entity")
+	for _, c := range got {
+		require.Equal(t, events.RDFImport, c.event.Operation, c.event.EntityID)
+		require.Equal(t, int64(1), c.event.RevID)
+		require.Equal(t, events.RDFChangeSchema, c.event.Schema)
+		require.Equal(t, cfg.EntityDiffTopic, c.event.Meta.Stream)
+		require.Equal(t, "www.wikidata.org", c.event.Meta.Domain)
+		require.NotEmpty(t, c.event.Meta.RequestID)
+		want := renderStored(t, b, db, c.event.EntityID, 1)
+		require.Empty(t, c.diff.Deleted)
+		require.Empty(t, c.diff.Unlinked)
+		require.Equal(t, sorted(want.Owned), sorted(c.diff.Added), "added data of %s is its RDF", c.event.EntityID)
+		require.Equal(t, sorted(want.Shared), sorted(c.diff.Linked), "linked shared data of %s", c.event.EntityID)
+		t.Logf("%s: import of %d triples (%d shared) in %d part(s)", c.event.EntityID, c.diff.Len(), len(c.diff.Linked), c.parts)
+	}
+
+	// An edit: a new English label and one statement group fewer.
+	q1 := entities["Q1"]
+	edited := *q1
+	edited.Labels = slices.Clone(q1.Labels)
+	oldLabel := ""
+	for i := range edited.Labels {
+		if edited.Labels[i].Language == "en" {
+			oldLabel = edited.Labels[i].Value
+			edited.Labels[i].Value = "universe (edited)"
+		}
+	}
+	require.NotEmpty(t, oldLabel)
+	edited.Claims = slices.Clone(q1.Claims[1:])
+	res, err := s.Save(ctx, store.SaveRequest{Entity: &edited, At: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), res.RevisionID)
+	got = readChanges(t, r, 1, 60*time.Second)
+	require.Len(t, got, 1)
+	c := got[0]
+	require.Equal(t, events.RDFDiff, c.event.Operation)
+	require.Equal(t, "Q1", c.event.EntityID)
+	require.Equal(t, int64(2), c.event.RevID)
+	want := rdfdiff.Compute(renderStored(t, b, db, "Q1", 1), renderStored(t, b, db, "Q1", 2))
+	require.Equal(t, sorted(want.Added), sorted(c.diff.Added))
+	require.Equal(t, sorted(want.Deleted), sorted(c.diff.Deleted))
+	require.Equal(t, sorted(want.Linked), sorted(c.diff.Linked))
+	require.Equal(t, sorted(want.Unlinked), sorted(c.diff.Unlinked))
+	require.True(t, slices.ContainsFunc(c.diff.Added, func(l string) bool { return strings.Contains(l, `"universe (edited)"@en`) }))
+	require.True(t, slices.ContainsFunc(c.diff.Deleted, func(l string) bool { return strings.Contains(l, `"`+oldLabel+`"@en`) }))
+	t.Logf("Q1 edit: +%d -%d triples, %d linked, %d unlinked", len(c.diff.Added), len(c.diff.Deleted), len(c.diff.Linked), len(c.diff.Unlinked))
+
+	// Redelivery: the same entity_change events again, straight onto the topic.
+	w := &kafka.Writer{Addr: kafka.TCP(cfg.KafkaBrokers...), Topic: cfg.EntityChangeTopic, Balancer: &kafka.Hash{}}
+	defer w.Close()
+	for _, rev := range []int64{1, 2} {
+		payload, err := events.EntityChange{EntityID: "Q1", RevisionID: rev, FromRevisionID: rev - 1,
+			ChangeType: events.ChangeEdit, ChangedAt: time.Now()}.Marshal()
+		require.NoError(t, err)
+		require.NoError(t, w.WriteMessages(ctx, kafka.Message{Key: []byte("Q1"), Value: payload}))
+	}
+	// The workflow saw them (and dropped them) ...
+	require.Eventually(t, func() bool {
+		v, err := stack.client.QueryWorkflow(ctx, workflows.EntityDiffWorkflowID("Q1"), "", workflows.QueryEntityDiffState)
+		if err != nil {
+			return false
+		}
+		var st workflows.EntityDiffState
+		return v.Get(&st) == nil && st.Stats.Duplicates >= 2 && st.PublishedRevisionID == 2
+	}, 30*time.Second, 100*time.Millisecond)
+	// ... and published nothing.
+	require.Empty(t, readChanges(t, r, 1, 3*time.Second), "redelivered events publish nothing")
+}
