@@ -247,19 +247,65 @@ func (a *Dumps) scanRevisions(ctx context.Context, in DumpChunkInput, fn func(*D
 		}
 	}
 	q += " ORDER BY m.internal_id"
+
+	// Reading and decompressing run on their own goroutine, ahead of fn (which
+	// compresses), so the database round trips overlap with compression. Slots are
+	// recycled, which bounds memory to scanAhead entities.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	free := make(chan *scanSlot, scanAhead)
+	for range scanAhead {
+		free <- &scanSlot{}
+	}
+	full := make(chan *scanSlot, scanAhead)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(full)
+		readErr <- a.readRevisions(ctx, q, args, in, free, full)
+	}()
+	var fnErr error
+	for slot := range full {
+		if fnErr == nil {
+			fnErr = fn(&slot.r)
+			if fnErr != nil {
+				cancel()
+			}
+		}
+		free <- slot
+	}
+	if err := <-readErr; err != nil && fnErr == nil {
+		return err
+	}
+	return fnErr
+}
+
+// scanAhead is how many entities the reader may be ahead of the writer.
+const scanAhead = 32
+
+type scanSlot struct {
+	r   DumpRevision
+	dec contentDecoder
+}
+
+func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in DumpChunkInput, free <-chan *scanSlot, full chan<- *scanSlot) error {
 	rows, err := a.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
 	}
 	defer rows.Close()
 	var (
-		r        DumpRevision
 		to       sql.NullString
 		encoding string
 		content  []byte
-		dec      contentDecoder
 	)
 	for rows.Next() {
+		var slot *scanSlot
+		select {
+		case slot = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		r := &slot.r
 		if err := rows.Scan(&r.InternalID, &r.EntityID, &r.EntityType, &r.RevisionID, &r.CreatedAt,
 			&r.IsRedirect, &r.IsDeleted, &to, &encoding, &content); err != nil {
 			return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
@@ -267,12 +313,10 @@ func (a *Dumps) scanRevisions(ctx context.Context, in DumpChunkInput, fn func(*D
 		r.RedirectsTo = to.String
 		if r.IsDeleted || (r.IsRedirect && r.RedirectsTo == "") {
 			r.Line = nil
-		} else if r.Line, err = dec.decode(encoding, content); err != nil {
+		} else if r.Line, err = slot.dec.decode(encoding, content); err != nil {
 			return fmt.Errorf("entity %s revision %d: %w", r.EntityID, r.RevisionID, err)
 		}
-		if err := fn(&r); err != nil {
-			return err
-		}
+		full <- slot
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
