@@ -258,30 +258,38 @@ func TestImportResumesAfterWorkerStops(t *testing.T) {
 	assert.Equal(t, int64(1), refRes.Counts.Rejected)
 	want := dbState(t, importDB(t, ref))
 
-	cfg := testConfig(t)
-	cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled = false, false
-	first := startWorker(t, cfg)
-	id := "import-crash-" + cfg.TaskQueue
-	run := startImport(t, cfg, id, in)
-	db := importDB(t, cfg)
-	// Stop the worker once part of the entities pass is stored.
-	require.Eventually(t, func() bool {
-		var n int
-		return db.QueryRow("SELECT COUNT(*) FROM entity_head").Scan(&n) == nil && n > 400
-	}, 2*time.Minute, 20*time.Millisecond)
-	require.NoError(t, first.stop())
-	var partial int
-	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM entity_head").Scan(&partial))
-	require.Less(t, partial, entities, "the worker stopped before the end")
+	// graceful: running activities get WORKER_STOP_TIMEOUT to finish. abrupt: their contexts
+	// are cancelled after 1 ms, whatever they are doing (a batch in flight is rolled back), the
+	// nearest an in-process test gets to a killed worker.
+	for _, stopTimeout := range []time.Duration{5 * time.Second, time.Millisecond} {
+		name := map[bool]string{true: "graceful", false: "abrupt"}[stopTimeout > time.Second]
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled = false, false
+			cfg.WorkerStopTimeout = stopTimeout
+			first := startWorker(t, cfg)
+			run := startImport(t, cfg, "import-crash-"+cfg.TaskQueue, in)
+			db := importDB(t, cfg)
+			// Stop the worker once part of the entities pass is stored.
+			require.Eventually(t, func() bool {
+				var n int
+				return db.QueryRow("SELECT COUNT(*) FROM entity_head").Scan(&n) == nil && n > 400
+			}, 2*time.Minute, 20*time.Millisecond)
+			first.stop()
+			var partial int
+			require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM entity_head").Scan(&partial))
+			require.Less(t, partial, entities, "the worker stopped before the end")
 
-	startWorker(t, cfg)
-	var res workflows.ImportResult
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	require.NoError(t, run.Get(ctx, &res))
-	requireSameState(t, want, dbState(t, db))
-	assert.Equal(t, int64(entities), res.Counts.Created+res.Counts.Unchanged)
-	assert.Equal(t, int64(1), res.Counts.Rejected)
+			startWorker(t, cfg)
+			var res workflows.ImportResult
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			require.NoError(t, run.Get(ctx, &res))
+			requireSameState(t, want, dbState(t, db))
+			assert.Equal(t, int64(entities), res.Counts.Created+res.Counts.Unchanged)
+			assert.Equal(t, int64(1), res.Counts.Rejected)
+		})
+	}
 }
 
 // TestImportWithKafkaDownLosesNoEvent imports while the worker's Kafka broker is down; when it
@@ -332,7 +340,7 @@ func TestImportWithKafkaDownLosesNoEvent(t *testing.T) {
 		last, err := conn.ReadLastOffset()
 		require.NoError(t, err)
 		conn.Close()
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: cfg.EntityChangeTopic, Partition: p})
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: cfg.EntityChangeTopic, Partition: p, MaxWait: 200 * time.Millisecond})
 		for off := int64(0); off < last; off++ {
 			m, err := r.ReadMessage(ctx)
 			require.NoError(t, err)
