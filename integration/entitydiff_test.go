@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
+	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -217,4 +220,114 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond)
 	// ... and published nothing.
 	require.Empty(t, readChanges(t, r, 1, 3*time.Second), "redelivered events publish nothing")
+}
+
+// BenchmarkEntityDiff drives edits of synthetic Wikidata-shaped items through the store at
+// a fixed rate (ENTITY_DIFF_BENCH_RATE, default 50 per second, for
+// ENTITY_DIFF_BENCH_SECONDS, default 20) and measures the rate of diff messages and the
+// latency from the save (which writes the entity_change event) to the assembled rdf_change.
+// Run: go test -run '^$' -bench BenchmarkEntityDiff -benchtime 1x ./integration/
+func BenchmarkEntityDiff(b *testing.B) {
+	rate, seconds := envInt("ENTITY_DIFF_BENCH_RATE", 50), envInt("ENTITY_DIFF_BENCH_SECONDS", 20)
+	cfg := entityDiffConfig(b)
+	startWorker(b, cfg)
+	db, err := store.Open(context.Background(), cfg.MySQLDSN)
+	require.NoError(b, err)
+	b.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	gen := synth.New(7)
+	s := &store.Entities{DB: db, DatatypeLookup: gen.Datatypes()}
+	require.NoError(b, s.SaveDatatypes(ctx, gen.Datatypes()))
+	const nEntities = 200
+	items := make([]*wikibase.Entity, nEntities)
+	triples := 0
+	for i := range items {
+		items[i] = gen.Item()
+		_, err := s.Save(ctx, store.SaveRequest{Entity: items[i]})
+		require.NoError(b, err)
+	}
+	r := diffReader(b, cfg)
+	imports := readChanges(b, r, nEntities, 120*time.Second)
+	require.Len(b, imports, nEntities)
+	for _, c := range imports {
+		triples += c.diff.Len()
+	}
+
+	b.ResetTimer()
+	total := rate * seconds
+	saved := make(map[string]time.Time, total)
+	var mu sync.Mutex
+	var saves sync.WaitGroup
+	done := make(chan []receivedChange)
+	go func() { done <- readChanges(b, r, total, time.Duration(seconds)*time.Second+60*time.Second) }()
+	start := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	for i := 0; i < total; i++ {
+		<-tick.C
+		e := items[i%nEntities]
+		next := *e
+		next.Labels = slices.Clone(e.Labels)
+		if len(next.Labels) > 0 {
+			next.Labels[0].Value = fmt.Sprintf("edit %d", i)
+		}
+		donor := gen.Item()
+		if len(next.Claims) > 0 && len(donor.Claims) > 0 {
+			g := donor.Claims[0]
+			g.Statements = slices.Clone(g.Statements)
+			for j := range g.Statements {
+				_, guid, _ := strings.Cut(g.Statements[j].ID, "$")
+				g.Statements[j].ID = e.ID + "$" + guid
+			}
+			next.Claims = append(slices.Clone(next.Claims[1:]), g)
+		}
+		items[i%nEntities] = &next
+		// Saves run concurrently so the offered rate does not depend on the save latency;
+		// an entity is edited again only nEntities/rate seconds later.
+		saves.Add(1)
+		go func() {
+			defer saves.Done()
+			res, err := s.Save(ctx, store.SaveRequest{Entity: &next})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			mu.Lock()
+			saved[fmt.Sprintf("%s@%d", res.EntityID, res.RevisionID)] = time.Now()
+			mu.Unlock()
+		}()
+	}
+	tick.Stop()
+	saves.Wait()
+	got := <-done
+	elapsed := time.Since(start)
+	b.StopTimer()
+	require.Len(b, got, total, "one diff per edit")
+	var lat []time.Duration
+	var last time.Time
+	for _, c := range got {
+		require.Equal(b, events.RDFDiff, c.event.Operation)
+		mu.Lock()
+		at, ok := saved[fmt.Sprintf("%s@%d", c.event.EntityID, c.event.RevID)]
+		mu.Unlock()
+		require.True(b, ok)
+		lat = append(lat, c.at.Sub(at))
+		if c.at.After(last) {
+			last = c.at
+		}
+	}
+	slices.Sort(lat)
+	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+	b.ReportMetric(float64(total)/last.Sub(start).Seconds(), "diffs/s")
+	b.ReportMetric(p(0.5).Seconds(), "p50_s")
+	b.ReportMetric(p(0.99).Seconds(), "p99_s")
+	b.ReportMetric(float64(triples)/nEntities, "triples/entity")
+	b.Logf("%d edits offered at %d/s over %s; %d diffs; p50 %s p99 %s max %s; mean entity %d triples",
+		total, rate, elapsed.Round(time.Millisecond), len(got), p(0.5), p(0.99), lat[len(lat)-1], triples/nEntities)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
