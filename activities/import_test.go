@@ -1,12 +1,17 @@
 package activities
 
 import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap/zaptest"
 
@@ -74,4 +79,35 @@ func TestImportDumpTwice(t *testing.T) {
 	var revisions, events int
 	require.NoError(t, db.QueryRow("SELECT (SELECT COUNT(*) FROM entity_revisions), (SELECT COUNT(*) FROM entity_change_outbox)").Scan(&revisions, &events))
 	assert.Equal(t, []int{3, 3}, []int{revisions, events})
+}
+
+// TestImportGzipOverHTTP reads the same dump gzip-compressed from an http URL, and a 404 is a
+// non-retryable error naming the URL.
+func TestImportGzipOverHTTP(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(testDump))
+	require.NoError(t, zw.Close())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/dump.json.gz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(gz.Bytes())
+	}))
+	defer srv.Close()
+	db, _ := storetest.NewDB(t)
+	imp := &Importer{DB: db, Log: zaptest.NewLogger(t)}
+	counts := runImport(t, imp, srv.URL+"/dump.json.gz")
+	assert.Equal(t, ImportCounts{Created: 3, Rejected: 2, Lines: 7, Bytes: int64(len(testDump))}, counts)
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(imp)
+	_, err := env.ExecuteActivity(imp.PlanImport, PlanImportInput{Source: srv.URL + "/missing.json"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/missing.json: HTTP 404")
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	assert.True(t, appErr.NonRetryable())
 }
