@@ -16,22 +16,36 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
+	"github.com/entitybase/entitybase-workers/worker/app"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 // entityDiffConfig is a worker that relays the outbox to its own entity_change topic and
 // runs only the entity-diff bridge, publishing to its own rdf_change topic.
+// It is testConfig for benchmarks too.
 func entityDiffConfig(t testing.TB) config.Config {
-	cfg := testConfig(t)
+	t.Helper()
+	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	cfg.TemporalAddress = stack.TemporalAddress
+	cfg.TemporalNamespace = stack.Namespace
+	cfg.KafkaBrokers = stack.KafkaBrokers
+	cfg.MySQLDSN = storetest.DSN(t)
+	cfg.TaskQueue = fmt.Sprintf("itest-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
+	cfg.WorkerID = "itest-" + cfg.TaskQueue
+	cfg.HealthAddr = "127.0.0.1:0"
+	cfg.WorkerStopTimeout = 5 * time.Second
 	suffix := strings.TrimPrefix(cfg.TaskQueue, "itest-")
 	cfg.EntityChangeTopic = "ed-change-" + suffix
 	cfg.EntityDiffTopic = "ed-diff-" + suffix
@@ -230,7 +244,7 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 func BenchmarkEntityDiff(b *testing.B) {
 	rate, seconds := envInt("ENTITY_DIFF_BENCH_RATE", 50), envInt("ENTITY_DIFF_BENCH_SECONDS", 20)
 	cfg := entityDiffConfig(b)
-	startWorker(b, cfg)
+	runWorkerFor(b, cfg)
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)
 	require.NoError(b, err)
 	b.Cleanup(func() { db.Close() })
@@ -323,6 +337,23 @@ func BenchmarkEntityDiff(b *testing.B) {
 	b.ReportMetric(float64(triples)/nEntities, "triples/entity")
 	b.Logf("%d edits offered at %d/s over %s; %d diffs; p50 %s p99 %s max %s; mean entity %d triples",
 		total, rate, elapsed.Round(time.Millisecond), len(got), p(0.5), p(0.99), lat[len(lat)-1], triples/nEntities)
+}
+
+// runWorkerFor runs app.Run with cfg until b ends, without logs (a benchmark prints every
+// line).
+func runWorkerFor(b *testing.B, cfg config.Config) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, cfg, zap.NewNop(), func(addr string) { ready <- addr }) }()
+	b.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-ready:
+	case err := <-done:
+		b.Fatalf("worker did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		b.Fatal("worker did not start within 60 s")
+	}
 }
 
 func envInt(name string, def int) int {
