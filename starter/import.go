@@ -31,9 +31,18 @@ func init() {
 			parallelism := fs.Int("parallelism", 2, "chunks imported at once")
 			batch := fs.Int("batch", 200, "entities per database transaction")
 			return func(ctx context.Context, e *env) error {
-				if len(e.args) != 1 {
-					return usageErrorf("import: want exactly one PATH or URL, got %d arguments", len(e.args))
+				// Flags may follow the path (`import dump.json --wait`): parse what follows it again.
+				var positional []string
+				for args := e.args; len(args) > 0; args = fs.Args() {
+					positional = append(positional, args[0])
+					if err := fs.Parse(args[1:]); err != nil {
+						return usageErrorf("import: %v", err)
+					}
 				}
+				if len(positional) != 1 {
+					return usageErrorf("import: want exactly one PATH or URL, got %d arguments", len(positional))
+				}
+				e.args = positional
 				switch *format {
 				case activities.ImportFormatAuto, activities.ImportFormatDump, activities.ImportFormatEntityData:
 				default:
