@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
 	"github.com/entitybase/entitybase-workers/internal/store"
@@ -228,6 +229,9 @@ func wlConfig(t testing.TB, cfg config.Config) config.Config {
 	cfg.EntityChangeTopic = "wl." + name
 	cfg.KafkaConsumerGroup = "wl-group-" + name
 	cfg.BridgeBatchWait = 50 * time.Millisecond
+	// The entity-diff bridge reads the same topic; its workflows are not under test here
+	// and would only share the embedded server's capacity.
+	cfg.EntityDiffEnabled = false
 	kc := &kafka.Client{Addr: kafka.TCP(stack.KafkaBrokers...), Timeout: 10 * time.Second}
 	res, err := kc.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
 		{Topic: cfg.EntityChangeTopic, NumPartitions: 4, ReplicationFactor: 1},
@@ -558,7 +562,7 @@ func recordShardHistory(t testing.TB, cfg config.Config) {
 			// predecessor's commands recorded) is a valid history of a running workflow,
 			// and keeps the fixture small.
 			for i, e := range hist.Events {
-				if i >= 80 && e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED {
+				if i >= 30 && e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED {
 					hist.Events = hist.Events[:i]
 					break
 				}
@@ -568,4 +572,179 @@ func recordShardHistory(t testing.TB, cfg config.Config) {
 			require.NoError(t, os.WriteFile("../workflows/testdata/watchlist_history.json", b, 0o644))
 		}
 	}
+}
+
+// BenchmarkWatchlist measures the watchlist end to end (Kafka → bridge → Temporal shard →
+// notification rows) against a baseline in the same run: a plain consumer-group reader that
+// applies the same rules and inserts the same rows directly, without Temporal. Throughput
+// drains 10 000 events published beforehand; lag publishes 1 000 events/s for 10 s and takes,
+// per event with watchers, its first notification's created_at minus the publish time.
+func BenchmarkWatchlist(b *testing.B) {
+	for range b.N {
+		f := newWLFixture(7, 200, 50, 10000)
+		want := f.expected(false)
+
+		tput := benchThroughput(b, f, len(want), false)
+		baseTput := benchThroughput(b, f, len(want), true)
+		lag := benchLag(b, f, false)
+		baseLag := benchLag(b, f, true)
+
+		b.ReportMetric(tput, "events/s")
+		b.ReportMetric(baseTput, "baseline-events/s")
+		b.ReportMetric(100*tput/baseTput, "%-of-baseline")
+		b.ReportMetric(ms(percentile(lag, 0.50)), "p50-lag-ms")
+		b.ReportMetric(ms(percentile(lag, 0.99)), "p99-lag-ms")
+		b.ReportMetric(ms(percentile(baseLag, 0.50)), "baseline-p50-lag-ms")
+		b.ReportMetric(ms(percentile(baseLag, 0.99)), "baseline-p99-lag-ms")
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+// benchSetup gives a fresh database with the fixture and a topic of its own.
+func benchSetup(b *testing.B, f *wlFixture) (config.Config, *sql.DB) {
+	cfg := testConfig(b)
+	batchWait := cfg.BridgeBatchWait
+	cfg = wlConfig(b, cfg)
+	cfg.BridgeBatchWait = batchWait // the default, as deployed
+	db := openDB(b, cfg)
+	f.load(b, db)
+	return cfg, db
+}
+
+// consumer runs either a worker with the bridge or the baseline consumer; stop ends it.
+func benchConsumer(b *testing.B, cfg config.Config, db *sql.DB, baseline bool) (stop func()) {
+	if !baseline {
+		w := startWorker(b, cfg)
+		return func() { w.stop() }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runBaselineConsumer(ctx, cfg, db)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// runBaselineConsumer is the plain consumer: fetch a batch, apply the rules and insert the
+// notifications, commit.
+func runBaselineConsumer(ctx context.Context, cfg config.Config, db *sql.DB) {
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.KafkaBrokers, GroupID: cfg.KafkaConsumerGroup, Topic: cfg.EntityChangeTopic,
+		StartOffset: kafka.FirstOffset, MaxWait: min(cfg.BridgeBatchWait, 500*time.Millisecond),
+		HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second, JoinGroupBackoff: time.Second})
+	defer r.Close()
+	n := &activities.Notifications{DB: db, NotifySelfEdits: cfg.NotifySelfEdits}
+	for ctx.Err() == nil {
+		first, err := r.FetchMessage(ctx)
+		if err != nil {
+			continue
+		}
+		msgs := []kafka.Message{first}
+		fill, cancel := context.WithTimeout(ctx, cfg.BridgeBatchWait)
+		// The same Kafka batch as the bridge's: BRIDGE_BATCH_SIZE per shard.
+		for len(msgs) < cfg.BridgeBatchSize*cfg.WatchlistShards {
+			m, err := r.FetchMessage(fill)
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+		}
+		cancel()
+		var changes []events.EntityChange
+		for _, m := range msgs {
+			if c, err := events.ParseEntityChange(m.Value); err == nil {
+				changes = append(changes, c)
+			}
+		}
+		for {
+			if _, err := n.CreateNotifications(ctx, activities.CreateNotificationsInput{Changes: changes}); err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		r.CommitMessages(ctx, msgs...)
+	}
+}
+
+func countNotifications(b *testing.B, db *sql.DB) int {
+	var n int
+	require.NoError(b, db.QueryRow("SELECT COUNT(*) FROM user_notifications").Scan(&n))
+	return n
+}
+
+// benchThroughput starts the consumer, lets its group settle, publishes every event at once
+// and times from the first publish until the last notification is in.
+func benchThroughput(b *testing.B, f *wlFixture, wantRows int, baseline bool) float64 {
+	cfg, db := benchSetup(b, f)
+	stop := benchConsumer(b, cfg, db, baseline)
+	defer stop()
+	producer := newProducer(cfg.EntityChangeTopic)
+	defer producer.Close()
+	time.Sleep(3 * time.Second)
+
+	start := time.Now()
+	require.NoError(b, producer.WriteMessages(context.Background(), goodMessages(f)...))
+	deadline := start.Add(5 * time.Minute)
+	for countNotifications(b, db) < wantRows {
+		require.True(b, time.Now().Before(deadline), "throughput run did not finish")
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	require.Equal(b, wantRows, countNotifications(b, db))
+	return float64(len(f.events)) / elapsed.Seconds()
+}
+
+// benchLag publishes 1 000 events/s while the consumer runs and returns, for each event that
+// has watchers, the time from its publication to its first notification row.
+func benchLag(b *testing.B, f *wlFixture, baseline bool) []time.Duration {
+	cfg, db := benchSetup(b, f)
+	stop := benchConsumer(b, cfg, db, baseline)
+	defer stop()
+	// Let the group settle (first assignment) before the clock starts.
+	warm := newProducer(cfg.EntityChangeTopic)
+	defer warm.Close()
+	time.Sleep(3 * time.Second)
+
+	msgs := goodMessages(f)
+	published := make(map[[2]any]time.Time, len(msgs))
+	const perTick, tick = 10, 10 * time.Millisecond // 1 000 events/s
+	next := time.Now()
+	for i := 0; i < len(msgs); i += perTick {
+		time.Sleep(time.Until(next))
+		next = next.Add(tick)
+		at := time.Now()
+		require.NoError(b, warm.WriteMessages(context.Background(), msgs[i:min(i+perTick, len(msgs))]...))
+		for _, ev := range f.events[i:min(i+perTick, len(msgs))] {
+			published[[2]any{ev.Entity, ev.Revision}] = at
+		}
+	}
+	want := len(f.expected(false))
+	deadline := time.Now().Add(2 * time.Minute)
+	for countNotifications(b, db) < want {
+		require.True(b, time.Now().Before(deadline), "lag run did not finish")
+		time.Sleep(50 * time.Millisecond)
+	}
+	rows, err := db.Query("SELECT entity_id, revision_id, MIN(created_at) FROM user_notifications GROUP BY entity_id, revision_id")
+	require.NoError(b, err)
+	defer rows.Close()
+	var lags []time.Duration
+	for rows.Next() {
+		var e string
+		var rev int64
+		var created time.Time
+		require.NoError(b, rows.Scan(&e, &rev, &created))
+		lags = append(lags, created.Sub(published[[2]any{e, rev}]))
+	}
+	require.NoError(b, rows.Err())
+	return lags
 }

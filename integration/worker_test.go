@@ -16,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
@@ -28,7 +29,7 @@ var queueSeq atomic.Int64
 
 // testConfig is the default configuration pointed at the shared stack, a fresh database and
 // a task queue of the test's own.
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
@@ -50,12 +51,16 @@ type runningWorker struct {
 }
 
 // startWorker runs app.Run with cfg until the test ends or stop is called.
-func startWorker(t *testing.T, cfg config.Config) *runningWorker {
+func startWorker(t testing.TB, cfg config.Config) *runningWorker {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, cfg, zaptest.NewLogger(t), func(addr string) { ready <- addr }) }()
+	log := zaptest.NewLogger(t)
+	if _, ok := t.(*testing.B); ok {
+		log = zap.NewNop() // a benchmark prints every log line, failed or not
+	}
+	go func() { done <- app.Run(ctx, cfg, log, func(addr string) { ready <- addr }) }()
 	var once sync.Once
 	var stopErr error
 	w := &runningWorker{stop: func() error {

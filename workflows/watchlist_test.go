@@ -132,27 +132,35 @@ func TestWatchlistWorkflowContinuesAsNewWithDrainedSignalsAndState(t *testing.T)
 		{Events: []watchlist.Event{ev(0, 2, "Q1", 2), ev(1, 1, "Q2", 1)}},
 		{Events: []watchlist.Event{ev(0, 2, "Q1", 2), ev(0, 3, "Q1", 3)}},
 		{Events: []watchlist.Event{ev(1, 2, "Q2", 2)}},
+		{Events: []watchlist.Event{ev(1, 3, "Q2", 3)}},
 	}
+	// Batch 0 starts the first step (1 s); batches 1 and 2 queue up meanwhile and are
+	// applied together in the second step (1 s to 2 s); batches 3 and 4 arrive during it
+	// and are still in the signal channel when the run ends.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWatchlistEvents, batches[0]) }, time.Millisecond)
 	env.RegisterDelayedCallback(func() {
-		for _, b := range batches {
-			env.SignalWorkflow(SignalWatchlistEvents, b)
-		}
-	}, time.Millisecond)
+		env.SignalWorkflow(SignalWatchlistEvents, batches[1])
+		env.SignalWorkflow(SignalWatchlistEvents, batches[2])
+	}, 500*time.Millisecond)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalWatchlistEvents, batches[3])
+		env.SignalWorkflow(SignalWatchlistEvents, batches[4])
+	}, 1500*time.Millisecond)
 	env.ExecuteWorkflow(WatchlistWorkflow, WatchlistInput{Topic: "t", Shard: 1, BatchesPerRun: 2,
 		Stats: WatchlistStats{Runs: 4, Events: 10}})
 	require.True(t, env.IsWorkflowCompleted())
 
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(env.GetWorkflowError(), &can), "want continue-as-new, got %v", env.GetWorkflowError())
-	require.Equal(t, [][]string{{"Q1@1"}, {"Q1@2", "Q2@1"}}, calls)
+	require.Equal(t, [][]string{{"Q1@1"}, {"Q1@2", "Q2@1", "Q1@3"}}, calls)
 	var next WatchlistInput
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	require.Equal(t, WatchlistInput{
 		Topic: "t", Shard: 1, BatchesPerRun: 2,
-		HighWater: map[int]int64{0: 2, 1: 1},
+		HighWater: map[int]int64{0: 3, 1: 1},
 		// Both batches that were still in the signal channel are carried, in order.
-		Pending: batches[2:],
-		Stats:   WatchlistStats{Batches: 2, Events: 13, Notifications: 6, Runs: 5},
+		Pending: batches[3:],
+		Stats:   WatchlistStats{Batches: 3, Events: 14, Duplicates: 1, Notifications: 8, Runs: 5},
 	}, next)
 }
 

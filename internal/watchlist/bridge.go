@@ -176,47 +176,107 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.opts.Log.Info("watchlist bridge started", zap.String("topic", b.opts.Topic), zap.String("group", b.opts.Group),
 		zap.Int("shards", b.opts.Shards), zap.Int("batch_size", b.opts.BatchSize), zap.Duration("batch_wait", b.opts.BatchWait))
 
-	for {
-		msgs, err := b.fetchBatch(ctx, reader)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			b.retrying("fetch from kafka", err)
-			if !sleep(ctx, time.Second) {
-				return nil
+	// Three stages overlap, each in order: fetching the next batch, delivering this one,
+	// committing the last one. Commits stay behind deliveries, so an offset is committed
+	// only after Temporal accepted everything up to it.
+	batches := make(chan []fetched, 1)
+	type done struct {
+		msgs            []kafka.Message
+		delivered, dead int
+	}
+	commits := make(chan done, 1)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		for {
+			batch, err := b.fetchBatch(ctx, reader)
+			if ctx.Err() != nil {
+				return
 			}
-			continue
+			if err != nil {
+				b.retrying("fetch from kafka", err)
+				if !sleep(ctx, time.Second) {
+					return
+				}
+				continue
+			}
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return
+			}
 		}
-		delivered, dead, err := b.process(ctx, msgs, dlq)
+	}()
+	go func() {
+		defer wg.Done()
+		for d := range commits {
+			b.commit(ctx, reader, d.msgs, d.delivered, d.dead)
+		}
+	}()
+	defer wg.Wait()
+	defer close(commits)
+	for batch := range batches {
+		delivered, dead, err := b.process(ctx, batch, dlq)
 		if err != nil {
 			// Only a cancelled context ends process; the batch stays uncommitted and is
 			// delivered again to whoever owns its partitions next.
 			return nil
 		}
-		b.commit(ctx, reader, msgs, delivered, dead)
+		msgs := make([]kafka.Message, len(batch))
+		for i, f := range batch {
+			msgs[i] = f.msg
+		}
+		select {
+		case commits <- done{msgs, delivered, dead}:
+		case <-ctx.Done():
+			return nil
+		}
 	}
+	return nil
 }
 
-// fetchBatch waits for one message, then collects more until BatchSize or BatchWait.
-func (b *Bridge) fetchBatch(ctx context.Context, r *kafka.Reader) ([]kafka.Message, error) {
+// fetched is a message with what decoding it gave.
+type fetched struct {
+	msg    kafka.Message
+	change events.EntityChange
+	err    error // the DLQ reason
+	shard  int
+}
+
+// fetchBatch waits for one message, then collects more until some shard has BatchSize
+// events (BRIDGE_BATCH_SIZE is per signal), the batch holds BatchSize × Shards messages, or
+// BatchWait has passed.
+func (b *Bridge) fetchBatch(ctx context.Context, r *kafka.Reader) ([]fetched, error) {
 	first, err := r.FetchMessage(ctx)
 	if err != nil {
 		return nil, err
 	}
-	msgs := []kafka.Message{first}
+	perShard := make([]int, b.opts.Shards)
+	var batch []fetched
+	add := func(m kafka.Message) bool {
+		f := fetched{msg: m}
+		if f.change, f.err = decode(m); f.err == nil {
+			f.shard = ShardOf(f.change.EntityID, b.opts.Shards)
+			perShard[f.shard]++
+		}
+		batch = append(batch, f)
+		return f.err != nil || perShard[f.shard] < b.opts.BatchSize
+	}
+	more := add(first)
 	fillCtx, cancel := context.WithTimeout(ctx, b.opts.BatchWait)
 	defer cancel()
-	for len(msgs) < b.opts.BatchSize {
+	for more && len(batch) < b.opts.BatchSize*b.opts.Shards {
 		m, err := r.FetchMessage(fillCtx)
 		if err != nil {
 			// The wait is over (or the reader failed): a partial batch is still a batch,
 			// and a reader error shows again on the next fetch.
 			break
 		}
-		msgs = append(msgs, m)
+		more = add(m)
 	}
-	return msgs, nil
+	return batch, nil
 }
 
 // deadMessage is a message for the DLQ with the reason.
@@ -227,40 +287,60 @@ type deadMessage struct {
 
 // process delivers the batch's good events per shard and dead-letters the rest. It returns
 // an error only when ctx ends before everything was accepted.
-func (b *Bridge) process(ctx context.Context, msgs []kafka.Message, dlq *kafka.Writer) (delivered, deadCount int, err error) {
+func (b *Bridge) process(ctx context.Context, batch []fetched, dlq *kafka.Writer) (delivered, deadCount int, err error) {
 	var dead []deadMessage
 	byShard := map[int][]Event{}
 	var shards []int // first-seen order, so the log and signals are reproducible
-	for _, m := range msgs {
-		change, err := decode(m)
-		if err != nil {
-			dead = append(dead, deadMessage{m, err})
+	byOffset := map[[2]int64]kafka.Message{}
+	for _, f := range batch {
+		if f.err != nil {
+			dead = append(dead, deadMessage{f.msg, f.err})
 			continue
 		}
-		s := ShardOf(change.EntityID, b.opts.Shards)
-		if _, ok := byShard[s]; !ok {
-			shards = append(shards, s)
+		if _, ok := byShard[f.shard]; !ok {
+			shards = append(shards, f.shard)
 		}
-		byShard[s] = append(byShard[s], Event{Partition: m.Partition, Offset: m.Offset, Change: change})
+		byShard[f.shard] = append(byShard[f.shard], Event{Partition: f.msg.Partition, Offset: f.msg.Offset, Change: f.change})
+		byOffset[[2]int64{int64(f.msg.Partition), f.msg.Offset}] = f.msg
 	}
-	byOffset := map[[2]int64]kafka.Message{}
-	for _, m := range msgs {
-		byOffset[[2]int64{int64(m.Partition), m.Offset}] = m
+	// Shards are independent, so their signals go out concurrently; within a shard the
+	// chunks go in order, which keeps each partition's events in order.
+	type shardResult struct {
+		delivered int
+		refused   []Event
+		err       error
 	}
-	for _, s := range shards {
-		for _, chunk := range chunkBySize(byShard[s]) {
-			if err := b.deliver(ctx, s, chunk); err != nil {
-				if ctx.Err() != nil {
-					return 0, 0, ctx.Err()
+	results := make([]shardResult, len(shards))
+	var wg sync.WaitGroup
+	for i, s := range shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &results[i]
+			for _, chunk := range chunkBySize(byShard[s]) {
+				if err := b.deliver(ctx, s, chunk); err != nil {
+					if ctx.Err() != nil {
+						r.err = ctx.Err()
+						return
+					}
+					// Temporal refused these for good (e.g. too large): dead-letter them,
+					// so the partition moves on.
+					r.refused = append(r.refused, chunk...)
+					r.err = err
+					continue
 				}
-				// Temporal refused these for good (e.g. too large): dead-letter them, so
-				// the partition moves on.
-				for _, ev := range chunk {
-					dead = append(dead, deadMessage{byOffset[[2]int64{int64(ev.Partition), ev.Offset}], fmt.Errorf("temporal refused the signal: %w", err)})
-				}
-				continue
+				r.delivered += len(chunk)
 			}
-			delivered += len(chunk)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return 0, 0, ctx.Err()
+	}
+	for _, r := range results {
+		delivered += r.delivered
+		for _, ev := range r.refused {
+			dead = append(dead, deadMessage{byOffset[[2]int64{int64(ev.Partition), ev.Offset}], fmt.Errorf("temporal refused the signal: %w", r.err)})
 		}
 	}
 	if len(dead) > 0 {
@@ -367,6 +447,9 @@ func (b *Bridge) deadLetter(ctx context.Context, w *kafka.Writer, dead []deadMes
 // commit commits the batch; a failed commit only means redelivery, which the workflows
 // absorb, so after a few attempts the bridge moves on rather than stall the partition.
 func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message, delivered, dead int) {
+	if ctx.Err() != nil {
+		return // stopping: the batch is delivered again and deduplicated
+	}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if err = r.CommitMessages(ctx, msgs...); err == nil || ctx.Err() != nil {
