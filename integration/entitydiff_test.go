@@ -23,7 +23,6 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
@@ -33,19 +32,9 @@ import (
 
 // entityDiffConfig is a worker that relays the outbox to its own entity_change topic and
 // runs only the entity-diff bridge, publishing to its own rdf_change topic.
-// It is testConfig for benchmarks too.
 func entityDiffConfig(t testing.TB) config.Config {
 	t.Helper()
-	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
-	require.NoError(t, err)
-	cfg.TemporalAddress = stack.TemporalAddress
-	cfg.TemporalNamespace = stack.Namespace
-	cfg.KafkaBrokers = stack.KafkaBrokers
-	cfg.MySQLDSN = storetest.DSN(t)
-	cfg.TaskQueue = fmt.Sprintf("itest-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
-	cfg.WorkerID = "itest-" + cfg.TaskQueue
-	cfg.HealthAddr = "127.0.0.1:0"
-	cfg.WorkerStopTimeout = 5 * time.Second
+	cfg := testConfig(t)
 	suffix := strings.TrimPrefix(cfg.TaskQueue, "itest-")
 	cfg.EntityChangeTopic = "ed-change-" + suffix
 	cfg.EntityDiffTopic = "ed-diff-" + suffix
