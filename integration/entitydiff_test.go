@@ -16,7 +16,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
@@ -26,7 +25,6 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
-	"github.com/entitybase/entitybase-workers/worker/app"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -233,7 +231,7 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 func BenchmarkEntityDiff(b *testing.B) {
 	rate, seconds := envInt("ENTITY_DIFF_BENCH_RATE", 50), envInt("ENTITY_DIFF_BENCH_SECONDS", 20)
 	cfg := entityDiffConfig(b)
-	runWorkerFor(b, cfg)
+	startWorker(b, cfg)
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)
 	require.NoError(b, err)
 	b.Cleanup(func() { db.Close() })
@@ -326,23 +324,6 @@ func BenchmarkEntityDiff(b *testing.B) {
 	b.ReportMetric(float64(triples)/nEntities, "triples/entity")
 	b.Logf("%d edits offered at %d/s over %s; %d diffs; p50 %s p99 %s max %s; mean entity %d triples",
 		total, rate, elapsed.Round(time.Millisecond), len(got), p(0.5), p(0.99), lat[len(lat)-1], triples/nEntities)
-}
-
-// runWorkerFor runs app.Run with cfg until b ends, without logs (a benchmark prints every
-// line).
-func runWorkerFor(b *testing.B, cfg config.Config) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, cfg, zap.NewNop(), func(addr string) { ready <- addr }) }()
-	b.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-ready:
-	case err := <-done:
-		b.Fatalf("worker did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		b.Fatal("worker did not start within 60 s")
-	}
 }
 
 func envInt(name string, def int) int {

@@ -15,13 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/worker"
-	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/store/storetest"
-	"github.com/entitybase/entitybase-workers/worker/app"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -433,23 +430,8 @@ func TestIDsProductionAllocatorShowsInHealth(t *testing.T) {
 // benchWorker runs a worker for a benchmark on a fresh database and queue of its own.
 func benchWorker(b *testing.B) config.Config {
 	b.Helper()
-	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
-	require.NoError(b, err)
-	cfg.TemporalAddress, cfg.TemporalNamespace, cfg.KafkaBrokers = stack.TemporalAddress, stack.Namespace, stack.KafkaBrokers
-	cfg.MySQLDSN = storetest.DSN(b)
-	cfg.TaskQueue = fmt.Sprintf("ibench-ids-%d", queueSeq.Add(1))
-	cfg.WorkerID = cfg.TaskQueue
-	cfg.HealthAddr = "127.0.0.1:0"
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, cfg, zap.NewNop(), func(addr string) { ready <- addr }) }()
-	b.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-ready:
-	case err := <-done:
-		b.Fatalf("worker did not start: %v", err)
-	}
+	cfg := testConfig(b)
+	startWorker(b, cfg)
 	return cfg
 }
 
