@@ -28,7 +28,6 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -106,36 +105,21 @@ func gunzipFile(t *testing.T, path string) string {
 // page metadata from the store, a valid JSON array, and a dump reader re-reading it to the
 // same entities.
 func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
-	shared := testdata.SharedDir(t)
+	datatypes, entities := wikidataFixtures(t)
 	cfg, dir := dumpConfig(t)
 	cfg.DumpChunkSize = 50
 	db := dumpDB(t, cfg)
 	ctx := context.Background()
-
-	f, err := os.Open(filepath.Join(shared, "fixtures", "wikidata", "properties.csv"))
-	require.NoError(t, err)
-	datatypes, err := wikibase.ReadPropertyDatatypes(f)
-	f.Close()
-	require.NoError(t, err)
 	s := &store.Entities{DB: db, DatatypeLookup: datatypes}
 	require.NoError(t, s.SaveDatatypes(ctx, datatypes))
 
-	files, err := filepath.Glob(filepath.Join(shared, "fixtures", "wikidata", "entities", "*.json"))
-	require.NoError(t, err)
-	require.Len(t, files, 5)
 	enc := wikibase.Encoder{Datatypes: datatypes}
 	type expected struct {
 		line string
 		page map[string]any
 	}
 	var want []expected
-	for i, file := range files {
-		data, err := os.ReadFile(file)
-		require.NoError(t, err)
-		es, err := wikibase.ParseEntities(data)
-		require.NoError(t, err)
-		require.Len(t, es, 1)
-		e := es[0]
+	for i, e := range entities {
 		at := time.Date(2026, 1, 1, 10, i, 7, 250000, time.UTC)
 		res, err := s.Save(ctx, store.SaveRequest{Entity: e, At: at})
 		require.NoError(t, err)

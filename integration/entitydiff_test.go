@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -22,7 +21,6 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -117,7 +115,7 @@ func sorted(s []string) []string {
 // import carrying exactly its RDF; an edit of Q1 becomes one diff with exactly the changed
 // triples; a redelivered entity_change produces no second message.
 func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
-	shared := testdata.SharedDir(t)
+	datatypes, fixtures := wikidataFixtures(t)
 	cfg := entityDiffConfig(t)
 	startWorker(t, cfg)
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)
@@ -125,11 +123,6 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
 
-	f, err := os.Open(filepath.Join(shared, "fixtures", "wikidata", "properties.csv"))
-	require.NoError(t, err)
-	datatypes, err := wikibase.ReadPropertyDatatypes(f)
-	f.Close()
-	require.NoError(t, err)
 	s := &store.Entities{DB: db, DatatypeLookup: datatypes}
 	require.NoError(t, s.SaveDatatypes(ctx, datatypes))
 	rdfCfg := rdf.WikidataConfig()
@@ -138,19 +131,11 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	b, err := rdfdiff.NewBuilder(rdfCfg, props)
 	require.NoError(t, err)
 
-	files, err := filepath.Glob(filepath.Join(shared, "fixtures", "wikidata", "entities", "*.json"))
-	require.NoError(t, err)
-	require.Len(t, files, 5)
 	entities := map[string]*wikibase.Entity{}
-	for i, file := range files {
-		data, err := os.ReadFile(file)
+	for i, e := range fixtures {
+		_, err = s.Save(ctx, store.SaveRequest{Entity: e, At: time.Date(2026, 1, 1, 10, i, 0, 0, time.UTC)})
 		require.NoError(t, err)
-		es, err := wikibase.ParseEntities(data)
-		require.NoError(t, err)
-		require.Len(t, es, 1)
-		_, err = s.Save(ctx, store.SaveRequest{Entity: es[0], At: time.Date(2026, 1, 1, 10, i, 0, 0, time.UTC)})
-		require.NoError(t, err)
-		entities[es[0].ID] = es[0]
+		entities[e.ID] = e
 	}
 	r := diffReader(t, cfg)
 	got := readChanges(t, r, 5, 90*time.Second)

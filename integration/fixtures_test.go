@@ -1,0 +1,37 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+)
+
+// wikidataFixtures reads the real Wikidata entities of ../shared/fixtures/wikidata (in file
+// name order) and the property datatypes they need; it skips when ../shared is absent.
+func wikidataFixtures(t *testing.T) (wikibase.DatatypeMap, []*wikibase.Entity) {
+	t.Helper()
+	dir := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata")
+	f, err := os.Open(filepath.Join(dir, "properties.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	datatypes, err := wikibase.ReadPropertyDatatypes(f)
+	require.NoError(t, err)
+	files, err := filepath.Glob(filepath.Join(dir, "entities", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 5)
+	var entities []*wikibase.Entity
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		es, err := wikibase.ParseEntities(data)
+		require.NoError(t, err)
+		require.Len(t, es, 1, file)
+		entities = append(entities, es[0])
+	}
+	return datatypes, entities
+}
