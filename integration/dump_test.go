@@ -28,6 +28,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -102,8 +103,8 @@ func gunzipFile(t *testing.T, path string) string {
 
 // TestDumpRealEntitiesIsWikidataDumpForm stores the real Wikidata entities and checks the
 // JSON dump: Wikibase's framing, one line per entity equal to its compact dump form with
-// page metadata from the store, a valid JSON array, and a dump reader re-reading it to the
-// same entities.
+// page metadata from the store, a valid JSON array; a dump reader re-reads it to the same
+// entities, and an import of the dump into an empty database stores the same entities.
 func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
 	datatypes, entities := wikidataFixtures(t)
 	cfg, dir := dumpConfig(t)
@@ -188,6 +189,23 @@ func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
 		again, err := enc.Marshal(e, nil)
 		require.NoError(t, err)
 		assert.Equal(t, want[i].line, string(again), e.ID)
+	}
+
+	// An import of the dump into an empty database reproduces the same entities.
+	importCfg := testConfig(t)
+	importCfg.KafkaBridgeEnabled, importCfg.OutboxRelayEnabled = false, false
+	startWorker(t, importCfg)
+	imported := importAndWait(t, importCfg, "import-dump-"+importCfg.TaskQueue, workflows.ImportInput{
+		Source:        path,
+		PropertiesCSV: filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata", "properties.csv"),
+	})
+	assert.Equal(t, int64(5), imported.Counts.Created)
+	assert.Empty(t, imported.Rejections)
+	importedStore := &store.Entities{DB: importDB(t, importCfg)}
+	for i, e := range entities {
+		rev, err := importedStore.Revision(ctx, e.ID, 1)
+		require.NoError(t, err)
+		assert.Equal(t, want[i].line, string(rev.Line), "%s imported from the dump", e.ID)
 	}
 
 	sums, err := os.ReadFile(filepath.Join(dir, "20260104", "wikibase-20260104-sha256sums.txt"))
