@@ -206,6 +206,8 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond)
 	// ... and published nothing.
 	require.Empty(t, readChanges(t, r, 1, 3*time.Second), "redelivered events publish nothing")
+	// The run is still open (it waits for the next change); its history so far must replay.
+	checkReplay(t, "EntityDiffWorkflow", workflows.EntityDiffWorkflowID("Q1"), "")
 }
 
 // BenchmarkEntityDiff drives edits of synthetic Wikidata-shaped items through the store at

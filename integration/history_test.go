@@ -14,9 +14,10 @@ import (
 	"github.com/entitybase/entitybase-workers/worker/app"
 )
 
-// checkReplay fetches the history of a finished run, replays it against the registered
-// workflows (a non-deterministic workflow fails here), and with UPDATE_HISTORIES=1 stores it
-// as worker/app/testdata/histories/<name>.json for the unit-level replay test.
+// checkReplay fetches the history of a run (runID "" is the latest), replays it against the
+// registered workflows (a non-deterministic workflow fails here), and with UPDATE_HISTORIES=1
+// stores it as worker/app/testdata/histories/<name>.json for the unit-level replay test
+// (an empty name replays without recording).
 func checkReplay(t *testing.T, name, workflowID, runID string) {
 	t.Helper()
 	ctx := context.Background()
@@ -30,8 +31,8 @@ func checkReplay(t *testing.T, name, workflowID, runID string) {
 	require.NotEmpty(t, h.Events)
 	r := worker.NewWorkflowReplayer()
 	app.Register(app.ReplayRegistry{Replayer: r}, app.ReplayDeps())
-	require.NoError(t, r.ReplayWorkflowHistory(nil, h), "replay %s", name)
-	if os.Getenv("UPDATE_HISTORIES") == "" {
+	require.NoError(t, r.ReplayWorkflowHistory(nil, h), "replay %s run %q (%d events)", workflowID, runID, len(h.Events))
+	if name == "" || os.Getenv("UPDATE_HISTORIES") == "" {
 		return
 	}
 	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)

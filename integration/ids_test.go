@@ -13,13 +13,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 // idsClient is an ids.Client of the test's own allocators (scoped by its task queue), closed
@@ -244,20 +241,8 @@ func replayAllocator(t *testing.T, scope, owner string) {
 	t.Helper()
 	typ, _ := ids.ParseEntityType("item")
 	wfID := ids.WorkflowID(typ, scope)
-	firstRun := owner[strings.LastIndex(owner, "/")+1:]
-	for _, runID := range []string{firstRun, ""} {
-		iter := stack.client.GetWorkflowHistory(context.Background(), wfID, runID, false, 0)
-		hist := &historypb.History{}
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			require.NoError(t, err)
-			hist.Events = append(hist.Events, ev)
-		}
-		replayer := worker.NewWorkflowReplayer()
-		replayer.RegisterWorkflow(workflows.IDAllocatorWorkflow)
-		require.NoError(t, replayer.ReplayWorkflowHistory(nil, hist), "replay run %q (%d events)", runID, len(hist.Events))
-		t.Logf("replayed run %q: %d events", runID, len(hist.Events))
-	}
+	checkReplay(t, "", wfID, owner[strings.LastIndex(owner, "/")+1:])
+	checkReplay(t, "", wfID, "")
 }
 
 func TestIDsWorkerKilledMidFlight(t *testing.T) {
@@ -397,6 +382,9 @@ func TestIDsAbandonedLeaseIsRecordedAndValidatorRejects(t *testing.T) {
 	require.ErrorContains(t, err, "count must be between 1 and 10000, got 10001")
 	_, err = live.Next(ctx, "sense", 1)
 	require.ErrorContains(t, err, `unknown entity type "sense"`)
+
+	typ, _ := ids.ParseEntityType("property")
+	checkReplay(t, "IDAllocatorWorkflow", ids.WorkflowID(typ, scope), "")
 }
 
 func TestIDsProductionAllocatorShowsInHealth(t *testing.T) {

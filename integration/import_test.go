@@ -16,11 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/config"
@@ -143,7 +139,7 @@ func TestImportRealEntitiesRoundTripAndReimport(t *testing.T) {
 	assert.Equal(t, len(files), revisions)
 	assert.Equal(t, len(files), evs)
 
-	recordImportHistory(t, "import-real-1-"+cfg.TaskQueue)
+	checkReplay(t, "ImportWorkflow", "import-real-1-"+cfg.TaskQueue, "")
 
 	again := importAndWait(t, cfg, "import-real-2-"+cfg.TaskQueue, in)
 	assert.Equal(t, activities.ImportCounts{Unchanged: int64(len(files)), Bytes: res.Counts.Bytes}, again.Counts)
@@ -355,25 +351,4 @@ func TestImportWithKafkaDownLosesNoEvent(t *testing.T) {
 	assert.Equal(t, []int64{1, 2}, got["Q1"])
 	assert.Equal(t, []int64{1, 2}, got["Q3"])
 	assert.Equal(t, []int64{1}, got["Q10"])
-}
-
-// recordImportHistory replays a finished import's history (the workflow code must reproduce
-// it) and, with RECORD_IMPORT_HISTORY=1, stores it as the workflows package's replay fixture.
-func recordImportHistory(t *testing.T, id string) {
-	t.Helper()
-	iter := stack.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	hist := &historypb.History{}
-	for iter.HasNext() {
-		e, err := iter.Next()
-		require.NoError(t, err)
-		hist.Events = append(hist.Events, e)
-	}
-	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.ImportWorkflow)
-	require.NoError(t, replayer.ReplayWorkflowHistory(nil, hist))
-	if os.Getenv("RECORD_IMPORT_HISTORY") != "" {
-		b, err := protojson.Marshal(hist)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile("../workflows/testdata/import_history.json", b, 0o644))
-	}
 }

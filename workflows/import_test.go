@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/entitybase/entitybase-workers/activities"
@@ -95,13 +94,4 @@ func TestImportWorkflowResumesFromState(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&out))
 	assert.Equal(t, []int{2, 3}, seen, "no plan, no properties pass, only the remaining chunks")
 	assert.Equal(t, int64(12), out.Counts.Created)
-}
-
-// TestImportWorkflowReplaysRecordedHistory replays the history of a real import (integration
-// test TestImportRealEntitiesRoundTripAndReimport with RECORD_IMPORT_HISTORY=1), so a change
-// to the workflow's command sequence without workflow.GetVersion fails here.
-func TestImportWorkflowReplaysRecordedHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(ImportWorkflow)
-	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/import_history.json"))
 }
