@@ -260,9 +260,16 @@ func printDumpResult(e *env, r workflows.DumpResult) {
 
 func formatCounts(m map[string]int64) string {
 	var parts []string
-	for _, t := range []string{"item", "property", "lexeme", "entityschema"} {
-		if n, ok := m[t]; ok {
-			parts = append(parts, fmt.Sprintf("%d %ss", n, t))
+	for _, t := range []struct{ key, one, many string }{
+		{"item", "item", "items"}, {"property", "property", "properties"},
+		{"lexeme", "lexeme", "lexemes"}, {"entityschema", "entity schema", "entity schemas"},
+	} {
+		if n, ok := m[t.key]; ok {
+			name := t.many
+			if n == 1 {
+				name = t.one
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, name))
 		}
 	}
 	if len(parts) == 0 {

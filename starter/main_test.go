@@ -70,3 +70,8 @@ func TestREADMEConfigTableListsEveryVariable(t *testing.T) {
 		require.Contains(t, string(readme), "| `"+v.Name+"` | `"+v.Default+"` |", "README table lists %s with its default", v.Name)
 	}
 }
+
+func TestFormatCountsNamesEachTypeInPlainEnglish(t *testing.T) {
+	require.Equal(t, "7 items, 1 property, 2 lexemes", formatCounts(map[string]int64{"item": 7, "property": 1, "lexeme": 2}))
+	require.Equal(t, "none", formatCounts(nil))
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -72,6 +73,9 @@ type BlobStore struct {
 	bucket *blob.Bucket
 	// skipKey hides backend artefacts (fileblob's in-flight temp files) from List.
 	skipKey func(string) bool
+	// dir is the root of a file store ("" for object stores), whose folders left empty by a
+	// delete are removed, as an object store has no folders to leave behind.
+	dir string
 }
 
 // tmpPrefix holds the temporary objects of ReplaceAtomic, away from the
@@ -145,12 +149,13 @@ func OpenFileStore(dir string) (*BlobStore, error) {
 		return nil, fmt.Errorf("dump store directory %q: %w", dir, err)
 	}
 	// Temp files next to their targets: the rename that commits a write
-	// then never crosses a file system boundary.
-	b, err := fileblob.OpenBucket(abs, &fileblob.Options{CreateDir: true, NoTempDir: true})
+	// then never crosses a file system boundary. No .attrs sidecar files: the dump folder
+	// holds exactly Wikimedia's files.
+	b, err := fileblob.OpenBucket(abs, &fileblob.Options{CreateDir: true, NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 	if err != nil {
 		return nil, fmt.Errorf("open dump store directory %q: %w", abs, err)
 	}
-	return &BlobStore{bucket: b, skipKey: fileblobTemp.MatchString}, nil
+	return &BlobStore{bucket: b, skipKey: fileblobTemp.MatchString, dir: abs}, nil
 }
 
 // NewWriter implements Store.
@@ -254,6 +259,14 @@ func (s *BlobStore) Exists(ctx context.Context, key string) (bool, error) {
 func (s *BlobStore) Delete(ctx context.Context, key string) error {
 	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	if s.dir != "" {
+		// os.Remove fails on a folder that is not empty, which ends the walk up.
+		for d := filepath.Dir(filepath.Join(s.dir, filepath.FromSlash(key))); d != s.dir && strings.HasPrefix(d, s.dir); d = filepath.Dir(d) {
+			if os.Remove(d) != nil {
+				break
+			}
+		}
 	}
 	return nil
 }

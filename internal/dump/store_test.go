@@ -2,6 +2,7 @@ package dump
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -115,4 +116,32 @@ func TestBlobStoreOperations(t *testing.T) {
 	ok, err = s.Exists(ctx, "d/b.gz")
 	require.NoError(t, err)
 	assert.False(t, ok)
+}
+
+func TestFileStoreLeavesOnlyItsObjects(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenFileStore(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	for _, key := range []string{"20260101/parts/f.json.gz/part-000000.gz", "20260101/f.json.gz"} {
+		w, err := s.NewWriter(ctx, key, "application/gzip")
+		require.NoError(t, err)
+		_, err = w.Write([]byte("x"))
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	require.NoError(t, s.ReplaceAtomic(ctx, "latest/f.pointer.json", []byte("{}"), "application/json"))
+	require.NoError(t, s.Delete(ctx, "20260101/parts/f.json.gz/part-000000.gz"))
+
+	var files []string
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && path != dir {
+			rel, _ := filepath.Rel(dir, path)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return err
+	}))
+	// No metadata sidecars, and the folders the deleted part lived in are gone.
+	require.ElementsMatch(t, []string{"20260101", "20260101/f.json.gz", "latest", "latest/f.pointer.json"}, files)
 }
