@@ -176,17 +176,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.opts.Log.Info("watchlist bridge started", zap.String("topic", b.opts.Topic), zap.String("group", b.opts.Group),
 		zap.Int("shards", b.opts.Shards), zap.Int("batch_size", b.opts.BatchSize), zap.Duration("batch_wait", b.opts.BatchWait))
 
-	// Three stages overlap, each in order: fetching the next batch, delivering this one,
-	// committing the last one. Commits stay behind deliveries, so an offset is committed
-	// only after Temporal accepted everything up to it.
 	batches := make(chan []fetched, 1)
-	type done struct {
-		msgs            []kafka.Message
-		delivered, dead int
-	}
-	commits := make(chan done, 1)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(batches)
@@ -209,32 +201,149 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		for d := range commits {
-			b.commit(ctx, reader, d.msgs, d.delivered, d.dead)
+	defer wg.Wait()
+	b.deliverInOrder(ctx, batches, func(p *pendingBatch) {
+		if len(p.dead) > 0 {
+			if err := b.deadLetter(ctx, dlq, p.dead); err != nil {
+				return // stopping: not committed, delivered again
+			}
+		}
+		b.commit(ctx, reader, p.msgs, p.delivered, len(p.dead))
+	})
+	return nil
+}
+
+// maxBatchesInFlight bounds the batches being delivered at once. Batches overlap so that a
+// shard with a slow signal does not hold up the others; each shard still signals in order.
+const maxBatchesInFlight = 4
+
+// pendingBatch is a fetched batch on its way through the shards.
+type pendingBatch struct {
+	seq       int64
+	msgs      []kafka.Message
+	waiting   int // shard jobs not finished
+	delivered int
+	dead      []deadMessage
+	byOffset  map[[2]int64]kafka.Message
+}
+
+type shardJob struct {
+	seq int64
+	evs []Event
+}
+
+type shardDone struct {
+	seq       int64
+	delivered int
+	refused   []Event
+	err       error
+}
+
+// deliverInOrder hands each batch's events to one goroutine per shard (so a shard's signals
+// stay in partition order) and calls finish for every batch whose shards have all accepted,
+// in fetch order, so commits never pass an undelivered message. It returns when batches is
+// closed or ctx ends.
+func (b *Bridge) deliverInOrder(ctx context.Context, batches <-chan []fetched, finish func(*pendingBatch)) {
+	jobs := make([]chan shardJob, b.opts.Shards)
+	done := make(chan shardDone, maxBatchesInFlight*b.opts.Shards)
+	var workers sync.WaitGroup
+	for s := range jobs {
+		jobs[s] = make(chan shardJob, maxBatchesInFlight)
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for job := range jobs[s] {
+				d := shardDone{seq: job.seq}
+				for _, chunk := range chunkBySize(job.evs) {
+					if err := b.deliver(ctx, s, chunk); err != nil {
+						if ctx.Err() != nil {
+							d.err = ctx.Err()
+							break
+						}
+						// Temporal refused these for good (e.g. too large): they are
+						// dead-lettered, so the partition moves on.
+						d.refused, d.err = append(d.refused, chunk...), err
+						continue
+					}
+					d.delivered += len(chunk)
+				}
+				done <- d
+			}
+		}()
+	}
+	defer workers.Wait()
+	defer func() {
+		for _, j := range jobs {
+			close(j)
 		}
 	}()
-	defer wg.Wait()
-	defer close(commits)
-	for batch := range batches {
-		delivered, dead, err := b.process(ctx, batch, dlq)
-		if err != nil {
-			// Only a cancelled context ends process; the batch stays uncommitted and is
-			// delivered again to whoever owns its partitions next.
-			return nil
+
+	pending := map[int64]*pendingBatch{}
+	var nextSeq, nextFinish int64
+	in := batches
+	for {
+		// Finish completed batches in order.
+		for p := pending[nextFinish]; p != nil && p.waiting == 0; p = pending[nextFinish] {
+			delete(pending, nextFinish)
+			nextFinish++
+			finish(p)
 		}
-		msgs := make([]kafka.Message, len(batch))
-		for i, f := range batch {
-			msgs[i] = f.msg
+		if in == nil && len(pending) == 0 {
+			return
+		}
+		accept := in
+		if len(pending) >= maxBatchesInFlight {
+			accept = nil
 		}
 		select {
-		case commits <- done{msgs, delivered, dead}:
 		case <-ctx.Done():
-			return nil
+			return
+		case batch, ok := <-accept:
+			if !ok {
+				in = nil
+				continue
+			}
+			p := b.split(nextSeq, batch, jobs)
+			pending[nextSeq] = p
+			nextSeq++
+		case d := <-done:
+			p := pending[d.seq]
+			if d.err != nil && ctx.Err() != nil {
+				return
+			}
+			p.waiting--
+			p.delivered += d.delivered
+			for _, ev := range d.refused {
+				p.dead = append(p.dead, deadMessage{p.byOffset[[2]int64{int64(ev.Partition), ev.Offset}],
+					fmt.Errorf("temporal refused the signal: %w", d.err)})
+			}
 		}
 	}
-	return nil
+}
+
+// split queues the batch's good events to their shards and keeps the rest for the DLQ.
+func (b *Bridge) split(seq int64, batch []fetched, jobs []chan shardJob) *pendingBatch {
+	p := &pendingBatch{seq: seq, msgs: make([]kafka.Message, len(batch)), byOffset: map[[2]int64]kafka.Message{}}
+	byShard := map[int][]Event{}
+	var shards []int // first-seen order, so signals go out reproducibly
+	for i, f := range batch {
+		p.msgs[i] = f.msg
+		if f.err != nil {
+			p.dead = append(p.dead, deadMessage{f.msg, f.err})
+			continue
+		}
+		if _, ok := byShard[f.shard]; !ok {
+			shards = append(shards, f.shard)
+		}
+		byShard[f.shard] = append(byShard[f.shard], Event{Partition: f.msg.Partition, Offset: f.msg.Offset, Change: f.change})
+		p.byOffset[[2]int64{int64(f.msg.Partition), f.msg.Offset}] = f.msg
+	}
+	p.waiting = len(shards)
+	for _, s := range shards {
+		// Never blocks: a shard has at most maxBatchesInFlight jobs queued.
+		jobs[s] <- shardJob{seq: seq, evs: byShard[s]}
+	}
+	return p
 }
 
 // fetched is a message with what decoding it gave.
@@ -245,110 +354,41 @@ type fetched struct {
 	shard  int
 }
 
-// fetchBatch waits for one message, then collects more until some shard has BatchSize
-// events (BRIDGE_BATCH_SIZE is per signal), the batch holds BatchSize × Shards messages, or
-// BatchWait has passed.
+// fetchBatch waits for one message, then collects more until the batch holds BatchSize ×
+// Shards messages or BatchWait has passed: BRIDGE_BATCH_SIZE is the messages per shard
+// signal on average (bytes per signal are bounded separately, by chunkBySize).
 func (b *Bridge) fetchBatch(ctx context.Context, r *kafka.Reader) ([]fetched, error) {
 	first, err := r.FetchMessage(ctx)
 	if err != nil {
 		return nil, err
 	}
-	perShard := make([]int, b.opts.Shards)
-	var batch []fetched
-	add := func(m kafka.Message) bool {
-		f := fetched{msg: m}
-		if f.change, f.err = decode(m); f.err == nil {
-			f.shard = ShardOf(f.change.EntityID, b.opts.Shards)
-			perShard[f.shard]++
-		}
-		batch = append(batch, f)
-		return f.err != nil || perShard[f.shard] < b.opts.BatchSize
-	}
-	more := add(first)
+	batch := []fetched{decodeFetched(first, b.opts.Shards)}
 	fillCtx, cancel := context.WithTimeout(ctx, b.opts.BatchWait)
 	defer cancel()
-	for more && len(batch) < b.opts.BatchSize*b.opts.Shards {
+	for len(batch) < b.opts.BatchSize*b.opts.Shards {
 		m, err := r.FetchMessage(fillCtx)
 		if err != nil {
 			// The wait is over (or the reader failed): a partial batch is still a batch,
 			// and a reader error shows again on the next fetch.
 			break
 		}
-		more = add(m)
+		batch = append(batch, decodeFetched(m, b.opts.Shards))
 	}
 	return batch, nil
+}
+
+func decodeFetched(m kafka.Message, shards int) fetched {
+	f := fetched{msg: m}
+	if f.change, f.err = decode(m); f.err == nil {
+		f.shard = ShardOf(f.change.EntityID, shards)
+	}
+	return f
 }
 
 // deadMessage is a message for the DLQ with the reason.
 type deadMessage struct {
 	msg    kafka.Message
 	reason error
-}
-
-// process delivers the batch's good events per shard and dead-letters the rest. It returns
-// an error only when ctx ends before everything was accepted.
-func (b *Bridge) process(ctx context.Context, batch []fetched, dlq *kafka.Writer) (delivered, deadCount int, err error) {
-	var dead []deadMessage
-	byShard := map[int][]Event{}
-	var shards []int // first-seen order, so the log and signals are reproducible
-	byOffset := map[[2]int64]kafka.Message{}
-	for _, f := range batch {
-		if f.err != nil {
-			dead = append(dead, deadMessage{f.msg, f.err})
-			continue
-		}
-		if _, ok := byShard[f.shard]; !ok {
-			shards = append(shards, f.shard)
-		}
-		byShard[f.shard] = append(byShard[f.shard], Event{Partition: f.msg.Partition, Offset: f.msg.Offset, Change: f.change})
-		byOffset[[2]int64{int64(f.msg.Partition), f.msg.Offset}] = f.msg
-	}
-	// Shards are independent, so their signals go out concurrently; within a shard the
-	// chunks go in order, which keeps each partition's events in order.
-	type shardResult struct {
-		delivered int
-		refused   []Event
-		err       error
-	}
-	results := make([]shardResult, len(shards))
-	var wg sync.WaitGroup
-	for i, s := range shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := &results[i]
-			for _, chunk := range chunkBySize(byShard[s]) {
-				if err := b.deliver(ctx, s, chunk); err != nil {
-					if ctx.Err() != nil {
-						r.err = ctx.Err()
-						return
-					}
-					// Temporal refused these for good (e.g. too large): dead-letter them,
-					// so the partition moves on.
-					r.refused = append(r.refused, chunk...)
-					r.err = err
-					continue
-				}
-				r.delivered += len(chunk)
-			}
-		}()
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return 0, 0, ctx.Err()
-	}
-	for _, r := range results {
-		delivered += r.delivered
-		for _, ev := range r.refused {
-			dead = append(dead, deadMessage{byOffset[[2]int64{int64(ev.Partition), ev.Offset}], fmt.Errorf("temporal refused the signal: %w", r.err)})
-		}
-	}
-	if len(dead) > 0 {
-		if err := b.deadLetter(ctx, dlq, dead); err != nil {
-			return 0, 0, err
-		}
-	}
-	return delivered, len(dead), nil
 }
 
 // decode parses and validates one message; the error is the DLQ reason.
