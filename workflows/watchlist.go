@@ -24,8 +24,9 @@ type WatchlistInput struct {
 	// before continue-as-new so that none is lost.
 	Pending []WatchlistBatch `json:",omitempty"`
 	Stats   WatchlistStats
-	// BatchesPerRun bounds the batches applied before continue-as-new even if the server
-	// has not suggested it yet; 0 means DefaultWatchlistBatchesPerRun.
+	// BatchesPerRun bounds the steps (each one CreateNotifications for one or more queued
+	// batches) before continue-as-new even if the server has not suggested it yet; 0 means
+	// DefaultWatchlistBatchesPerRun.
 	BatchesPerRun int `json:",omitempty"`
 }
 

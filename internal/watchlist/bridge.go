@@ -43,10 +43,11 @@ type BridgeOptions struct {
 const (
 	// maxEventBytes bounds one message: larger ones go to the DLQ, so a signal never nears
 	// Temporal's 2 MiB payload limit.
-	maxEventBytes = 256 << 10
+	maxEventBytes = 64 << 10
 	// maxSignalBytes bounds the events of one signal (their JSON size); a shard's share of a
-	// batch is split into several signals above it.
-	maxSignalBytes = 512 << 10
+	// batch is split into several signals above it. With maxBatchesInFlight signals queued
+	// per shard, what a shard drains into its continue-as-new input stays under 1 MiB.
+	maxSignalBytes = 256 << 10
 	maxBackoff     = 5 * time.Second
 )
 

@@ -80,14 +80,14 @@ func TestDecodeRejectsWithReasons(t *testing.T) {
 }
 
 func TestChunkBySizeKeepsOrderAndBoundsSignals(t *testing.T) {
-	summary := strings.Repeat("s", 100<<10)
+	summary := strings.Repeat("s", 40<<10)
 	var evs []Event
 	for i := range 12 {
 		evs = append(evs, Event{Partition: 1, Offset: int64(i), Change: events.EntityChange{EntityID: "Q1", RevisionID: int64(i + 1),
 			ChangedAt: time.Unix(0, 0), EditSummary: summary}})
 	}
 	chunks := chunkBySize(evs)
-	require.Len(t, chunks, 3) // 100 KiB events, 512 KiB per signal: 5 + 5 + 2
+	require.Len(t, chunks, 2) // 40 KiB events, 256 KiB per signal: 6 + 6
 	var offsets []int64
 	for _, c := range chunks {
 		size := 0
