@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -17,11 +16,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/config"
@@ -540,37 +535,16 @@ func runKcat(t testing.TB, kcat, stdin string, args ...string) {
 	require.NoError(t, err, "kcat %v: %s", args, out)
 }
 
-// recordShardHistory replays every shard's history against the current workflow code, and
-// with RECORD_WATCHLIST_HISTORY=1 stores shard 0's as the replay test's fixture.
+// recordShardHistory replays every shard's history against the current workflow code and
+// records shard 0's (UPDATE_HISTORIES=1).
 func recordShardHistory(t testing.TB, cfg config.Config) {
 	t.Helper()
-	ctx := context.Background()
-	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.WatchlistWorkflow)
 	for s := range cfg.WatchlistShards {
-		id := workflows.WatchlistWorkflowID(cfg.EntityChangeTopic, s)
-		iter := stack.client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		hist := &historypb.History{}
-		for iter.HasNext() {
-			e, err := iter.Next()
-			require.NoError(t, err)
-			hist.Events = append(hist.Events, e)
+		name := ""
+		if s == 0 {
+			name = "WatchlistWorkflow"
 		}
-		require.NoError(t, replayer.ReplayWorkflowHistory(nil, hist), "replay shard %d", s)
-		if s == 0 && os.Getenv("RECORD_WATCHLIST_HISTORY") != "" {
-			// A prefix that ends where a workflow task is about to be scheduled (its
-			// predecessor's commands recorded) is a valid history of a running workflow,
-			// and keeps the fixture small.
-			for i, e := range hist.Events {
-				if i >= 30 && e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED {
-					hist.Events = hist.Events[:i]
-					break
-				}
-			}
-			b, err := protojson.Marshal(hist)
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile("../workflows/testdata/watchlist_history.json", b, 0o644))
-		}
+		checkReplay(t, name, workflows.WatchlistWorkflowID(cfg.EntityChangeTopic, s), "")
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/entitybase/entitybase-workers/activities"
@@ -176,17 +174,4 @@ func TestWatchlistWorkflowContinuesAsNewWhenTheServerSuggests(t *testing.T) {
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	require.Equal(t, pending, next.Pending, "unapplied batches survive the new run")
 	require.Equal(t, int64(1), next.Stats.Runs)
-}
-
-// TestWatchlistWorkflowReplaysRecordedHistory replays a history recorded from a real shard
-// (integration test TestWatchlistEndToEnd with RECORD_WATCHLIST_HISTORY set), so a change to
-// the workflow's command sequence without workflow.GetVersion fails here.
-func TestWatchlistWorkflowReplaysRecordedHistory(t *testing.T) {
-	const file = "testdata/watchlist_history.json"
-	if _, err := os.Stat(file); err != nil {
-		t.Fatalf("recorded history missing: %v", err)
-	}
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(WatchlistWorkflow)
-	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, file))
 }
