@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -142,10 +143,15 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 	if err != nil {
 		return nil, err
 	}
+	// Serializing and compressing cost as much as the database's part of a save, so they run
+	// in the background while the transaction reads mappings and heads and writes the entities
+	// already encoded; saveTx waits for each entity in turn. A retried transaction reuses them.
+	enc := s.startEncoding(prepared)
+	defer enc.stop()
 	var out []SaveResult
 	err = retryTx(ctx, s.DB, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.saveTx(ctx, tx, prepared)
+		out, err = s.saveTx(ctx, tx, prepared, enc)
 		return err
 	})
 	if err != nil {
@@ -154,43 +160,45 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 	return out, nil
 }
 
-// prepareAll serializes, hashes, compresses and summarizes the entities on every core: that
-// CPU work is as large as the database's part of a save.
+// prepareAll checks the requests and computes what the transaction needs before any content
+// is encoded: ids, backlink targets and summary counts. A bad request stops the batch before
+// anything is written; the first bad one in input order is reported, including one whose
+// entity does not serialize.
 func (s *Entities) prepareAll(reqs []SaveRequest) ([]preparedSave, error) {
 	prepared := make([]preparedSave, len(reqs))
-	workers := min(runtime.GOMAXPROCS(0), len(reqs))
-	errs := make([]error, len(reqs))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			enc := wikibase.Encoder{Datatypes: s.DatatypeLookup}
-			for i := w; i < len(reqs); i += workers {
-				errs[i] = s.prepare(&enc, &reqs[i], &prepared[i])
+	for i := range reqs {
+		if err := s.prepare(&reqs[i], &prepared[i]); err != nil {
+			// An earlier entity that fails to serialize was the first bad request.
+			if i > 0 {
+				enc := s.startEncoding(prepared[:i])
+				for j := range i {
+					if err := enc.wait(context.Background(), j); err != nil {
+						enc.stop()
+						return nil, err
+					}
+				}
+				enc.stop()
 			}
-		}()
-	}
-	wg.Wait()
-	// The first bad request in input order is the one reported.
-	for _, err := range errs {
-		if err != nil {
 			return nil, err
 		}
 	}
 	return prepared, nil
 }
 
-// preparedSave is a request with everything computed that needs no database.
+// preparedSave is a request with everything computed that needs no database. line, gz and
+// hash are filled in by an encoding.
 type preparedSave struct {
 	req     *SaveRequest
 	id      parsedID
-	line    []byte
-	gz      []byte
-	hash    [32]byte
 	summary wikibase.Summary
 	targets []parsedID // backlink targets, parallel to summary.Links (zero id when skipped)
 	at      time.Time
+
+	labels, descriptions, aliases, properties []byte // JSON columns of the revision
+
+	line []byte
+	gz   []byte
+	hash [32]byte
 }
 
 type parsedID struct {
@@ -220,7 +228,7 @@ func linkTarget(id string) (parsedID, bool) {
 	return parseEntityID(id)
 }
 
-func (s *Entities) prepare(enc *wikibase.Encoder, req *SaveRequest, p *preparedSave) error {
+func (s *Entities) prepare(req *SaveRequest, p *preparedSave) error {
 	e := req.Entity
 	if e == nil {
 		return errors.New("save entity: request has no entity")
@@ -232,15 +240,7 @@ func (s *Entities) prepare(enc *wikibase.Encoder, req *SaveRequest, p *preparedS
 	if !ok {
 		return fmt.Errorf("save entity %q: not an entity id like Q42, P31, L7 or E1", e.ID)
 	}
-	line, err := enc.Marshal(e, nil)
-	if err != nil {
-		return fmt.Errorf("save entity %s: %w", e.ID, err)
-	}
-	p.req, p.id, p.line = req, id, line
-	p.hash = sha256.Sum256(line)
-	if p.gz, err = gzipBytes(line); err != nil {
-		return fmt.Errorf("save entity %s: compress: %w", e.ID, err)
-	}
+	p.req, p.id = req, id
 	p.summary = wikibase.Summarize(e, s.DatatypeLookup)
 	p.targets = make([]parsedID, len(p.summary.Links))
 	for i, l := range p.summary.Links {
@@ -256,6 +256,78 @@ func (s *Entities) prepare(enc *wikibase.Encoder, req *SaveRequest, p *preparedS
 	return nil
 }
 
+// encoding serializes, hashes and compresses the entities of a batch in the background, in
+// input order.
+type encoding struct {
+	done    []chan struct{}
+	errs    []error
+	next    atomic.Int64
+	stopped atomic.Bool
+	wg      sync.WaitGroup
+}
+
+func (s *Entities) startEncoding(ps []preparedSave) *encoding {
+	enc := &encoding{done: make([]chan struct{}, len(ps)), errs: make([]error, len(ps))}
+	for i := range enc.done {
+		enc.done[i] = make(chan struct{})
+	}
+	// One core fewer than there are: the transaction's goroutine is the critical path, and
+	// with every P busy encoding it waits for a preemption after each statement returns.
+	for range min(max(runtime.GOMAXPROCS(0)-1, 1), len(ps)) {
+		enc.wg.Add(1)
+		go func() {
+			defer enc.wg.Done()
+			we := wikibase.Encoder{Datatypes: s.DatatypeLookup}
+			for !enc.stopped.Load() {
+				i := int(enc.next.Add(1) - 1)
+				if i >= len(ps) {
+					return
+				}
+				enc.errs[i] = encode(&we, &ps[i])
+				close(enc.done[i])
+			}
+		}()
+	}
+	return enc
+}
+
+// wait returns when entity i is encoded, with its error.
+func (enc *encoding) wait(ctx context.Context, i int) error {
+	select {
+	case <-enc.done[i]:
+		return enc.errs[i]
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop ends the encoding early (the save gave up) and waits for its goroutines.
+func (enc *encoding) stop() {
+	enc.stopped.Store(true)
+	enc.wg.Wait()
+}
+
+func encode(enc *wikibase.Encoder, p *preparedSave) error {
+	line, err := enc.Marshal(p.req.Entity, nil)
+	if err != nil {
+		return fmt.Errorf("save entity %s: %w", p.id.id, err)
+	}
+	p.line = line
+	p.hash = sha256.Sum256(line)
+	if p.gz, err = gzipBytes(line); err != nil {
+		return fmt.Errorf("save entity %s: compress: %w", p.id.id, err)
+	}
+	p.labels, p.descriptions, p.aliases = termCounts(p.summary.Terms)
+	props := p.summary.Properties
+	if props == nil {
+		props = []string{}
+	}
+	if p.properties, err = json.Marshal(props); err != nil {
+		return fmt.Errorf("save entity %s: properties: %w", p.id.id, err)
+	}
+	return nil
+}
+
 // headState is what the transaction knows about an entity's head.
 type headState struct {
 	exists     bool
@@ -267,7 +339,7 @@ type headState struct {
 	lineLoaded bool
 }
 
-func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave) ([]SaveResult, error) {
+func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, enc *encoding) ([]SaveResult, error) {
 	var ids []parsedID
 	for i := range ps {
 		ids = append(ids, ps[i].id)
@@ -299,143 +371,173 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave) ([
 		return nil, err
 	}
 
+	// An entity's head and backlinks are written once, at its last request in the batch: the
+	// last revision decides them.
+	last := make(map[string]int, len(ps))
+	for i := range ps {
+		last[ps[i].id.id] = i
+	}
 	var (
-		revs      rowsBuilder
-		headRows  rowsBuilder
-		links     rowsBuilder
-		datatypes rowsBuilder
-		outbox    rowsBuilder
-		stale     []int64
+		w         batchWriter
 		out       = make([]SaveResult, len(ps))
-		// The last revision of an entity in the batch decides its head and backlinks.
-		order     []int64
+		stale     = map[int64]bool{}
 		lastRev   = map[int64]int64{}
 		lastLinks = map[int64][][]any{}
 	)
 	for i := range ps {
+		if err := enc.wait(ctx, i); err != nil {
+			return nil, err
+		}
 		p := &ps[i]
 		iid := internal[p.id.id]
-		h := heads[iid]
-		res := SaveResult{EntityID: p.id.id, InternalID: iid}
-		if h != nil && h.exists && !h.deleted && !h.redirect && bytes.Equal(h.hash, p.hash[:]) {
-			res.RevisionID, res.FromRevisionID, res.Status = h.revision, h.revision, StatusUnchanged
-			out[i] = res
-			continue
-		}
-		var prevLine []byte
-		if h != nil && h.exists {
-			if !h.lineLoaded {
-				if h.line, err = loadContent(ctx, tx, iid, h.revision); err != nil {
-					return nil, err
-				}
-				h.lineLoaded = true
-			}
-			prevLine = h.line
-			res.FromRevisionID = h.revision
-			res.RevisionID = h.revision + 1
-			res.Status = StatusUpdated
-			stale = append(stale, iid)
-		} else {
-			res.RevisionID = 1
-			res.Status = StatusCreated
-		}
-		// A new entity changed every property it uses; only edits need the comparison.
-		changed := p.summary.Properties
-		if res.Status == StatusUpdated {
-			if changed, err = changedProperties(prevLine, p.line); err != nil {
-				return nil, fmt.Errorf("save entity %s: %w", p.id.id, err)
-			}
-		}
-		res.ChangedProperties = changed
-		ct := p.req.ChangeType
-		if ct == "" {
-			ct = events.ChangeEdit
-			if res.Status == StatusCreated {
-				ct = events.ChangeCreation
-			}
-		}
-		payload, err := events.EntityChange{
-			EntityID: p.id.id, RevisionID: res.RevisionID, FromRevisionID: res.FromRevisionID,
-			ChangeType: ct, ChangedAt: p.at, UserID: p.req.UserID, EditSummary: p.req.EditSummary,
-			ChangedProperties: changed,
-		}.Marshal()
+		res, err := s.addRevision(ctx, tx, p, iid, heads, &w)
 		if err != nil {
-			return nil, fmt.Errorf("save entity %s: %w", p.id.id, err)
+			return nil, err
 		}
-		sm := p.summary
-		labels, descs, aliases := termCounts(sm.Terms)
-		props := sm.Properties
-		if props == nil {
-			props = []string{}
-		}
-		propsJSON, _ := json.Marshal(props)
-		revs.add(iid, res.RevisionID, res.FromRevisionID, p.at, nullUser(p.req.UserID), p.req.EditType,
-			p.req.EditSummary, false, false, nil, p.gz, p.hash[:], len(p.line),
-			sm.Statements, sm.Qualifiers, sm.References, sm.Sitelinks, sm.Identifiers,
-			labels, descs, aliases, propsJSON)
-		if _, seen := lastRev[iid]; !seen {
-			order = append(order, iid)
-		}
-		lastRev[iid] = res.RevisionID
-		var entityLinks [][]any
-		for li, l := range sm.Links {
-			t := p.targets[li]
-			if t.id == "" {
-				continue
-			}
-			rank := l.Rank
-			if rank == "" {
-				rank = wikibase.RankNormal
-			}
-			entityLinks = append(entityLinks, []any{internal[t.id], iid, l.StatementID, l.Property, rank})
-		}
-		lastLinks[iid] = entityLinks
-		if p.req.Entity.Type == wikibase.TypeProperty && p.req.Entity.Datatype != "" {
-			datatypes.add(p.id.id, p.req.Entity.Datatype)
-		}
-		outbox.add(p.id.id, res.RevisionID, payload, p.at)
-		// Later requests for the same entity in this batch see this revision as the head.
-		heads[iid] = &headState{exists: true, revision: res.RevisionID, hash: p.hash[:], line: p.line, lineLoaded: true}
 		out[i] = res
-	}
-
-	for _, iid := range order {
-		headRows.add(iid, lastRev[iid], false, false, nil)
-		for _, l := range lastLinks[iid] {
-			links.add(l...)
+		if res.Status != StatusUnchanged {
+			if res.Status == StatusUpdated {
+				stale[iid] = true
+			}
+			lastRev[iid] = res.RevisionID
+			lastLinks[iid] = backlinkRows(p, iid, internal)
+		}
+		if last[p.id.id] == i {
+			if rev, ok := lastRev[iid]; ok {
+				w.heads.add(iid, rev, false, false, nil)
+				if stale[iid] {
+					w.stale = append(w.stale, iid)
+				}
+				for _, l := range lastLinks[iid] {
+					w.links.add(l...)
+				}
+			}
+		}
+		// The server writes what is ready while the rest of the batch is still being compressed.
+		if w.revs.bytes >= revisionFlushBytes {
+			if err := w.flush(ctx, tx); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if revs.n > 0 {
-		if err := revs.exec(ctx, tx, insertRevisionSQL, 22); err != nil {
-			return nil, fmt.Errorf("insert revisions: %w", err)
-		}
-	}
-	if headRows.n > 0 {
-		if err := headRows.exec(ctx, tx, upsertHeadSQL, 5); err != nil {
-			return nil, fmt.Errorf("upsert heads: %w", err)
-		}
-	}
-	if len(stale) > 0 {
-		if err := execIn(ctx, tx, "DELETE FROM entity_backlinks WHERE referencing_internal_id IN (%s)", stale); err != nil {
-			return nil, fmt.Errorf("replace backlinks: %w", err)
-		}
-	}
-	if links.n > 0 {
-		if err := links.exec(ctx, tx, insertBacklinkSQL, 5); err != nil {
-			return nil, fmt.Errorf("insert backlinks: %w", err)
-		}
-	}
-	if datatypes.n > 0 {
-		if err := datatypes.exec(ctx, tx, upsertDatatypeSQL, 2); err != nil {
-			return nil, fmt.Errorf("record property datatypes: %w", err)
-		}
-	}
-	if outbox.n > 0 {
-		if err := outbox.exec(ctx, tx, insertOutboxSQL, 4); err != nil {
-			return nil, fmt.Errorf("write outbox: %w", err)
-		}
+	if err := w.flush(ctx, tx); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// addRevision decides what request p does to its entity and adds the revision, datatype and
+// outbox rows to w. heads is updated so that later requests for the same entity in the batch
+// see this revision as the head.
+func (s *Entities) addRevision(ctx context.Context, tx *sql.Tx, p *preparedSave, iid int64, heads map[int64]*headState, w *batchWriter) (SaveResult, error) {
+	h := heads[iid]
+	res := SaveResult{EntityID: p.id.id, InternalID: iid}
+	if h != nil && h.exists && !h.deleted && !h.redirect && bytes.Equal(h.hash, p.hash[:]) {
+		res.RevisionID, res.FromRevisionID, res.Status = h.revision, h.revision, StatusUnchanged
+		return res, nil
+	}
+	var prevLine []byte
+	if h != nil && h.exists {
+		if !h.lineLoaded {
+			var err error
+			if h.line, err = loadContent(ctx, tx, iid, h.revision); err != nil {
+				return SaveResult{}, err
+			}
+			h.lineLoaded = true
+		}
+		prevLine = h.line
+		res.FromRevisionID = h.revision
+		res.RevisionID = h.revision + 1
+		res.Status = StatusUpdated
+	} else {
+		res.RevisionID = 1
+		res.Status = StatusCreated
+	}
+	// A new entity changed every property it uses; only edits need the comparison.
+	changed := p.summary.Properties
+	if res.Status == StatusUpdated {
+		var err error
+		if changed, err = changedProperties(prevLine, p.line); err != nil {
+			return SaveResult{}, fmt.Errorf("save entity %s: %w", p.id.id, err)
+		}
+	}
+	res.ChangedProperties = changed
+	ct := p.req.ChangeType
+	if ct == "" {
+		ct = events.ChangeEdit
+		if res.Status == StatusCreated {
+			ct = events.ChangeCreation
+		}
+	}
+	payload, err := events.EntityChange{
+		EntityID: p.id.id, RevisionID: res.RevisionID, FromRevisionID: res.FromRevisionID,
+		ChangeType: ct, ChangedAt: p.at, UserID: p.req.UserID, EditSummary: p.req.EditSummary,
+		ChangedProperties: changed,
+	}.Marshal()
+	if err != nil {
+		return SaveResult{}, fmt.Errorf("save entity %s: %w", p.id.id, err)
+	}
+	sm := p.summary
+	w.revs.add(iid, res.RevisionID, res.FromRevisionID, p.at, nullUser(p.req.UserID), p.req.EditType,
+		p.req.EditSummary, false, false, nil, p.gz, p.hash[:], len(p.line),
+		sm.Statements, sm.Qualifiers, sm.References, sm.Sitelinks, sm.Identifiers,
+		p.labels, p.descriptions, p.aliases, p.properties)
+	if p.req.Entity.Type == wikibase.TypeProperty && p.req.Entity.Datatype != "" {
+		w.datatypes.add(p.id.id, p.req.Entity.Datatype)
+	}
+	w.outbox.add(p.id.id, res.RevisionID, payload, p.at)
+	heads[iid] = &headState{exists: true, revision: res.RevisionID, hash: p.hash[:], line: p.line, lineLoaded: true}
+	return res, nil
+}
+
+// backlinkRows are the entity_backlinks rows of p's statements.
+func backlinkRows(p *preparedSave, iid int64, internal map[string]int64) [][]any {
+	var rows [][]any
+	for li, l := range p.summary.Links {
+		t := p.targets[li]
+		if t.id == "" {
+			continue
+		}
+		rank := l.Rank
+		if rank == "" {
+			rank = wikibase.RankNormal
+		}
+		rows = append(rows, []any{internal[t.id], iid, l.StatementID, l.Property, rank})
+	}
+	return rows
+}
+
+// batchWriter collects the rows of part of a batch; flush writes them in the order the
+// tables depend on each other: revisions before the heads that point at them, an entity's old
+// backlinks deleted before its new ones are inserted, outbox rows in request order.
+type batchWriter struct {
+	revs, heads, links, datatypes, outbox rowsBuilder
+	stale                                 []int64 // entities whose previous backlinks go
+}
+
+func (w *batchWriter) flush(ctx context.Context, tx *sql.Tx) error {
+	if err := w.revs.flush(ctx, tx, insertRevisionSQL, 22); err != nil {
+		return fmt.Errorf("insert revisions: %w", err)
+	}
+	if err := w.heads.flush(ctx, tx, upsertHeadSQL, 5); err != nil {
+		return fmt.Errorf("upsert heads: %w", err)
+	}
+	if len(w.stale) > 0 {
+		if err := execIn(ctx, tx, "DELETE FROM entity_backlinks WHERE referencing_internal_id IN (%s)", w.stale); err != nil {
+			return fmt.Errorf("replace backlinks: %w", err)
+		}
+		w.stale = w.stale[:0]
+	}
+	if err := w.links.flush(ctx, tx, insertBacklinkSQL, 5); err != nil {
+		return fmt.Errorf("insert backlinks: %w", err)
+	}
+	if err := w.datatypes.flush(ctx, tx, upsertDatatypeSQL, 2); err != nil {
+		return fmt.Errorf("record property datatypes: %w", err)
+	}
+	if err := w.outbox.flush(ctx, tx, insertOutboxSQL, 4); err != nil {
+		return fmt.Errorf("write outbox: %w", err)
+	}
+	return nil
 }
 
 const (
@@ -470,6 +572,23 @@ func (r *rowsBuilder) add(args ...any) {
 		}
 	}
 }
+
+// flush writes the rows collected so far, if any, and empties the builder.
+func (r *rowsBuilder) flush(ctx context.Context, tx *sql.Tx, head string, width int) error {
+	if r.n == 0 {
+		return nil
+	}
+	if err := r.exec(ctx, tx, head, width); err != nil {
+		return err
+	}
+	r.args, r.n, r.bytes = r.args[:0], 0, 0
+	return nil
+}
+
+// revisionFlushBytes is how much compressed content saveTx collects before it sends an INSERT
+// of revisions: small enough that the server works while the rest of a batch is compressed,
+// large enough that a statement's round trip stays cheap.
+const revisionFlushBytes = 256 << 10
 
 // maxStatementBytes keeps one INSERT well under MariaDB's default max_allowed_packet (16 MB).
 const maxStatementBytes = 4 << 20

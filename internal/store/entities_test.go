@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -343,4 +344,72 @@ func TestSaveRealEntities(t *testing.T) {
 	}
 	_, err = s.Head(ctx, "Q1")
 	assert.False(t, errors.Is(err, store.ErrNotFound))
+}
+
+// TestSaveBatchWrittenInParts: a batch whose content is too large for one write is sent in
+// parts; an entity saved at both ends of it, and one edited near the start, still end with one
+// head, only their last revision's backlinks, and outbox events in request order.
+func TestSaveBatchWrittenInParts(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	_, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q5", "old", "Q6", "s")})
+	require.NoError(t, err)
+
+	// Random labels do not compress: 40 of them are several parts' worth of content.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	noise := func() string {
+		b := make([]byte, 24<<10)
+		for i := range b {
+			b[i] = byte('a' + rnd.IntN(26))
+		}
+		return string(b)
+	}
+	reqs := []store.SaveRequest{
+		{Entity: item(t, "Q1", noise(), "Q2", "s")},
+		{Entity: item(t, "Q5", "new", "Q7", "s")},
+	}
+	for i := range 40 {
+		reqs = append(reqs, store.SaveRequest{Entity: item(t, fmt.Sprint("Q", 100+i), noise(), "Q2", "s")})
+	}
+	reqs = append(reqs, store.SaveRequest{Entity: item(t, "Q1", "last", "Q3", "s")})
+	res, err := s.SaveBatch(ctx, reqs)
+	require.NoError(t, err)
+	require.Len(t, res, len(reqs))
+	assert.Equal(t, store.StatusUpdated, res[1].Status)
+	assert.Equal(t, int64(2), res[len(res)-1].RevisionID)
+
+	var gz int
+	require.NoError(t, db.QueryRow("SELECT SUM(LENGTH(content)) FROM entity_revisions").Scan(&gz))
+	// Twice the 256 KiB after which saveTx writes what it has collected.
+	require.Greater(t, gz, 512<<10, "the batch must not fit in one write for this test to mean anything")
+
+	targets := func(id string) []string {
+		rows, err := db.Query(`SELECT t.entity_id FROM entity_backlinks b
+ JOIN entity_id_mapping t ON t.internal_id = b.referenced_internal_id
+ JOIN entity_id_mapping f ON f.internal_id = b.referencing_internal_id WHERE f.entity_id = ?`, id)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			out = append(out, s)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"Q3"}, targets("Q1"))
+	assert.Equal(t, []string{"Q7"}, targets("Q5"))
+	for _, id := range []string{"Q1", "Q5"} {
+		h, err := s.Head(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), h.RevisionID, id)
+	}
+	assert.Equal(t, len(reqs)+1, count(t, db, "SELECT COUNT(*) FROM entity_revisions"))
+	ob := outbox(t, db)
+	require.Len(t, ob, len(reqs)+1)
+	for i, r := range ob[1:] {
+		assert.Equal(t, reqs[i].Entity.ID, r.EntityID, "outbox in request order")
+		assert.Equal(t, res[i].RevisionID, r.Revision)
+	}
 }
