@@ -13,9 +13,6 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/dump"
 )
 
-// QueryDumpProgress returns a DumpProgress.
-const QueryDumpProgress = "progress"
-
 // Dump phases, in order.
 const (
 	DumpPhaseSnapshot   = "snapshot"

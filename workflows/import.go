@@ -9,12 +9,6 @@ import (
 	"github.com/entitybase/entitybase-workers/activities"
 )
 
-// JobImport is the job name of ImportWorkflow.
-const JobImport = "import"
-
-// QueryImportProgress returns an ImportProgress.
-const QueryImportProgress = "progress"
-
 // Import phases, in order.
 const (
 	ImportPhasePlan      = "plan"

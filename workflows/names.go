@@ -23,9 +23,18 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 // Job names, used as JobAttr values and schedule IDs.
 const (
 	JobProbe       = "probe"
+	JobImport      = "import"
 	JobWatchlist   = "watchlist"
 	JobIDAllocator = "id-allocator"
 	JobEntityDiff  = "entity-diff"
+)
+
+// Query names of the long-running jobs that `starter` follows.
+const (
+	// QueryDumpProgress returns a DumpProgress.
+	QueryDumpProgress = "progress"
+	// QueryImportProgress returns an ImportProgress.
+	QueryImportProgress = "progress"
 )
 
 // Entity-diff signal and query names.
