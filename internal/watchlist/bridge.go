@@ -146,8 +146,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 		Topic:   b.opts.Topic,
 		// A new group starts at the beginning: events published before the first bridge
 		// joined still reach their watchers.
-		StartOffset:       kafka.FirstOffset,
-		MaxWait:           min(b.opts.BatchWait, 500*time.Millisecond),
+		StartOffset: kafka.FirstOffset,
+		// A fetch returns as soon as a message arrives; MaxWait only bounds an idle poll.
+		// kafka-go gives the broker MaxWait less a second and times the read out at
+		// MaxWait, so a short MaxWait turns a busy broker into "i/o timeout" warnings.
+		MaxWait:           2 * time.Second,
 		HeartbeatInterval: b.opts.HeartbeatInterval,
 		SessionTimeout:    b.opts.SessionTimeout,
 		RebalanceTimeout:  b.opts.RebalanceTimeout,
