@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	tconfig "go.temporal.io/server/common/config"
@@ -54,7 +57,8 @@ type Stack struct {
 
 	temporal temporal.Server
 	// serverLog is the Temporal server's log level: warnings while running, silent while
-	// stopping, when its services report every poll and fetch that the shutdown cuts short.
+	// starting and stopping, when its services report every call to a frontend that is not
+	// up yet or no longer up.
 	serverLog zap.AtomicLevel
 	ui        *server.Server
 	kafka     *kfake.Cluster
@@ -222,7 +226,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 			Visibility: tconfig.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
 	}
-	s.serverLog = zap.NewAtomicLevelAt(zap.WarnLevel)
+	s.serverLog = zap.NewAtomicLevelAt(zap.FatalLevel)
 	logger := tlog.NewZapLogger(o.Logger.Named("temporal-server").WithOptions(zap.IncreaseLevel(s.serverLog)))
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
@@ -251,7 +255,34 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	}
 	s.temporal = srv
 	s.TemporalAddress = hostPort
+	if err := waitServing(ctx, hostPort, o.Namespace, 60*time.Second); err != nil {
+		return err
+	}
+	s.serverLog.SetLevel(zap.WarnLevel)
 	return nil
+}
+
+// waitServing waits until the frontend answers its health check.
+func waitServing(ctx context.Context, hostPort, namespace string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err == nil {
+			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			c.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("temporal server on %s not serving after %s: %w", hostPort, limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Stack) startUI(o Options) {
