@@ -101,46 +101,18 @@ func (s *sink) appendTurtlePredicate(dst []byte, p Term) []byte {
 	return appendTurtleTerm(dst, p)
 }
 
-// N-Triples terms.
+// Terms.
 
-func appendNTTerm(dst []byte, t Term) []byte {
+func appendNTTerm(dst []byte, t Term) []byte { return appendTerm(dst, t, false) }
+
+func appendTurtleTerm(dst []byte, t Term) []byte { return appendTerm(dst, t, true) }
+
+// appendTerm writes t in N-Triples or, with turtle, in Turtle: prefixed names where the
+// namespace allows them and literals in UTF-8 rather than \u escapes.
+func appendTerm(dst []byte, t Term, turtle bool) []byte {
 	switch t.kind {
 	case kindIRI:
-		dst = append(dst, '<')
-		if t.ns != nil {
-			dst = appendIRIChars(dst, t.ns.iri)
-		}
-		dst = appendIRIChars(dst, t.value)
-		return append(dst, '>')
-	case kindBlank:
-		dst = append(dst, "_:"...)
-		return appendBlankLabel(dst, t.value)
-	default:
-		dst = append(dst, '"')
-		dst = appendLiteralChars(dst, t.value, true)
-		dst = append(dst, '"')
-		if t.lang != "" && validLanguageTag(t.lang) {
-			dst = append(dst, '@')
-			return append(dst, t.lang...)
-		}
-		if t.dt != "" {
-			dst = append(dst, "^^<"...)
-			if t.dtNS != nil {
-				dst = appendIRIChars(dst, t.dtNS.iri)
-			}
-			dst = appendIRIChars(dst, t.dt)
-			dst = append(dst, '>')
-		}
-		return dst
-	}
-}
-
-// Turtle terms.
-
-func appendTurtleTerm(dst []byte, t Term) []byte {
-	switch t.kind {
-	case kindIRI:
-		if t.ns != nil && t.ns.turtle && validLocalName(t.value) {
+		if turtle && t.ns != nil && t.ns.turtle && validLocalName(t.value) {
 			dst = append(dst, t.ns.prefix...)
 			dst = append(dst, ':')
 			return append(dst, t.value...)
@@ -156,7 +128,7 @@ func appendTurtleTerm(dst []byte, t Term) []byte {
 		return appendBlankLabel(dst, t.value)
 	default:
 		dst = append(dst, '"')
-		dst = appendLiteralChars(dst, t.value, false)
+		dst = appendLiteralChars(dst, t.value, !turtle)
 		dst = append(dst, '"')
 		if t.lang != "" && validLanguageTag(t.lang) {
 			dst = append(dst, '@')
@@ -164,7 +136,7 @@ func appendTurtleTerm(dst []byte, t Term) []byte {
 		}
 		if t.dt != "" {
 			dst = append(dst, "^^"...)
-			dst = appendTurtleTerm(dst, Term{kind: kindIRI, ns: t.dtNS, value: t.dt})
+			dst = appendTerm(dst, Term{kind: kindIRI, ns: t.dtNS, value: t.dt}, turtle)
 		}
 		return dst
 	}
