@@ -45,7 +45,7 @@ func init() {
 		summary: "Prepare existing infrastructure: database and schema on MYSQL_DSN, Kafka topics on KAFKA_BROKERS, search attributes on the Temporal namespace, the job schedules. Idempotent.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			return func(ctx context.Context, e *env) error {
-				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
 				}
@@ -129,7 +129,7 @@ func devUp(ctx context.Context, e *env, o devstack.Options) error {
 	e.cfg.TemporalAddress = stack.TemporalAddress
 	e.cfg.KafkaBrokers = stack.KafkaBrokers
 
-	c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 30*time.Second)
+	c, err := e.dialTemporal(ctx, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func devHealth(ctx context.Context, e *env, timeout time.Duration) error {
 	}
 	report("mysql", err)
 	report("kafka", app.KafkaCheck(e.cfg.KafkaBrokers)(ctx))
-	c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 3*time.Second)
+	c, err := e.dialTemporal(ctx, 3*time.Second)
 	report("temporal", err)
 	if err == nil {
 		defer c.Close()

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -53,7 +52,7 @@ func init() {
 				if len(e.args) != 1 {
 					return usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
 				}
-				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
 				}
@@ -71,7 +70,7 @@ func init() {
 				if len(e.args) != 1 {
 					return usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
 				}
-				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
 				}
@@ -144,7 +143,7 @@ func dumpWorkflowID(in workflows.DumpInput) string {
 }
 
 func runDump(ctx context.Context, e *env, in workflows.DumpInput, wait bool) error {
-	c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+	c, err := e.dialTemporal(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}

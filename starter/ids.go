@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/entitybase/entitybase-workers/internal/ids"
-	"github.com/entitybase/entitybase-workers/internal/temporalx"
 )
 
 func init() {
@@ -91,7 +90,7 @@ func init() {
 }
 
 func idsClient(ctx context.Context, e *env) (*ids.Client, func(), error) {
-	tc, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+	tc, err := e.dialTemporal(ctx, 10*time.Second)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/activities"
-	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -81,7 +80,7 @@ func importWorkflowID(source string) string {
 }
 
 func runImport(ctx context.Context, e *env, in workflows.ImportInput, wait bool) error {
-	c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+	c, err := e.dialTemporal(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}

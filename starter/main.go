@@ -14,11 +14,14 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/logging"
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
 )
 
 // command is one leaf of the CLI, such as "dev up" or "dump".
@@ -160,6 +163,11 @@ func printHelp(w io.Writer, prefix string) {
 	if prefix == "" {
 		fmt.Fprintf(w, "\nSettings come from the environment; `starter config` lists every variable.\n")
 	}
+}
+
+// dialTemporal connects to the configured Temporal frontend, waiting up to wait for it.
+func (e *env) dialTemporal(ctx context.Context, wait time.Duration) (client.Client, error) {
+	return temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, wait)
 }
 
 // usageErrorf reports a command-line mistake (exit status 2).

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/entitybase/entitybase-workers/internal/schedules"
-	"github.com/entitybase/entitybase-workers/internal/temporalx"
 )
 
 func init() {
@@ -23,7 +22,7 @@ func init() {
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			prefix := fs.String("id-prefix", "", "put this before every schedule ID (for test or staging namespaces)")
 			return func(ctx context.Context, e *env) error {
-				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
 				}
@@ -42,7 +41,7 @@ func init() {
 			asJSON := fs.Bool("json", false, "print JSON")
 			prefix := fs.String("id-prefix", "", "the prefix the schedules were applied with")
 			return func(ctx context.Context, e *env) error {
-				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
 				}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -80,7 +79,7 @@ func init() {
 				if err := checkDateFlag(*date); err != nil {
 					return err
 				}
-				c, err := temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, 10*time.Second)
+				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
 				}
