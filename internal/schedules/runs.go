@@ -8,6 +8,7 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -25,9 +26,14 @@ func describeRun(ctx context.Context, c client.Client, workflowID, runID string)
 	if err != nil {
 		return Run{}, fmt.Errorf("describe run %s: %w", workflowID, err)
 	}
-	info := resp.GetWorkflowExecutionInfo()
+	return runOf(resp.GetWorkflowExecutionInfo()), nil
+}
+
+// runOf is what a person wants to know of a run: when, how it ended, what it wrote or why
+// it failed.
+func runOf(info *workflowpb.WorkflowExecutionInfo) Run {
 	run := Run{
-		WorkflowID: workflowID,
+		WorkflowID: info.GetExecution().GetWorkflowId(),
 		RunID:      info.GetExecution().GetRunId(),
 		Started:    info.GetStartTime().AsTime().UTC(),
 		Status:     statusName(info.GetStatus().String()),
@@ -37,7 +43,7 @@ func describeRun(ctx context.Context, c client.Client, workflowID, runID string)
 		run.Closed = &closed
 	}
 	run.Result, run.Error = outcome(info.GetMemo())
-	return run, nil
+	return run
 }
 
 // statusName turns WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW into ContinuedAsNew, as the
@@ -82,19 +88,7 @@ func LastRuns(ctx context.Context, c client.Client, o Options) (map[string]Run, 
 		if len(resp.GetExecutions()) == 0 {
 			continue
 		}
-		info := resp.GetExecutions()[0]
-		run := Run{
-			WorkflowID: info.GetExecution().GetWorkflowId(),
-			RunID:      info.GetExecution().GetRunId(),
-			Started:    info.GetStartTime().AsTime().UTC(),
-			Status:     statusName(info.GetStatus().String()),
-		}
-		if info.GetCloseTime() != nil {
-			closed := info.GetCloseTime().AsTime().UTC()
-			run.Closed = &closed
-		}
-		run.Result, run.Error = outcome(info.GetMemo())
-		out[j.Name] = run
+		out[j.Name] = runOf(resp.GetExecutions()[0])
 	}
 	return out, nil
 }
