@@ -91,14 +91,21 @@ func readDumpLines(t *testing.T, path string) []string {
 
 func gunzipFile(t *testing.T, path string) string {
 	t.Helper()
+	var b strings.Builder
+	copyGunzipped(t, &b, path)
+	return b.String()
+}
+
+// copyGunzipped writes the decompressed content of a (multi-member) gzip file to w.
+func copyGunzipped(t *testing.T, w io.Writer, path string) {
+	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	require.NoError(t, err)
-	b, err := io.ReadAll(zr)
+	_, err = io.Copy(w, zr)
 	require.NoError(t, err)
-	return string(b)
 }
 
 // TestDumpRealEntitiesIsWikidataDumpForm stores the real Wikidata entities and checks the
@@ -408,14 +415,8 @@ func dumpProgress(t *testing.T, run client.WorkflowRun) workflows.DumpProgress {
 // decompressed).
 func decompressedSHA256(t *testing.T, path string) string {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	require.NoError(t, err)
 	h := sha256.New()
-	_, err = io.Copy(h, zr)
-	require.NoError(t, err)
+	copyGunzipped(t, h, path)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
