@@ -80,10 +80,7 @@ func syntheticEntities(seed int64, n int, odd bool) ([]*wikibase.Entity, *Proper
 	props := NewPropertyInfo(WikidataConfig())
 	props.AddDatatypes(g.Datatypes())
 	rng := rand.New(rand.NewSource(seed))
-	var entities []*wikibase.Entity
-	for _, p := range g.Properties() {
-		entities = append(entities, p)
-	}
+	entities := append([]*wikibase.Entity(nil), g.Properties()...)
 	for i := 0; i < n; i++ {
 		e := g.Item()
 		if i%10 == 9 {

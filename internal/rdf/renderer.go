@@ -91,7 +91,6 @@ type terms struct {
 	timeValueClass, timeValue, timePrecision, timeTimezone, calendar Term
 	quantityValueClass, amount, upper, lower, unit, normalized       Term
 	globeValueClass, lat, lon, precision, globe, autoPrecision       Term
-	brokenComment                                                    Term
 	sameAs                                                           Term
 	comment                                                          Term
 }

@@ -88,12 +88,6 @@ func (s *sink) close() {
 	}
 }
 
-func (s *sink) reset() {
-	s.buf = s.buf[:0]
-	s.open = false
-	s.triples = 0
-}
-
 func (s *sink) appendTurtlePredicate(dst []byte, p Term) []byte {
 	if p.ns == s.rdfNS && p.value == "type" {
 		return append(dst, 'a')

@@ -88,8 +88,7 @@ func around(b []byte, i int) string {
 
 // toDumpForm turns a Special:EntityData entity into its dump form.
 func toDumpForm(entity *orderedNode) {
-	var claims func(c *orderedNode)
-	claims = func(c *orderedNode) {
+	claims := func(c *orderedNode) {
 		if c == nil {
 			return
 		}
