@@ -151,7 +151,7 @@ func (n *Notifications) watchesOf(ctx context.Context, entityIDs []string) (map[
 		rows, err := n.DB.QueryContext(ctx, `SELECT m.entity_id, w.user_id, w.watched_properties, COALESCE(u.watchlist_enabled, TRUE)
  FROM entity_id_mapping m JOIN watchlist w ON w.internal_entity_id = m.internal_id
  LEFT JOIN users u ON u.user_id = w.user_id
- WHERE m.entity_id IN (`+placeholders(len(part))+`) ORDER BY w.id`, args...)
+ WHERE m.entity_id IN (`+store.Placeholders(len(part))+`) ORDER BY w.id`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read watchers of %d entities: %w", len(part), err)
 		}
@@ -268,8 +268,4 @@ func ChangedProperties(before, after *wikibase.Entity) []string {
 	}
 	slices.Sort(changed)
 	return changed
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }

@@ -716,7 +716,7 @@ func readMappings(ctx context.Context, tx *sql.Tx, keys []string, into map[strin
 		for _, k := range keys[start:end] {
 			args = append(args, k)
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT entity_id, internal_id FROM entity_id_mapping WHERE entity_id IN ("+placeholders(end-start)+")", args...)
+		rows, err := tx.QueryContext(ctx, "SELECT entity_id, internal_id FROM entity_id_mapping WHERE entity_id IN ("+Placeholders(end-start)+")", args...)
 		if err != nil {
 			return fmt.Errorf("read entity id mappings: %w", err)
 		}
@@ -747,7 +747,7 @@ func loadHeads(ctx context.Context, tx *sql.Tx, iids []int64) (map[int64]*headSt
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT h.internal_id, h.head_revision_id, h.is_deleted, h.is_redirect, r.content_hash
  FROM entity_head h JOIN entity_revisions r ON r.internal_id = h.internal_id AND r.revision_id = h.head_revision_id
- WHERE h.internal_id IN (`+placeholders(end-start)+")", args...)
+ WHERE h.internal_id IN (`+Placeholders(end-start)+")", args...)
 		if err != nil {
 			return nil, fmt.Errorf("read entity heads: %w", err)
 		}
@@ -935,7 +935,8 @@ func nullUser(id int64) any {
 	return id
 }
 
-func placeholders(n int) string {
+// Placeholders returns n comma-separated "?" for an IN (...) list.
+func Placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
@@ -947,7 +948,7 @@ func execIn(ctx context.Context, tx *sql.Tx, format string, iids []int64) error 
 		for _, v := range iids[start:end] {
 			args = append(args, v)
 		}
-		q := fmt.Sprintf(format, placeholders(end-start))
+		q := fmt.Sprintf(format, Placeholders(end-start))
 		if strings.HasPrefix(q, "SELECT") {
 			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
