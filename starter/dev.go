@@ -30,7 +30,7 @@ func init() {
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			dir := fs.String("dir", ".dev", "folder for Temporal's SQLite file and Kafka's data (state survives restarts)")
 			host := fs.String("host", "127.0.0.1", "address every embedded service listens on")
-			temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
+			temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port (the server's other services take the nine ports after it)")
 			uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
 			kafkaPort := fs.Int("kafka-port", 9092, "Kafka broker port")
 			return func(ctx context.Context, e *env) error {

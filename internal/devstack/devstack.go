@@ -19,6 +19,8 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
 	"github.com/twmb/franz-go/pkg/kfake"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/authorization"
@@ -184,6 +186,12 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	ptrs := make([]*int, len(internal))
 	for i := range internal {
 		ptrs[i] = &internal[i]
+		if o.Dir != "" {
+			// A persistent cluster keeps its membership in SQLite: services that come back
+			// on the ports they had are the same hosts at once, where new ports would leave
+			// the ring waiting for the old entries to expire.
+			internal[i] = o.TemporalPort + 1 + i
+		}
 	}
 	if err := claimPorts(o.Host, ptrs...); err != nil {
 		return err
@@ -262,13 +270,29 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	return nil
 }
 
-// waitServing waits until the frontend answers its health check.
+// clusterServes asks the frontend, then history (a workflow that does not exist is "not
+// found", not "unavailable") and matching (a task queue's pollers) for an answer.
+func clusterServes(ctx context.Context, c client.Client) error {
+	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return err
+	}
+	var notFound *serviceerror.NotFound
+	if _, err := c.DescribeWorkflowExecution(ctx, "devstack-readiness", ""); err != nil && !errors.As(err, &notFound) {
+		return fmt.Errorf("history: %w", err)
+	}
+	if _, err := c.DescribeTaskQueue(ctx, "devstack-readiness", enumspb.TASK_QUEUE_TYPE_WORKFLOW); err != nil {
+		return fmt.Errorf("matching: %w", err)
+	}
+	return nil
+}
+
+// waitServing waits until frontend, history and matching answer.
 func waitServing(ctx context.Context, hostPort, namespace string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 		if err == nil {
-			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			err = clusterServes(ctx, c)
 			c.Close()
 			if err == nil {
 				return nil
