@@ -165,27 +165,17 @@ func runDump(ctx context.Context, e *env, in workflows.DumpInput, wait bool) err
 		fmt.Fprintf(e.out, "follow it with `starter dump status %s`\n", id)
 		return nil
 	}
-	done := make(chan error, 1)
 	var res workflows.DumpResult
-	go func() { done <- run.Get(ctx, &res) }()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				return fmt.Errorf("dump %s failed: %w", id, err)
-			}
-			printDumpResult(e, res)
-			return nil
-		case <-tick.C:
-			if p, err := queryDumpProgress(ctx, c, id); err == nil {
-				printDumpProgress(e, p)
-			}
-		case <-ctx.Done():
-			return ctx.Err()
+	err = follow(ctx, run, &res, func() {
+		if p, err := queryDumpProgress(ctx, c, id); err == nil {
+			printDumpProgress(e, p)
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("dump %s failed: %w", id, err)
 	}
+	printDumpResult(e, res)
+	return nil
 }
 
 // queryDumpProgress asks the latest run (the run id is left empty, so the query follows

@@ -99,33 +99,24 @@ func runImport(ctx context.Context, e *env, in workflows.ImportInput, wait bool)
 		return nil
 	}
 	started := time.Now()
-	done := make(chan error, 1)
 	var res workflows.ImportResult
-	go func() { done <- run.Get(ctx, &res) }()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				return fmt.Errorf("import of %s failed: %w", in.Source, err)
-			}
-			printImportResult(e, res, time.Since(started))
-			return nil
-		case <-tick.C:
-			// The run id is left empty so the query follows continue-as-new.
-			v, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryImportProgress)
-			if err != nil {
-				continue // not started on a worker yet; try again next tick
-			}
-			var p workflows.ImportProgress
-			if err := v.Get(&p); err == nil {
-				printImportProgress(e, p, time.Since(started))
-			}
-		case <-ctx.Done():
-			return ctx.Err()
+	err = follow(ctx, run, &res, func() {
+		// The run id is left empty so the query follows continue-as-new; before a worker
+		// has started the run there is no answer yet.
+		v, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryImportProgress)
+		if err != nil {
+			return
 		}
+		var p workflows.ImportProgress
+		if err := v.Get(&p); err == nil {
+			printImportProgress(e, p, time.Since(started))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("import of %s failed: %w", in.Source, err)
 	}
+	printImportResult(e, res, time.Since(started))
+	return nil
 }
 
 func printImportProgress(e *env, p workflows.ImportProgress, elapsed time.Duration) {

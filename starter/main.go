@@ -170,6 +170,24 @@ func (e *env) dialTemporal(ctx context.Context, wait time.Duration) (client.Clie
 	return temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, wait)
 }
 
+// follow waits for run's result into result, calling progress once a second meanwhile.
+func follow(ctx context.Context, run client.WorkflowRun, result any, progress func()) error {
+	done := make(chan error, 1)
+	go func() { done <- run.Get(ctx, result) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			progress()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // usageErrorf reports a command-line mistake (exit status 2).
 func usageErrorf(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
