@@ -138,6 +138,12 @@ func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error
 // entity's backlinks, records property datatypes and appends an entity_change event to the
 // outbox. Concurrent saves of one entity serialise on its entity_id_mapping row; a deadlock
 // retries the whole transaction.
+//
+// The entity_id_mapping rows of the saved entities and of their link targets are created
+// first, each in its own short statement: a mapping never changes once written, and a save
+// that held the new rows of popular targets (Q5, say) until its commit would make every
+// concurrent save linking to them wait for that commit. A row left behind by a save that then
+// failed is what a link target's row is anyway: an id with no head yet.
 func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveResult, error) {
 	prepared, err := s.prepareAll(reqs)
 	if err != nil {
@@ -148,10 +154,23 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 	// already encoded; saveTx waits for each entity in turn. A retried transaction reuses them.
 	enc := s.startEncoding(prepared)
 	defer enc.stop()
+	var ids []parsedID
+	for i := range prepared {
+		ids = append(ids, prepared[i].id)
+		for _, t := range prepared[i].targets {
+			if t.id != "" {
+				ids = append(ids, t)
+			}
+		}
+	}
+	internal, err := ensureMappings(ctx, s.DB, ids)
+	if err != nil {
+		return nil, err
+	}
 	var out []SaveResult
 	err = retryTx(ctx, s.DB, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.saveTx(ctx, tx, prepared, enc)
+		out, err = s.saveTx(ctx, tx, prepared, internal, enc)
 		return err
 	})
 	if err != nil {
@@ -339,26 +358,10 @@ type headState struct {
 	lineLoaded bool
 }
 
-func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, enc *encoding) ([]SaveResult, error) {
-	var ids []parsedID
-	for i := range ps {
-		ids = append(ids, ps[i].id)
-		for _, t := range ps[i].targets {
-			if t.id != "" {
-				ids = append(ids, t)
-			}
-		}
-	}
-	internal, created, err := ensureMappings(ctx, tx, ids)
-	if err != nil {
-		return nil, err
-	}
-	// Entities whose mapping this transaction created have no head yet and are locked already.
+func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, internal map[string]int64, enc *encoding) ([]SaveResult, error) {
 	own := make([]int64, 0, len(ps))
 	for i := range ps {
-		if !created[ps[i].id.id] {
-			own = append(own, internal[ps[i].id.id])
-		}
+		own = append(own, internal[ps[i].id.id])
 	}
 	slices.Sort(own)
 	own = slices.Compact(own)
@@ -574,7 +577,7 @@ func (r *rowsBuilder) add(args ...any) {
 }
 
 // flush writes the rows collected so far, if any, and empties the builder.
-func (r *rowsBuilder) flush(ctx context.Context, tx *sql.Tx, head string, width int) error {
+func (r *rowsBuilder) flush(ctx context.Context, tx execQueryer, head string, width int) error {
 	if r.n == 0 {
 		return nil
 	}
@@ -588,7 +591,7 @@ func (r *rowsBuilder) flush(ctx context.Context, tx *sql.Tx, head string, width 
 // revisionFlushBytes is how much compressed content saveTx collects before it sends an INSERT
 // of revisions: small enough that the server works while the rest of a batch is compressed,
 // large enough that a statement's round trip stays cheap.
-const revisionFlushBytes = 256 << 10
+const revisionFlushBytes = 192 << 10
 
 // maxStatementBytes keeps one INSERT well under MariaDB's default max_allowed_packet (16 MB).
 const maxStatementBytes = 4 << 20
@@ -597,13 +600,13 @@ const maxStatementBytes = 4 << 20
 const maxPlaceholders = 60000
 
 // exec writes the rows as few multi-row statements as the packet limit allows.
-func (r *rowsBuilder) exec(ctx context.Context, tx *sql.Tx, head string, width int) error {
+func (r *rowsBuilder) exec(ctx context.Context, tx execQueryer, head string, width int) error {
 	_, err := r.execCount(ctx, tx, head, width)
 	return err
 }
 
 // execCount is exec returning the rows affected.
-func (r *rowsBuilder) execCount(ctx context.Context, tx *sql.Tx, head string, width int) (int64, error) {
+func (r *rowsBuilder) execCount(ctx context.Context, tx execQueryer, head string, width int) (int64, error) {
 	var affected int64
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
 	start, size := 0, 0
@@ -656,13 +659,10 @@ func (r *rowsBuilder) execCount(ctx context.Context, tx *sql.Tx, head string, wi
 }
 
 // ensureMappings returns the internal ids of ids, creating entity_id_mapping rows for those
-// seen for the first time. Existing rows are read without locks, so linking to an entity
-// never waits for a save of that entity.
-//
-// created holds the ids whose rows this transaction inserted (known when every missing row was
-// inserted): their rows stay locked by the insert until commit, so no other save can have
-// written a head for them.
-func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (internal map[string]int64, created map[string]bool, err error) {
+// seen for the first time. It runs outside any transaction: existing rows are read without
+// locks, and the missing ones are inserted in sorted order (so concurrent inserts lock in the
+// same order) by statements that commit at once.
+func ensureMappings(ctx context.Context, db *sql.DB, ids []parsedID) (map[string]int64, error) {
 	byID := map[string]parsedID{}
 	for _, id := range ids {
 		byID[id.id] = id
@@ -673,8 +673,8 @@ func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (internal m
 	}
 	slices.Sort(keys)
 	found := make(map[string]int64, len(keys))
-	if err := readMappings(ctx, tx, keys, found); err != nil {
-		return nil, nil, err
+	if err := readMappings(ctx, db, keys, found); err != nil {
+		return nil, err
 	}
 	var missing []string
 	var rows rowsBuilder
@@ -685,31 +685,23 @@ func ensureMappings(ctx context.Context, tx *sql.Tx, ids []parsedID) (internal m
 		}
 	}
 	if len(missing) == 0 {
-		return found, nil, nil
+		return found, nil
 	}
-	// Sorted inserts keep concurrent transactions locking in the same order.
-	inserted, err := rows.execCount(ctx, tx, "INSERT IGNORE INTO entity_id_mapping (entity_id, entity_type, numeric_id) VALUES ", 3)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create entity id mappings: %w", err)
+	if _, err := rows.execCount(ctx, db, "INSERT IGNORE INTO entity_id_mapping (entity_id, entity_type, numeric_id) VALUES ", 3); err != nil {
+		return nil, fmt.Errorf("create entity id mappings: %w", err)
 	}
-	if err := readMappings(ctx, tx, missing, found); err != nil {
-		return nil, nil, err
-	}
-	if inserted == int64(len(missing)) {
-		created = make(map[string]bool, len(missing))
-		for _, k := range missing {
-			created[k] = true
-		}
+	if err := readMappings(ctx, db, missing, found); err != nil {
+		return nil, err
 	}
 	for _, k := range missing {
 		if _, ok := found[k]; !ok {
-			return nil, nil, fmt.Errorf("entity id mapping for %s: not created (type %s, number %d taken by another id?)", k, byID[k].typ, byID[k].numeric)
+			return nil, fmt.Errorf("entity id mapping for %s: not created (type %s, number %d taken by another id?)", k, byID[k].typ, byID[k].numeric)
 		}
 	}
-	return found, created, nil
+	return found, nil
 }
 
-func readMappings(ctx context.Context, tx *sql.Tx, keys []string, into map[string]int64) error {
+func readMappings(ctx context.Context, tx execQueryer, keys []string, into map[string]int64) error {
 	for start := 0; start < len(keys); start += 1000 {
 		end := min(start+1000, len(keys))
 		args := make([]any, 0, end-start)
@@ -785,6 +777,12 @@ func loadContent(ctx context.Context, q queryer, iid, rev int64) ([]byte, error)
 	return line, nil
 }
 
+// execQueryer is what *sql.DB and *sql.Tx share that the writes need.
+type execQueryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -808,27 +806,32 @@ func decodeContent(encoding string, content []byte) ([]byte, error) {
 	return nil, fmt.Errorf("content encoding %q is not known", encoding)
 }
 
-var gzipWriters = sync.Pool{New: func() any {
+// compressor gzips revision contents, reusing its writer and buffer.
+type compressor struct {
+	zw  *gzip.Writer
+	buf bytes.Buffer
+}
+
+var compressors = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
-	return zw
+	return &compressor{zw: zw}
 }}
 
 // gzipBytes compresses b. BestSpeed: the import is bound by compression time, and the
 // stored lines (repetitive JSON) compress well at any level. No name or mtime in the header,
 // so the same line always gives the same bytes.
 func gzipBytes(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(b)/4 + 64)
-	zw := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(zw)
-	zw.Reset(&buf)
-	if _, err := zw.Write(b); err != nil {
+	c := compressors.Get().(*compressor)
+	defer compressors.Put(c)
+	c.buf.Reset()
+	c.zw.Reset(&c.buf)
+	if _, err := c.zw.Write(b); err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
+	if err := c.zw.Close(); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(c.buf.Bytes()), nil
 }
 
 // changedProperties lists the properties whose statements (of the entity and of a lexeme's

@@ -184,19 +184,27 @@ func TestSaveRejectsBadInputWithoutWriting(t *testing.T) {
 		name   string
 		entity *wikibase.Entity
 		want   string
+		// ids: the request passed the checks that need no encoding, so the entity ids of the
+		// batch were given internal ids before its serialization failed.
+		ids bool
 	}{
-		{"no id", &wikibase.Entity{Type: "item"}, "has no id"},
-		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "not an entity id"},
-		{"nil", nil, "no entity"},
+		{"no id", &wikibase.Entity{Type: "item"}, "has no id", false},
+		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "not an entity id", false},
+		{"nil", nil, "no entity", false},
+		{"does not serialize", &wikibase.Entity{ID: "Q9"}, "needs a type", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			// A bad entity in a batch stops the whole batch before anything is written.
+			// A bad entity in a batch stops the whole batch before any entity is written.
 			_, err := s.SaveBatch(context.Background(), []store.SaveRequest{{Entity: item(t, "Q1", "a", "Q2", "s")}, {Entity: c.entity}})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
-			assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping"))
-			assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM entity_revisions"))
+			for _, table := range []string{"entity_head", "entity_revisions", "entity_backlinks", "entity_change_outbox"} {
+				assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM "+table), table)
+			}
+			if !c.ids {
+				assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping"))
+			}
 		})
 	}
 }
@@ -252,6 +260,45 @@ func TestConcurrentSavesOfOneEntity(t *testing.T) {
 		assert.Equal(t, int64(i), r.Change.FromRevisionID)
 	}
 	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_backlinks"), "only the head's links")
+}
+
+// TestConcurrentBatchesLinkingToEachOther: batches saved at the same time, each linking to
+// entities the others are creating, give every id one internal id and lose no link.
+func TestConcurrentBatchesLinkingToEachOther(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db}
+	const workers, perWorker = 4, 30
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 3 {
+				var reqs []store.SaveRequest
+				for i := range perWorker / 3 {
+					n := w*perWorker + round*(perWorker/3) + i + 1
+					// Each entity links to one of the next worker's entities.
+					target := fmt.Sprint("Q", ((w+1)%workers)*perWorker+(n%perWorker)+1)
+					reqs = append(reqs, store.SaveRequest{Entity: item(t, fmt.Sprint("Q", n), "x", target, "s")})
+				}
+				if _, err := s.SaveBatch(context.Background(), reqs); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	const n = workers * perWorker
+	assert.Equal(t, n, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping"), "one mapping per id, saved or linked")
+	assert.Equal(t, n, count(t, db, "SELECT COUNT(*) FROM entity_head"))
+	assert.Equal(t, n, count(t, db, "SELECT COUNT(*) FROM entity_backlinks"))
+	assert.Equal(t, n, count(t, db, `SELECT COUNT(*) FROM entity_backlinks b
+ JOIN entity_head h ON h.internal_id = b.referenced_internal_id`), "every link points at a saved entity's row")
 }
 
 func TestRedirectAndDelete(t *testing.T) {
