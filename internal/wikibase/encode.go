@@ -1,6 +1,7 @@
 package wikibase
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -33,14 +34,23 @@ type Encoder struct {
 	StoredHashes bool
 
 	hasher Hasher
+	buf    []byte
 	entity *Entity
 	err    error
 }
 
-// Marshal returns the dump line of e (without a trailing comma or newline).
-// page, when not nil, is appended as pageid, ns, title, lastrevid, modified.
+// Marshal returns the dump line of e (without a trailing comma or newline)
+// in a slice of its own. page, when not nil, is appended as pageid, ns,
+// title, lastrevid, modified.
 func (enc *Encoder) Marshal(e *Entity, page *PageMetadata) ([]byte, error) {
-	return enc.AppendEntity(nil, e, page)
+	// Encoding into a reused buffer and copying the result once costs less
+	// than growing a new slice to the size of the line.
+	b, err := enc.AppendEntity(enc.buf[:0], e, page)
+	enc.buf = b
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b), nil
 }
 
 // AppendEntity appends the dump line of e to dst.

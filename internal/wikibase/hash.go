@@ -1,6 +1,7 @@
 package wikibase
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"encoding/hex"
@@ -219,41 +220,49 @@ func appendSnakSerialization(dst []byte, s *Snak) ([]byte, error) {
 // Hasher computes Wikibase hashes, reusing its buffers between calls. The
 // zero value is ready to use; a Hasher is not safe for concurrent use.
 type Hasher struct {
-	buf    []byte
-	hashes []string
+	buf  []byte
+	sums [][sha1.Size]byte
 }
 
 // SnakHash returns the snak's hash as Wikibase computes it (the "hash" member
 // of qualifier and reference snaks): sha1 of the snak's PHP serialization.
 func (h *Hasher) SnakHash(s *Snak) (string, error) {
+	sum, err := h.snakSum(s)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func (h *Hasher) snakSum(s *Snak) ([sha1.Size]byte, error) {
 	var err error
 	h.buf, err = appendSnakSerialization(h.buf[:0], s)
 	if err != nil {
-		return "", fmt.Errorf("hash snak of %s: %w", s.Property, err)
+		return [sha1.Size]byte{}, fmt.Errorf("hash snak of %s: %w", s.Property, err)
 	}
-	sum := sha1.Sum(h.buf)
-	return hex.EncodeToString(sum[:]), nil
+	return sha1.Sum(h.buf), nil
 }
 
 // ReferenceHash returns the reference's hash: sha1 of its snak hashes,
 // sorted and joined with "|". It is also the local name of the reference's
 // wdref: node in RDF.
 func (h *Hasher) ReferenceHash(r *Reference) (string, error) {
-	h.hashes = h.hashes[:0]
+	h.sums = h.sums[:0]
 	for i := range r.Snaks {
-		sh, err := h.SnakHash(&r.Snaks[i])
+		sum, err := h.snakSum(&r.Snaks[i])
 		if err != nil {
 			return "", fmt.Errorf("hash reference: %w", err)
 		}
-		h.hashes = append(h.hashes, sh)
+		h.sums = append(h.sums, sum)
 	}
-	slices.Sort(h.hashes)
+	// Sorting the digests sorts their hex forms: hex keeps the byte order.
+	slices.SortFunc(h.sums, func(a, b [sha1.Size]byte) int { return bytes.Compare(a[:], b[:]) })
 	h.buf = h.buf[:0]
-	for i, sh := range h.hashes {
+	for i := range h.sums {
 		if i > 0 {
 			h.buf = append(h.buf, '|')
 		}
-		h.buf = append(h.buf, sh...)
+		h.buf = hex.AppendEncode(h.buf, h.sums[i][:])
 	}
 	sum := sha1.Sum(h.buf)
 	return hex.EncodeToString(sum[:]), nil
