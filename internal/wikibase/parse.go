@@ -1,6 +1,7 @@
 package wikibase
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -588,8 +589,7 @@ func orderByProperty(snaks []Snak, order []string) []Snak {
 
 func (p *parser) snak() (Snak, error) {
 	var sn Snak
-	var rawValue []byte
-	var valueType string
+	var value Value
 	hasDataValue := false
 	s := &p.s
 	err := s.object(func(key []byte) error {
@@ -623,7 +623,7 @@ func (p *parser) snak() (Snak, error) {
 			return wrapField("datatype", err)
 		case "datavalue":
 			hasDataValue = true
-			rawValue, valueType, err = p.dataValue()
+			value, err = p.dataValue()
 			return wrapField("datavalue", err)
 		default:
 			f, err := p.rawField(key)
@@ -649,21 +649,20 @@ func (p *parser) snak() (Snak, error) {
 	case sn.Type != SnakValue && hasDataValue:
 		return sn, fmt.Errorf("%s snak of %s has a datavalue", sn.Type, sn.Property)
 	case hasDataValue:
-		v, err := p.value(valueType, rawValue)
-		if err != nil {
-			return sn, fieldError("datavalue", err)
-		}
-		sn.Value = v
+		sn.Value = value
 	}
 	return sn, nil
 }
 
-// dataValue reads {"value":...,"type":"..."} and returns the raw value and
-// the type; the value is decoded once the type is known, since the members
-// may come in either order.
-func (p *parser) dataValue() ([]byte, string, error) {
+// dataValue reads {"value":...,"type":"..."} and decodes the value. The
+// members may come in either order. Wikibase writes the value first, and its
+// shape (the first member of an object) nearly always tells its type, so it
+// is decoded as it is read; when the shape says nothing, or turns out wrong,
+// it is decoded from its raw JSON once the type is known.
+func (p *parser) dataValue() (Value, error) {
 	var raw []byte
-	var typ string
+	var typ, decodedAs string
+	var decoded Value
 	hasValue, hasType := false, false
 	s := &p.s
 	err := s.object(func(key []byte) error {
@@ -671,6 +670,15 @@ func (p *parser) dataValue() ([]byte, string, error) {
 		switch string(key) {
 		case "value":
 			hasValue = true
+			s.skipSpace()
+			start := s.pos
+			if t := s.valueShape(); t != "" && (!hasType || t == typ) {
+				if v, err := p.knownValue(t); err == nil {
+					decoded, decodedAs, raw = v, t, s.data[start:s.pos]
+					return nil
+				}
+				s.pos = start
+			}
 			raw, err = s.skip()
 			return wrapField("value", err)
 		case "type":
@@ -683,13 +691,55 @@ func (p *parser) dataValue() ([]byte, string, error) {
 	})
 	switch {
 	case err != nil:
-		return nil, "", err
+		return nil, err
 	case !hasValue:
-		return nil, "", errors.New("datavalue has no value")
+		return nil, errors.New("datavalue has no value")
 	case !hasType || typ == "":
-		return nil, "", errors.New("datavalue has no type")
+		return nil, errors.New("datavalue has no type")
+	case decoded != nil && decodedAs == typ:
+		return decoded, nil
 	}
-	return raw, typ, nil
+	return p.value(typ, raw)
+}
+
+// valueShape guesses the type of the value at the current position from its
+// first byte and, for an object, its first member as Wikibase orders them.
+// It returns "" when it cannot tell.
+func (s *scanner) valueShape() string {
+	if s.pos >= len(s.data) {
+		return ""
+	}
+	switch s.data[s.pos] {
+	case '"':
+		return ValueTypeString
+	case '{':
+	default:
+		return ""
+	}
+	i := s.pos + 1
+	for i < len(s.data) && (s.data[i] == ' ' || s.data[i] == '\t' || s.data[i] == '\n' || s.data[i] == '\r') {
+		i++
+	}
+	if i >= len(s.data) || s.data[i] != '"' {
+		return ""
+	}
+	end := bytes.IndexByte(s.data[i+1:], '"')
+	if end < 0 {
+		return ""
+	}
+	switch string(s.data[i+1 : i+1+end]) {
+	case "entity-type", "numeric-id", "id":
+		return ValueTypeEntityID
+	case "text":
+		return ValueTypeMonolingualText
+	case "time":
+		return ValueTypeTime
+	case "amount":
+		return ValueTypeQuantity
+	case "latitude":
+		return ValueTypeGlobeCoordinate
+	}
+	return ""
 }
 
 // errUnknownMember marks a known value type carrying members the model does

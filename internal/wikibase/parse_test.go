@@ -154,6 +154,34 @@ func TestParseKeepsUnknownFields(t *testing.T) {
 	assert.Equal(t, []RawField{{Key: "note", Value: []byte("true")}}, st.Extra)
 }
 
+// TestParseDataValueInAnyOrder: the value decodes the same whether its type comes before
+// or after it, and whatever its first member; a value that only looks like a known type is
+// kept verbatim under its own type.
+func TestParseDataValueInAnyOrder(t *testing.T) {
+	mono := &MonolingualTextValue{Text: "a", Language: "en"}
+	cases := []struct {
+		name, datavalue string
+		want            Value
+	}{
+		{"value first", `{"value":{"text":"a","language":"en"},"type":"monolingualtext"}`, mono},
+		{"type first", `{"type":"monolingualtext","value":{"text":"a","language":"en"}}`, mono},
+		{"members reordered", `{"value":{"language":"en","text":"a"},"type":"monolingualtext"}`, mono},
+		{"shape of another type", `{"value":{"text":"a","language":"en"},"type":"wibbly"}`,
+			&UnknownValue{Type: "wibbly", Raw: []byte(`{"text":"a","language":"en"}`)}},
+		{"known type, unknown member", `{"value":{"text":"a","language":"en","x":1},"type":"monolingualtext"}`,
+			&UnknownValue{Type: "monolingualtext", Raw: []byte(`{"text":"a","language":"en","x":1}`)}},
+		{"string", `{"value":"s","type":"string"}`, &StringValue{Value: "s"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := ParseEntity([]byte(`{"type":"item","id":"Q1","claims":{"P1":[{"mainsnak":{"snaktype":"value","property":"P1","datavalue":` +
+				c.datavalue + `},"type":"statement","rank":"normal"}]}}`))
+			require.NoError(t, err)
+			assert.Equal(t, c.want, e.Claims[0].Statements[0].MainSnak.Value)
+		})
+	}
+}
+
 func TestParseOrdersQualifiersAndRegroupsClaims(t *testing.T) {
 	in := `{"type":"item","id":"Q1","claims":{` +
 		`"P2":[{"mainsnak":{"snaktype":"novalue","property":"P2"},"type":"statement","rank":"normal",` +
