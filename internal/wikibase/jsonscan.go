@@ -1,8 +1,10 @@
 package wikibase
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -182,6 +184,21 @@ func (s *scanner) str() (string, error) {
 	return string(b), nil
 }
 
+// specialBytes flags the bytes of w, eight string bytes read little-endian, that
+// are a quote, a backslash, a control character or non-ASCII (and "/" if
+// slash): the high bit of each such byte is set in the result. Bytes above
+// the first flagged one may be flagged falsely (a borrow), so only the
+// lowest flag is exact; the result is 0 exactly when there is none.
+func specialBytes(w uint64, slash bool) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - lo) &^ v }
+	m := w | (w-lo*0x20)&^w | zero(w^(lo*'"')) | zero(w^(lo*'\\'))
+	if slash {
+		m |= zero(w ^ (lo * '/'))
+	}
+	return m & hi
+}
+
 // stringStop marks the bytes at which stringBytes looks closer: the quote, the
 // backslash, control characters and the bytes of non-ASCII characters.
 var stringStop = func() (stop [256]bool) {
@@ -205,6 +222,18 @@ func (s *scanner) stringBytes() ([]byte, error) {
 	start := s.pos
 	ascii := true
 	for i := start; i < len(s.data); i++ {
+		// Skip eight plain bytes at a time, else land on the first byte that is not.
+		for i+8 <= len(s.data) {
+			m := specialBytes(binary.LittleEndian.Uint64(s.data[i:]), false)
+			if m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(s.data) {
+			break
+		}
 		c := s.data[i]
 		if !stringStop[c] {
 			continue

@@ -1,6 +1,7 @@
 package wikibase
 
 import (
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -16,6 +17,15 @@ func appendJSONString(dst []byte, s string, php bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			m := specialBytes(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+				uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56, php)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf && (c != '/' || !php) {
 			i++
