@@ -29,6 +29,19 @@ func ParseEntity(data []byte) (*Entity, error) {
 // parser turns scanner tokens into the entity model.
 type parser struct {
 	s scanner
+	// Lists are collected in these and copied out at their exact size, rather than grown
+	// from nothing for every statement group and snak list. A nested list (none in
+	// Wikibase's model) would find the field empty and grow its own.
+	snaks []Snak
+	stmts []Statement
+}
+
+// exact copies a collected list into a slice of its own size; nil when empty.
+func exact[T any](list []T) []T {
+	if len(list) == 0 {
+		return nil
+	}
+	return append(make([]T, 0, len(list)), list...)
 }
 
 // fieldError names the JSON member an error was found in.
@@ -183,6 +196,7 @@ func validateEntity(e *Entity) error {
 // termMap reads {"en":{"language":"en","value":"..."}, ...}.
 func (p *parser) termMap() ([]Term, error) {
 	var terms []Term
+	var index map[string]int // position by language, once there are many
 	err := p.s.mapOrEmptyArray(func(key []byte) error {
 		k := p.s.internBytes(key)
 		t, err := p.term()
@@ -192,10 +206,25 @@ func (p *parser) termMap() ([]Term, error) {
 		if t.Language == "" {
 			t.Language = k
 		}
-		for i := range terms {
-			if terms[i].Language == t.Language {
+		// PHP keeps the first position and the last value of a repeated language.
+		if index == nil && len(terms) >= 16 {
+			index = make(map[string]int, 2*len(terms))
+			for i := range terms {
+				index[terms[i].Language] = i
+			}
+		}
+		if index != nil {
+			if i, ok := index[t.Language]; ok {
 				terms[i] = t
 				return nil
+			}
+			index[t.Language] = len(terms)
+		} else {
+			for i := range terms {
+				if terms[i].Language == t.Language {
+					terms[i] = t
+					return nil
+				}
 			}
 		}
 		terms = append(terms, t)
@@ -321,13 +350,14 @@ func (p *parser) sitelinks() ([]Sitelink, error) {
 }
 
 func (p *parser) stringArray() ([]string, error) {
-	var out []string
+	var buf [8]string
+	out := buf[:0]
 	err := p.s.array(func() error {
 		v, err := p.s.internStr()
 		out = append(out, v)
 		return err
 	})
-	return out, err
+	return exact(out), err
 }
 
 // claims reads the claims map. Statements are regrouped by their main snak's
@@ -338,7 +368,8 @@ func (p *parser) claims() ([]StatementGroup, error) {
 	regroup := false
 	err := p.s.mapOrEmptyArray(func(key []byte) error {
 		pid := p.s.internBytes(key)
-		var stmts []Statement
+		stmts := p.stmts[:0]
+		p.stmts = nil
 		err := p.s.array(func() error {
 			st, err := p.statement()
 			if err != nil {
@@ -350,16 +381,17 @@ func (p *parser) claims() ([]StatementGroup, error) {
 			stmts = append(stmts, st)
 			return nil
 		})
+		p.stmts = stmts[:0]
 		if err != nil {
 			return fieldError(pid, err)
 		}
 		for i := range groups {
 			if groups[i].Property == pid {
-				groups[i].Statements = stmts
+				groups[i].Statements = exact(stmts)
 				return nil
 			}
 		}
-		groups = append(groups, StatementGroup{Property: pid, Statements: stmts})
+		groups = append(groups, StatementGroup{Property: pid, Statements: exact(stmts)})
 		return nil
 	})
 	if err != nil {
@@ -513,7 +545,9 @@ func (p *parser) snakMap() ([]Snak, error) {
 		key        string
 		start, end int
 	}
-	var snaks []Snak
+	snaks := p.snaks[:0]
+	p.snaks = nil
+	defer func() { p.snaks = snaks[:0] }()
 	var spans []span
 	replaced := false
 	err := p.s.mapOrEmptyArray(func(key []byte) error {
@@ -542,8 +576,11 @@ func (p *parser) snakMap() ([]Snak, error) {
 		spans = append(spans, span{key: pid, start: start, end: len(snaks)})
 		return nil
 	})
-	if err != nil || !replaced {
-		return snaks, err
+	if err != nil {
+		return nil, err
+	}
+	if !replaced {
+		return exact(snaks), nil
 	}
 	out := make([]Snak, 0, len(snaks))
 	for _, sp := range spans {
