@@ -365,11 +365,7 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, in
 	}
 	slices.Sort(own)
 	own = slices.Compact(own)
-	// Lock the mapping rows of the saved entities: the serialisation point of concurrent saves.
-	if err := execIn(ctx, tx, "SELECT internal_id FROM entity_id_mapping WHERE internal_id IN (%s) ORDER BY internal_id FOR UPDATE", own); err != nil {
-		return nil, fmt.Errorf("lock entities: %w", err)
-	}
-	heads, err := loadHeads(ctx, tx, own)
+	heads, err := lockHeads(ctx, tx, own)
 	if err != nil {
 		return nil, err
 	}
@@ -729,7 +725,9 @@ func readMappings(ctx context.Context, tx execQueryer, keys []string, into map[s
 	return nil
 }
 
-func loadHeads(ctx context.Context, tx *sql.Tx, iids []int64) (map[int64]*headState, error) {
+// lockHeads locks the mapping rows of the saved entities, in internal id order (the
+// serialisation point of concurrent saves), and reads their heads in the same statement.
+func lockHeads(ctx context.Context, tx *sql.Tx, iids []int64) (map[int64]*headState, error) {
 	heads := make(map[int64]*headState, len(iids))
 	for start := 0; start < len(iids); start += 1000 {
 		end := min(start+1000, len(iids))
@@ -737,24 +735,30 @@ func loadHeads(ctx context.Context, tx *sql.Tx, iids []int64) (map[int64]*headSt
 		for _, v := range iids[start:end] {
 			args = append(args, v)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT h.internal_id, h.head_revision_id, h.is_deleted, h.is_redirect, r.content_hash
- FROM entity_head h JOIN entity_revisions r ON r.internal_id = h.internal_id AND r.revision_id = h.head_revision_id
- WHERE h.internal_id IN (`+Placeholders(end-start)+")", args...)
+		rows, err := tx.QueryContext(ctx, `SELECT m.internal_id, h.head_revision_id, h.is_deleted, h.is_redirect, r.content_hash
+ FROM entity_id_mapping m
+ LEFT JOIN entity_head h ON h.internal_id = m.internal_id
+ LEFT JOIN entity_revisions r ON r.internal_id = h.internal_id AND r.revision_id = h.head_revision_id
+ WHERE m.internal_id IN (`+Placeholders(end-start)+") ORDER BY m.internal_id FOR UPDATE", args...)
 		if err != nil {
-			return nil, fmt.Errorf("read entity heads: %w", err)
+			return nil, fmt.Errorf("lock entities: %w", err)
 		}
 		for rows.Next() {
-			h := &headState{exists: true}
 			var iid int64
-			if err := rows.Scan(&iid, &h.revision, &h.deleted, &h.redirect, &h.hash); err != nil {
+			var rev sql.NullInt64
+			var deleted, redirect sql.NullBool
+			var hash []byte
+			if err := rows.Scan(&iid, &rev, &deleted, &redirect, &hash); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("read entity heads: %w", err)
+				return nil, fmt.Errorf("lock entities: %w", err)
 			}
-			heads[iid] = h
+			if rev.Valid && hash != nil {
+				heads[iid] = &headState{exists: true, revision: rev.Int64, deleted: deleted.Bool, redirect: redirect.Bool, hash: hash}
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read entity heads: %w", err)
+			return nil, fmt.Errorf("lock entities: %w", err)
 		}
 	}
 	return heads, nil
@@ -943,7 +947,7 @@ func Placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// execIn runs a statement with one "IN (%s)" list of internal ids, consuming any rows.
+// execIn runs a statement with one "IN (%s)" list of internal ids.
 func execIn(ctx context.Context, tx *sql.Tx, format string, iids []int64) error {
 	for start := 0; start < len(iids); start += 1000 {
 		end := min(start+1000, len(iids))
@@ -951,21 +955,7 @@ func execIn(ctx context.Context, tx *sql.Tx, format string, iids []int64) error 
 		for _, v := range iids[start:end] {
 			args = append(args, v)
 		}
-		q := fmt.Sprintf(format, Placeholders(end-start))
-		if strings.HasPrefix(q, "SELECT") {
-			rows, err := tx.QueryContext(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(format, Placeholders(end-start)), args...); err != nil {
 			return err
 		}
 	}
