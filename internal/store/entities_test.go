@@ -428,7 +428,7 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 
 	var gz int
 	require.NoError(t, db.QueryRow("SELECT SUM(LENGTH(content)) FROM entity_revisions").Scan(&gz))
-	// Twice the 256 KiB after which saveTx writes what it has collected.
+	// More than twice the 192 KiB after which saveTx writes what it has collected.
 	require.Greater(t, gz, 512<<10, "the batch must not fit in one write for this test to mean anything")
 
 	targets := func(id string) []string {
