@@ -337,13 +337,7 @@ func encode(enc *wikibase.Encoder, p *preparedSave) error {
 		return fmt.Errorf("save entity %s: compress: %w", p.id.id, err)
 	}
 	p.labels, p.descriptions, p.aliases = termCounts(p.summary.Terms)
-	props := p.summary.Properties
-	if props == nil {
-		props = []string{}
-	}
-	if p.properties, err = json.Marshal(props); err != nil {
-		return fmt.Errorf("save entity %s: properties: %w", p.id.id, err)
-	}
+	p.properties = stringArray(p.summary.Properties)
 	return nil
 }
 
@@ -908,31 +902,37 @@ func statementsByProperty(line []byte) (map[string][]byte, error) {
 // termCounts turns the per-language counts into the labels, descriptions and aliases JSON
 // columns: {"en": 1, ...} with languages in sorted order.
 func termCounts(terms []wikibase.LanguageTerms) (labels, descriptions, aliases []byte) {
-	var l, d, a bytes.Buffer
-	for _, buf := range []*bytes.Buffer{&l, &d, &a} {
-		buf.WriteByte('{')
-	}
-	add := func(buf *bytes.Buffer, lang string, n int) {
-		if n == 0 {
-			return
+	object := func(count func(wikibase.LanguageTerms) int) []byte {
+		b := []byte{'{'}
+		for _, t := range terms {
+			n := count(t)
+			if n == 0 {
+				continue
+			}
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = wikibase.AppendJSONString(b, t.Language)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(n), 10)
 		}
-		if buf.Len() > 1 {
-			buf.WriteByte(',')
+		return append(b, '}')
+	}
+	return object(func(t wikibase.LanguageTerms) int { return t.Labels }),
+		object(func(t wikibase.LanguageTerms) int { return t.Descriptions }),
+		object(func(t wikibase.LanguageTerms) int { return t.Aliases })
+}
+
+// stringArray is list as a JSON array of strings.
+func stringArray(list []string) []byte {
+	b := []byte{'['}
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		k, _ := json.Marshal(lang)
-		buf.Write(k)
-		buf.WriteByte(':')
-		buf.WriteString(strconv.Itoa(n))
+		b = wikibase.AppendJSONString(b, s)
 	}
-	for _, t := range terms {
-		add(&l, t.Language, t.Labels)
-		add(&d, t.Language, t.Descriptions)
-		add(&a, t.Language, t.Aliases)
-	}
-	for _, buf := range []*bytes.Buffer{&l, &d, &a} {
-		buf.WriteByte('}')
-	}
-	return l.Bytes(), d.Bytes(), a.Bytes()
+	return append(b, ']')
 }
 
 func nullUser(id int64) any {

@@ -55,6 +55,10 @@ func (s *scanner) skipSpace() {
 
 // peek returns the next non-space byte without consuming it, or 0 at the end.
 func (s *scanner) peek() byte {
+	// Compact JSON (every dump line) has no space between tokens.
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return s.data[s.pos]
+	}
 	s.skipSpace()
 	if s.pos >= len(s.data) {
 		return 0

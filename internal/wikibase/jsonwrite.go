@@ -8,6 +8,11 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// AppendJSONString appends s as a JSON string, with non-ASCII text as it is.
+func AppendJSONString(dst []byte, s string) []byte {
+	return appendJSONString(dst, s, false)
+}
+
 // appendJSONString writes s as a JSON string. In PHP mode it escapes the way
 // PHP's json_encode does with default flags, which is what Wikidata's dumps
 // and the snak hashes use: "/" as "\/" and every non-ASCII character as a
