@@ -49,15 +49,12 @@ func init() {
 		usage:   "WORKFLOW_ID",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			return func(ctx context.Context, e *env) error {
-				if len(e.args) != 1 {
-					return usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
-				}
-				c, err := e.dialTemporal(ctx, 10*time.Second)
+				c, id, err := dialForDump(ctx, e)
 				if err != nil {
 					return err
 				}
 				defer c.Close()
-				return dumpStatus(ctx, e, c, e.args[0])
+				return dumpStatus(ctx, e, c, id)
 			}
 		},
 	})
@@ -67,22 +64,31 @@ func init() {
 		usage:   "WORKFLOW_ID",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			return func(ctx context.Context, e *env) error {
-				if len(e.args) != 1 {
-					return usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
-				}
-				c, err := e.dialTemporal(ctx, 10*time.Second)
+				c, id, err := dialForDump(ctx, e)
 				if err != nil {
 					return err
 				}
 				defer c.Close()
-				if err := c.CancelWorkflow(ctx, e.args[0], ""); err != nil {
-					return fmt.Errorf("cancel %s: %w", e.args[0], err)
+				if err := c.CancelWorkflow(ctx, id, ""); err != nil {
+					return fmt.Errorf("cancel %s: %w", id, err)
 				}
-				fmt.Fprintf(e.out, "cancellation of %s requested\n", e.args[0])
+				fmt.Fprintf(e.out, "cancellation of %s requested\n", id)
 				return nil
 			}
 		},
 	})
+}
+
+// dialForDump checks that the command names one dump workflow and connects to Temporal.
+func dialForDump(ctx context.Context, e *env) (client.Client, string, error) {
+	if len(e.args) != 1 {
+		return nil, "", usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
+	}
+	c, err := e.dialTemporal(ctx, 10*time.Second)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, e.args[0], nil
 }
 
 // dumpInput checks the flags and builds the workflow input; now gives the default date.
