@@ -203,15 +203,6 @@ func specialBytes(w uint64, slash bool) uint64 {
 	return m & hi
 }
 
-// stringStop marks the bytes at which stringBytes looks closer: the quote, the
-// backslash, control characters and the bytes of non-ASCII characters.
-var stringStop = func() (stop [256]bool) {
-	for c := range stop {
-		stop[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
-	}
-	return stop
-}()
-
 // stringBytes reads a JSON string. The result aliases the input when the
 // string has no escapes and valid UTF-8, else the scanner's scratch buffer;
 // either way it is only valid until the next call.
@@ -239,9 +230,6 @@ func (s *scanner) stringBytes() ([]byte, error) {
 			break
 		}
 		c := s.data[i]
-		if !stringStop[c] {
-			continue
-		}
 		switch {
 		case c == '"':
 			s.pos = i + 1
