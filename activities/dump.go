@@ -11,13 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
+	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
 // Dumps holds the dump activities: the snapshot that starts a dump, one chunk (one part of
@@ -283,8 +283,8 @@ func (a *Dumps) scanRevisions(ctx context.Context, in DumpChunkInput, fn func(*D
 const scanAhead = 32
 
 type scanSlot struct {
-	r   DumpRevision
-	dec contentDecoder
+	r       DumpRevision
+	content []byte // r.Line's buffer, reused
 }
 
 func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in DumpChunkInput, free <-chan *scanSlot, full chan<- *scanSlot) error {
@@ -296,7 +296,7 @@ func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in Dump
 	var (
 		to       sql.NullString
 		encoding string
-		content  []byte
+		content  sql.RawBytes // valid until the next row; decoded before it
 	)
 	for rows.Next() {
 		var slot *scanSlot
@@ -310,11 +310,12 @@ func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in Dump
 			&r.IsRedirect, &r.IsDeleted, &to, &encoding, &content); err != nil {
 			return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
 		}
-		r.RedirectsTo = to.String
-		if r.IsDeleted || (r.IsRedirect && r.RedirectsTo == "") {
-			r.Line = nil
-		} else if r.Line, err = slot.dec.decode(encoding, content); err != nil {
-			return fmt.Errorf("entity %s revision %d: %w", r.EntityID, r.RevisionID, err)
+		r.RedirectsTo, r.Line = to.String, nil
+		if !r.IsDeleted && !(r.IsRedirect && r.RedirectsTo == "") {
+			if slot.content, err = store.DecodeContent(encoding, content, slot.content[:0]); err != nil {
+				return fmt.Errorf("entity %s revision %d: %w", r.EntityID, r.RevisionID, err)
+			}
+			r.Line = slot.content
 		}
 		full <- slot
 	}
@@ -322,38 +323,6 @@ func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in Dump
 		return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
 	}
 	return nil
-}
-
-// contentDecoder decompresses revision contents reusing one gzip reader and buffer.
-type contentDecoder struct {
-	zr  *gzip.Reader
-	src bytes.Reader
-	out bytes.Buffer
-}
-
-func (d *contentDecoder) decode(encoding string, content []byte) ([]byte, error) {
-	switch encoding {
-	case "", "identity":
-		return content, nil
-	case "gzip":
-	default:
-		return nil, fmt.Errorf("content encoding %q is not known", encoding)
-	}
-	d.src.Reset(content)
-	if d.zr == nil {
-		zr, err := gzip.NewReader(&d.src)
-		if err != nil {
-			return nil, fmt.Errorf("decompress content: %w", err)
-		}
-		d.zr = zr
-	} else if err := d.zr.Reset(&d.src); err != nil {
-		return nil, fmt.Errorf("decompress content: %w", err)
-	}
-	d.out.Reset()
-	if _, err := d.out.ReadFrom(d.zr); err != nil {
-		return nil, fmt.Errorf("decompress content: %w", err)
-	}
-	return d.out.Bytes(), nil
 }
 
 // DumpAssembleInput names the dump file to publish from its parts.

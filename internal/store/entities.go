@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"slices"
 	"strconv"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -204,8 +202,8 @@ func (s *Entities) prepareAll(reqs []SaveRequest) ([]preparedSave, error) {
 	return prepared, nil
 }
 
-// preparedSave is a request with everything computed that needs no database. line, gz and
-// hash are filled in by an encoding.
+// preparedSave is a request with everything computed that needs no database. line,
+// content and hash are filled in by an encoding.
 type preparedSave struct {
 	req     *SaveRequest
 	id      parsedID
@@ -215,9 +213,9 @@ type preparedSave struct {
 
 	labels, descriptions, aliases, properties []byte // JSON columns of the revision
 
-	line []byte
-	gz   []byte
-	hash [32]byte
+	line    []byte
+	content []byte // line compressed with ContentEncoding
+	hash    [32]byte
 }
 
 type parsedID struct {
@@ -333,9 +331,7 @@ func encode(enc *wikibase.Encoder, p *preparedSave) error {
 	}
 	p.line = line
 	p.hash = sha256.Sum256(line)
-	if p.gz, err = gzipBytes(line); err != nil {
-		return fmt.Errorf("save entity %s: compress: %w", p.id.id, err)
-	}
+	p.content = EncodeContent(line)
 	p.labels, p.descriptions, p.aliases = termCounts(p.summary.Terms)
 	p.properties = stringArray(p.summary.Properties)
 	return nil
@@ -472,7 +468,7 @@ func (s *Entities) addRevision(ctx context.Context, tx *sql.Tx, p *preparedSave,
 	}
 	sm := p.summary
 	w.revs.add(iid, res.RevisionID, res.FromRevisionID, p.at, nullUser(p.req.UserID), p.req.EditType,
-		p.req.EditSummary, false, false, nil, p.gz, p.hash[:], len(p.line),
+		p.req.EditSummary, false, false, nil, ContentEncoding, p.content, p.hash[:], len(p.line),
 		sm.Statements, sm.Qualifiers, sm.References, sm.Sitelinks, sm.Identifiers,
 		p.labels, p.descriptions, p.aliases, p.properties)
 	if p.req.Entity.Type == wikibase.TypeProperty && p.req.Entity.Datatype != "" {
@@ -509,7 +505,7 @@ type batchWriter struct {
 }
 
 func (w *batchWriter) flush(ctx context.Context, tx *sql.Tx) error {
-	if err := w.revs.flush(ctx, tx, insertRevisionSQL, 22); err != nil {
+	if err := w.revs.flush(ctx, tx, insertRevisionSQL, 23); err != nil {
 		return fmt.Errorf("insert revisions: %w", err)
 	}
 	if err := w.heads.flush(ctx, tx, upsertHeadSQL, 5); err != nil {
@@ -535,7 +531,7 @@ func (w *batchWriter) flush(ctx context.Context, tx *sql.Tx) error {
 
 const (
 	insertRevisionSQL = `INSERT INTO entity_revisions (internal_id, revision_id, from_revision_id, created_at,
- user_id, edit_type, edit_summary, is_redirect, is_deleted, redirects_to, content, content_hash, content_bytes,
+ user_id, edit_type, edit_summary, is_redirect, is_deleted, redirects_to, content_encoding, content, content_hash, content_bytes,
  statements, qualifiers, references_count, sitelinks, identifiers, labels, descriptions, aliases, properties) VALUES `
 	upsertHeadSQL  = `INSERT INTO entity_head (internal_id, head_revision_id, is_deleted, is_redirect, redirects_to) VALUES `
 	upsertHeadTail = ` ON DUPLICATE KEY UPDATE head_revision_id = VALUES(head_revision_id), is_deleted = VALUES(is_deleted),
@@ -759,16 +755,16 @@ func lockHeads(ctx context.Context, tx *sql.Tx, iids []int64) (map[int64]*headSt
 }
 
 func loadContent(ctx context.Context, q queryer, iid, rev int64) ([]byte, error) {
-	var gz []byte
+	var content []byte
 	var encoding string
-	err := q.QueryRowContext(ctx, "SELECT content_encoding, content FROM entity_revisions WHERE internal_id = ? AND revision_id = ?", iid, rev).Scan(&encoding, &gz)
+	err := q.QueryRowContext(ctx, "SELECT content_encoding, content FROM entity_revisions WHERE internal_id = ? AND revision_id = ?", iid, rev).Scan(&encoding, &content)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("revision %d of internal id %d: %w", rev, iid, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read revision %d of internal id %d: %w", rev, iid, err)
 	}
-	line, err := decodeContent(encoding, gz)
+	line, err := DecodeContent(encoding, content, nil)
 	if err != nil {
 		return nil, fmt.Errorf("revision %d of internal id %d: %w", rev, iid, err)
 	}
@@ -783,53 +779,6 @@ type execQueryer interface {
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// decodeContent returns the uncompressed content of a revision.
-func decodeContent(encoding string, content []byte) ([]byte, error) {
-	switch encoding {
-	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(content))
-		if err != nil {
-			return nil, fmt.Errorf("decompress content: %w", err)
-		}
-		line, err := io.ReadAll(zr)
-		if err != nil {
-			return nil, fmt.Errorf("decompress content: %w", err)
-		}
-		return line, nil
-	case "", "identity":
-		return content, nil
-	}
-	return nil, fmt.Errorf("content encoding %q is not known", encoding)
-}
-
-// compressor gzips revision contents, reusing its writer and buffer.
-type compressor struct {
-	zw  *gzip.Writer
-	buf bytes.Buffer
-}
-
-var compressors = sync.Pool{New: func() any {
-	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
-	return &compressor{zw: zw}
-}}
-
-// gzipBytes compresses b. BestSpeed: the import is bound by compression time, and the
-// stored lines (repetitive JSON) compress well at any level. No name or mtime in the header,
-// so the same line always gives the same bytes.
-func gzipBytes(b []byte) ([]byte, error) {
-	c := compressors.Get().(*compressor)
-	defer compressors.Put(c)
-	c.buf.Reset()
-	c.zw.Reset(&c.buf)
-	if _, err := c.zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := c.zw.Close(); err != nil {
-		return nil, err
-	}
-	return bytes.Clone(c.buf.Bytes()), nil
 }
 
 // changedProperties lists the properties whose statements (of the entity and of a lexeme's

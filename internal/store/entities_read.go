@@ -115,10 +115,6 @@ func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (Save
 				return err
 			}
 		}
-		gz, err := gzipBytes(line)
-		if err != nil {
-			return fmt.Errorf("compress: %w", err)
-		}
 		hash := sha256.Sum256(line)
 		res.FromRevisionID, res.RevisionID, res.Status = head.rev, head.rev+1, StatusUpdated
 		payload, err := events.EntityChange{
@@ -134,9 +130,9 @@ func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (Save
 		}
 		// A marker revision carries no statements: its counts are zero so the stats do not
 		// count a deleted or redirected entity's content.
-		if _, err := tx.ExecContext(ctx, insertRevisionSQL+"(?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,'{}','{}','{}','[]')",
+		if _, err := tx.ExecContext(ctx, insertRevisionSQL+"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,'{}','{}','{}','[]')",
 			head.iid, res.RevisionID, res.FromRevisionID, at, nullUser(m.userID), m.editType, m.summary,
-			m.redirectTo != nil, m.deleted, redirectsTo, gz, hash[:], len(line)); err != nil {
+			m.redirectTo != nil, m.deleted, redirectsTo, ContentEncoding, EncodeContent(line), hash[:], len(line)); err != nil {
 			return fmt.Errorf("insert revision: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE entity_head SET head_revision_id = ?, is_deleted = ?, is_redirect = ?,
@@ -208,7 +204,7 @@ func (s *Entities) Revision(ctx context.Context, entityID string, revisionID int
 	}
 	r.UserID, r.EditSummary, r.RedirectsTo = user.Int64, summary.String, to.String
 	copy(r.ContentHash[:], hash)
-	if r.Line, err = decodeContent(encoding, content); err != nil {
+	if r.Line, err = DecodeContent(encoding, content, nil); err != nil {
 		return Revision{}, fmt.Errorf("revision %d of %s: %w", revisionID, entityID, err)
 	}
 	return r, nil

@@ -426,10 +426,10 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 	assert.Equal(t, store.StatusUpdated, res[1].Status)
 	assert.Equal(t, int64(2), res[len(res)-1].RevisionID)
 
-	var gz int
-	require.NoError(t, db.QueryRow("SELECT SUM(LENGTH(content)) FROM entity_revisions").Scan(&gz))
+	var stored int
+	require.NoError(t, db.QueryRow("SELECT SUM(LENGTH(content)) FROM entity_revisions").Scan(&stored))
 	// More than twice the 192 KiB after which saveTx writes what it has collected.
-	require.Greater(t, gz, 512<<10, "the batch must not fit in one write for this test to mean anything")
+	require.Greater(t, stored, 512<<10, "the batch must not fit in one write for this test to mean anything")
 
 	targets := func(id string) []string {
 		rows, err := db.Query(`SELECT t.entity_id FROM entity_backlinks b
