@@ -200,14 +200,12 @@ func appendLiteralChars(dst []byte, s string, ascii bool) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		if r == utf8.RuneError && size == 1 {
-			r = utf8.RuneError
-		} else if !ascii {
-			dst = append(dst, s[i-size:i]...)
-			continue
-		}
 		if !ascii {
-			dst = utf8.AppendRune(dst, r)
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, r)
+			} else {
+				dst = append(dst, s[i-size:i]...)
+			}
 			continue
 		}
 		if r <= 0xFFFF {
