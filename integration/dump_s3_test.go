@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
-	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -26,17 +25,10 @@ import (
 // with the same objects — the dump file and checksums byte for byte, metadata and latest
 // pointer differing only in their times — and no parts or temporary objects.
 func TestDumpToS3(t *testing.T) {
-	datatypes, entities := wikidataFixtures(t)
 	cfg, dir := dumpConfig(t)
 	cfg.DumpChunkSize = 50
-	db := dumpDB(t, cfg)
+	saveWikidataFixtures(t, dumpDB(t, cfg), func(int) time.Time { return time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC) })
 	ctx := context.Background()
-	s := &store.Entities{DB: db, DatatypeLookup: datatypes}
-	require.NoError(t, s.SaveDatatypes(ctx, datatypes))
-	for _, e := range entities {
-		_, err := s.Save(ctx, store.SaveRequest{Entity: e, At: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)})
-		require.NoError(t, err)
-	}
 	in := workflows.DumpInput{Format: "json", Flavor: "full", Kind: "full", Date: "20260104"}
 	startWorker(t, cfg)
 	fileRes := waitDump(t, startDump(t, cfg, "dump-file-"+cfg.TaskQueue, in), 3*time.Minute)

@@ -113,13 +113,12 @@ func copyGunzipped(t *testing.T, w io.Writer, path string) {
 // page metadata from the store, a valid JSON array; a dump reader re-reads it to the same
 // entities, and an import of the dump into an empty database stores the same entities.
 func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
-	datatypes, entities := wikidataFixtures(t)
 	cfg, dir := dumpConfig(t)
 	cfg.DumpChunkSize = 50
 	db := dumpDB(t, cfg)
 	ctx := context.Background()
-	s := &store.Entities{DB: db, DatatypeLookup: datatypes}
-	require.NoError(t, s.SaveDatatypes(ctx, datatypes))
+	saveTime := func(i int) time.Time { return time.Date(2026, 1, 1, 10, i, 7, 250000, time.UTC) }
+	datatypes, entities, saved := saveWikidataFixtures(t, db, saveTime)
 
 	enc := wikibase.Encoder{Datatypes: datatypes}
 	type expected struct {
@@ -128,9 +127,7 @@ func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
 	}
 	var want []expected
 	for i, e := range entities {
-		at := time.Date(2026, 1, 1, 10, i, 7, 250000, time.UTC)
-		res, err := s.Save(ctx, store.SaveRequest{Entity: e, At: at})
-		require.NoError(t, err)
+		at, res := saveTime(i), saved[i]
 		line, err := enc.Marshal(e, nil)
 		require.NoError(t, err)
 		ns, title := map[string]float64{"item": 0, "property": 120, "lexeme": 146}[e.Type], e.ID

@@ -1,12 +1,16 @@
 package integration
 
 import (
+	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
@@ -34,4 +38,21 @@ func wikidataFixtures(t *testing.T) (wikibase.DatatypeMap, []*wikibase.Entity) {
 		entities = append(entities, es[0])
 	}
 	return datatypes, entities
+}
+
+// saveWikidataFixtures stores the real Wikidata entities in db, entity i at at(i), and returns
+// their datatypes, the entities and the saves' results.
+func saveWikidataFixtures(t *testing.T, db *sql.DB, at func(i int) time.Time) (wikibase.DatatypeMap, []*wikibase.Entity, []store.SaveResult) {
+	t.Helper()
+	datatypes, entities := wikidataFixtures(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db, DatatypeLookup: datatypes}
+	require.NoError(t, s.SaveDatatypes(ctx, datatypes))
+	results := make([]store.SaveResult, len(entities))
+	for i, e := range entities {
+		var err error
+		results[i], err = s.Save(ctx, store.SaveRequest{Entity: e, At: at(i)})
+		require.NoError(t, err)
+	}
+	return datatypes, entities, results
 }
