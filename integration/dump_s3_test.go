@@ -4,19 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/dump/dumptest"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -33,16 +30,9 @@ func TestDumpToS3(t *testing.T) {
 	startWorker(t, cfg)
 	fileRes := waitDump(t, startDump(t, cfg, "dump-file-"+cfg.TaskQueue, in), 3*time.Minute)
 
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	require.NoError(t, backend.CreateBucket("dumps"))
-	t.Setenv("AWS_ACCESS_KEY_ID", "test-key")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	bucketURL, backend := dumptest.S3(t, "dumps")
 	s3cfg := cfg
-	s3cfg.DumpURL = "s3://dumps?region=us-east-1&use_path_style=true&endpoint=" + url.QueryEscape(srv.URL)
+	s3cfg.DumpURL = bucketURL
 	s3cfg.TaskQueue = cfg.TaskQueue + "-s3"
 	s3cfg.WorkerID = cfg.WorkerID + "-s3"
 	startWorker(t, s3cfg)

@@ -4,16 +4,14 @@ import (
 	"context"
 	"io"
 	"io/fs"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/entitybase/entitybase-workers/internal/dump/dumptest"
 )
 
 func TestOpenStoreFileURLs(t *testing.T) {
@@ -74,17 +72,8 @@ func TestFileStoreOperations(t *testing.T) {
 // The S3 backend against an in-process S3 server speaking the real protocol (gofakes3), so
 // the aws-sdk client, path-style addressing, copy and not-found mapping are exercised.
 func TestS3StoreOperations(t *testing.T) {
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	defer srv.Close()
-	require.NoError(t, backend.CreateBucket("dumps"))
-	// Credentials from the environment only, as OpenStore documents.
-	t.Setenv("AWS_ACCESS_KEY_ID", "test-key")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-
-	s, err := OpenStore(context.Background(), "s3://dumps?region=us-east-1&use_path_style=true&endpoint="+url.QueryEscape(srv.URL))
+	bucketURL, backend := dumptest.S3(t, "dumps")
+	s, err := OpenStore(context.Background(), bucketURL)
 	require.NoError(t, err)
 	defer s.Close()
 	testStoreOperations(t, s)
