@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
-	"time"
 
 	"github.com/entitybase/entitybase-workers/internal/sample"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/wikibase"
-	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
 )
 
 func init() {
@@ -37,78 +34,11 @@ func init() {
 				if _, err := store.Migrate(ctx, db); err != nil {
 					return err
 				}
-				return seedEntities(ctx, e, db, *n, *seed, *batch)
+				_, err = sample.Seed(ctx, db, sample.SeedOptions{Entities: *n, Seed: *seed, Batch: *batch, Progress: e.out})
+				return err
 			}
 		},
 	})
-}
-
-func seedEntities(ctx context.Context, e *env, db *sql.DB, n int, seed int64, batch int) error {
-	started := time.Now()
-	g := synth.New(seed)
-	s := &store.Entities{DB: db, DatatypeLookup: g.Datatypes()}
-	if err := s.SaveDatatypes(ctx, g.Datatypes()); err != nil {
-		return err
-	}
-	var counts [3]int // created, updated, unchanged
-	tally := func(res []store.SaveResult) {
-		for _, r := range res {
-			switch r.Status {
-			case store.StatusCreated:
-				counts[0]++
-			case store.StatusUpdated:
-				counts[1]++
-			default:
-				counts[2]++
-			}
-		}
-	}
-	props := g.Properties()
-	for start := 0; start < len(props); start += batch {
-		res, err := s.SaveBatch(ctx, requests(props[start:min(start+batch, len(props))]))
-		if err != nil {
-			return fmt.Errorf("seed properties: %w", err)
-		}
-		tally(res)
-	}
-	fmt.Fprintf(e.out, "properties: %d\n", len(props))
-	done, lastReport := 0, time.Now()
-	entities := make([]*wikibase.Entity, 0, batch)
-	for done < n {
-		entities = entities[:0]
-		for len(entities) < batch && done+len(entities) < n {
-			if (done+len(entities))%20 == 19 {
-				entities = append(entities, g.Lexeme())
-			} else {
-				entities = append(entities, g.Item())
-			}
-		}
-		res, err := s.SaveBatch(ctx, requests(entities))
-		if err != nil {
-			return fmt.Errorf("seed entities %d..%d: %w", done+1, done+len(entities), err)
-		}
-		tally(res)
-		done += len(entities)
-		if time.Since(lastReport) >= time.Second || done == n {
-			lastReport = time.Now()
-			elapsed := time.Since(started)
-			rate := float64(done) / elapsed.Seconds()
-			eta := time.Duration(float64(n-done) / rate * float64(time.Second))
-			fmt.Fprintf(e.out, "%d/%d entities (%.0f/s, ETA %s)\n", done, n, rate, eta.Round(time.Second))
-		}
-	}
-	fmt.Fprintf(e.out, "seeded %d entities and %d properties in %s (seed %d): created %d, updated %d, unchanged %d\n",
-		n, len(props), time.Since(started).Round(time.Millisecond), seed, counts[0], counts[1], counts[2])
-	return nil
-}
-
-func requests(es []*wikibase.Entity) []store.SaveRequest {
-	out := make([]store.SaveRequest, len(es))
-	for i, e := range es {
-		e.Page = nil
-		out[i] = store.SaveRequest{Entity: e, EditSummary: "synthetic seed", EditType: "seed"}
-	}
-	return out
 }
 
 // loadSampleIfEmpty imports the built-in sample entities when the database has none, so a

@@ -1,0 +1,106 @@
+package sample
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
+)
+
+// SeedOptions say what Seed writes.
+type SeedOptions struct {
+	Entities int   // items and lexemes (a lexeme every 20th)
+	Seed     int64 // generator seed
+	Batch    int   // entities per transaction
+	// Progress, when set, receives a line about once a second and a summary at the end.
+	Progress io.Writer
+}
+
+// SeedResult counts what Seed stored.
+type SeedResult struct {
+	Properties                  int
+	Created, Updated, Unchanged int
+}
+
+// Seed writes the generator's properties and then opts.Entities synthetic items and lexemes
+// with Wikidata's size mix straight into the store. The same seed gives the same entities, so
+// a second run changes nothing.
+func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error) {
+	started := time.Now()
+	g := synth.New(opts.Seed)
+	s := &store.Entities{DB: db, DatatypeLookup: g.Datatypes()}
+	if err := s.SaveDatatypes(ctx, g.Datatypes()); err != nil {
+		return SeedResult{}, err
+	}
+	var res SeedResult
+	tally := func(saved []store.SaveResult) {
+		for _, r := range saved {
+			switch r.Status {
+			case store.StatusCreated:
+				res.Created++
+			case store.StatusUpdated:
+				res.Updated++
+			default:
+				res.Unchanged++
+			}
+		}
+	}
+	progress := func(format string, args ...any) {
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, format, args...)
+		}
+	}
+	props := g.Properties()
+	for start := 0; start < len(props); start += opts.Batch {
+		saved, err := s.SaveBatch(ctx, seedRequests(props[start:min(start+opts.Batch, len(props))]))
+		if err != nil {
+			return res, fmt.Errorf("seed properties: %w", err)
+		}
+		tally(saved)
+	}
+	res.Properties = len(props)
+	progress("properties: %d\n", len(props))
+	n := opts.Entities
+	done, lastReport := 0, time.Now()
+	entities := make([]*wikibase.Entity, 0, opts.Batch)
+	for done < n {
+		entities = entities[:0]
+		for len(entities) < opts.Batch && done+len(entities) < n {
+			if (done+len(entities))%20 == 19 {
+				entities = append(entities, g.Lexeme())
+			} else {
+				entities = append(entities, g.Item())
+			}
+		}
+		saved, err := s.SaveBatch(ctx, seedRequests(entities))
+		if err != nil {
+			return res, fmt.Errorf("seed entities %d..%d: %w", done+1, done+len(entities), err)
+		}
+		tally(saved)
+		done += len(entities)
+		if time.Since(lastReport) >= time.Second || done == n {
+			lastReport = time.Now()
+			elapsed := time.Since(started)
+			rate := float64(done) / elapsed.Seconds()
+			eta := time.Duration(float64(n-done) / rate * float64(time.Second))
+			progress("%d/%d entities (%.0f/s, ETA %s)\n", done, n, rate, eta.Round(time.Second))
+		}
+	}
+	progress("seeded %d entities and %d properties in %s (seed %d): created %d, updated %d, unchanged %d\n",
+		n, len(props), time.Since(started).Round(time.Millisecond), opts.Seed, res.Created, res.Updated, res.Unchanged)
+	return res, nil
+}
+
+func seedRequests(es []*wikibase.Entity) []store.SaveRequest {
+	out := make([]store.SaveRequest, len(es))
+	for i, e := range es {
+		e.Page = nil
+		out[i] = store.SaveRequest{Entity: e, EditSummary: "synthetic seed", EditType: "seed"}
+	}
+	return out
+}
