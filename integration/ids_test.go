@@ -166,6 +166,23 @@ func requireNoGaps(t *testing.T, cs []claim, owner string, handed map[int64]bool
 	require.Positive(t, checked)
 }
 
+// settledStatus is the item allocator's status once no block claim is in flight. A claim
+// commits in id_range_claims before the allocator hears of it, so a test that compares the
+// claims with BlocksClaimed waits for this. With no requests coming in, no new claim starts.
+func settledStatus(t *testing.T, c *ids.Client) ids.Status {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, err := c.Status(context.Background(), "item")
+		require.NoError(t, err)
+		if !st.Reserving {
+			return st
+		}
+		require.True(t, time.Now().Before(deadline), "a block claim still in flight after 2 minutes")
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func allocatorOwner(t *testing.T, scope string) string {
 	t.Helper()
 	typ, _ := ids.ParseEntityType("item")
@@ -204,8 +221,7 @@ func TestIDsConcurrentCallersAcrossTwoWorkers(t *testing.T) {
 	handed := requireUnique(t, got.ids)
 	require.Len(t, got.ids, len(handed))
 
-	st, err := clients[0].Status(context.Background(), "item")
-	require.NoError(t, err)
+	st := settledStatus(t, clients[0])
 	require.Empty(t, st.Leases, "every lease was returned on Close")
 	cs := claims(t, cfg.MySQLDSN, "Q")
 	requireClaimsInOrder(t, cs)
@@ -279,10 +295,9 @@ func TestIDsWorkerKilledMidFlight(t *testing.T) {
 		require.NoError(t, c.Close(context.Background()))
 	}
 	handed := requireUnique(t, got.ids)
+	st := settledStatus(t, clients[0])
 	cs := claims(t, cfg.MySQLDSN, "Q")
 	requireClaimsInOrder(t, cs)
-	st, err := clients[0].Status(context.Background(), "item")
-	require.NoError(t, err)
 	require.Equal(t, int64(len(cs)), st.BlocksClaimed, "every claim in id_range_claims is a block the allocator holds or used")
 	requireNoGaps(t, cs, allocatorOwner(t, scope), handed, st)
 }
@@ -346,20 +361,30 @@ func TestIDsAbandonedLeaseIsRecordedAndValidatorRejects(t *testing.T) {
 	scope := cfg.TaskQueue
 	ctx := context.Background()
 
-	// A process takes a lease, uses 3 IDs and dies (no Close).
+	// A process takes a lease, uses 3 IDs and dies (no Close). Having used 3 of 10, it leased
+	// a second sub-block ahead of time; both must be granted before their TTL is waited out.
 	dead := idsClient(t, cfg, scope, 2*time.Second)
 	got, err := dead.Next(ctx, "property", 3)
 	require.NoError(t, err)
 	require.Equal(t, []int64{30_000, 30_001, 30_002}, got, "ID_MIN_P applies")
+	var expires time.Time
+	require.Eventually(t, func() bool {
+		st, err := dead.Status(ctx, "property")
+		if err != nil || len(st.Leases) != 2 {
+			return false
+		}
+		expires = st.Leases[1].Expires
+		return true
+	}, time.Minute, 20*time.Millisecond, "the dead process's second lease")
 
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(time.Until(expires) + 500*time.Millisecond)
 	live := idsClient(t, cfg, scope, 0)
 	next, err := live.Next(ctx, "P", 1)
 	require.NoError(t, err)
 	st, err := live.Status(ctx, "property")
 	require.NoError(t, err)
-	// The dead process may have leased a second sub-block ahead of time; all its leases are
-	// abandoned now, cover what it got, and are never served again.
+	// Both leases of the dead process are abandoned now, cover what it got, and are never
+	// served again.
 	var abandonedIDs, maxEnd int64
 	for _, l := range st.Leases {
 		if l.State != ids.LeaseAbandoned {
@@ -371,7 +396,7 @@ func TestIDsAbandonedLeaseIsRecordedAndValidatorRejects(t *testing.T) {
 			maxEnd = max(maxEnd, r.End)
 		}
 	}
-	require.GreaterOrEqual(t, abandonedIDs, int64(10))
+	require.Equal(t, int64(20), abandonedIDs)
 	require.Equal(t, abandonedIDs, st.AbandonedIDs)
 	require.Equal(t, maxEnd+1, next[0], "the live process continues right after the abandoned leases")
 
