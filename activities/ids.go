@@ -7,6 +7,9 @@ import (
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
 // IDRanges claims blocks of entity IDs in id_ranges.
@@ -24,12 +27,16 @@ type ReserveIDRangeInput struct {
 	// ClaimKey is unique per claim an allocator makes: a retry with the same key returns the
 	// block claimed before instead of a new one.
 	ClaimKey string
+	// HandOutsRecorded says the allocator records each hand-out (RecordHandOut). An allocator
+	// started before it did leaves it false, and the whole block counts as handed out.
+	HandOutsRecorded bool
 }
 
 // ReserveIDRangeOutput is the claimed block.
 type ReserveIDRangeOutput struct {
 	Start, End, Version int64
-	Reused              bool // a retry found the block this key had claimed already
+	Reused              bool  // a retry found the block this key had claimed already
+	Floor               int64 // the type's floor when the block was claimed (see store.RecordHandOuts)
 }
 
 // Error types of ReserveIDRange; the retry policy retries conflicts and nothing else it sees.
@@ -98,26 +105,28 @@ func (r *IDRanges) reserve(ctx context.Context, in ReserveIDRangeInput) (Reserve
 
 	// A plain read, not FOR UPDATE: the version check in the UPDATE is the guard, so two
 	// allocators never block each other, and the loser retries with backoff.
-	var end uint64
+	var end, floor uint64
 	var version int64
-	err = tx.QueryRowContext(ctx, "SELECT current_range_end, version FROM id_ranges WHERE entity_type = ?", in.EntityType).Scan(&end, &version)
+	err = tx.QueryRowContext(ctx, "SELECT current_range_end, floor_id, version FROM id_ranges WHERE entity_type = ?", in.EntityType).Scan(&end, &floor, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: %w for the type; run the migrations (`starter dev setup`)", in.EntityType, errNoRangeRow)
 	}
 	if err != nil {
 		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: read id_ranges: %w", in.EntityType, err)
 	}
-	// Imported entities carry their own IDs: never hand out one at or below the largest.
+	// Imported entities carry their own IDs: never hand out one at or below the largest, nor at
+	// or below the floor writers announced. Either may rise after this read; the allocator checks
+	// both again when it hands IDs out.
 	var maxUsed uint64
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(numeric_id), 0) FROM entity_id_mapping WHERE entity_type = ?", in.EntityType).Scan(&maxUsed); err != nil {
 		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: largest ID in entity_id_mapping: %w", in.EntityType, err)
 	}
-	start := max(int64(end)+1, int64(maxUsed)+1, r.MinIDs[in.EntityType], 1)
+	start := max(int64(end)+1, int64(maxUsed)+1, int64(floor)+1, r.MinIDs[in.EntityType], 1)
 	size := r.RangeSize
 	if size <= 0 {
 		size = 1_000_000
 	}
-	out := ReserveIDRangeOutput{Start: start, End: start + size - 1, Version: version + 1}
+	out := ReserveIDRangeOutput{Start: start, End: start + size - 1, Version: version + 1, Floor: int64(max(floor, maxUsed))}
 
 	res, err := tx.ExecContext(ctx, `UPDATE id_ranges SET current_range_start = ?, current_range_end = ?, range_size = ?,
 		allocated_at = CURRENT_TIMESTAMP, worker_id = ?, version = version + 1 WHERE entity_type = ? AND version = ?`,
@@ -134,8 +143,64 @@ func (r *IDRanges) reserve(ctx context.Context, in ReserveIDRangeInput) (Reserve
 		VALUES (?, ?, ?, ?, ?, ?)`, in.EntityType, out.Version, out.Start, out.End, in.Owner, in.ClaimKey); err != nil {
 		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: record claim: %w", in.EntityType, err)
 	}
+	if !in.HandOutsRecorded {
+		if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO id_handouts (entity_type, range_start, range_end) VALUES (?, ?, ?)",
+			in.EntityType, out.Start, out.End); err != nil {
+			return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: record the block as handed out: %w", in.EntityType, err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return ReserveIDRangeOutput{}, fmt.Errorf("reserve ID range for %s: commit: %w", in.EntityType, err)
 	}
 	return out, nil
+}
+
+// RecordHandOutInput is what allocate requests changed in the hand-outs of a type, in the
+// order they changed it.
+type RecordHandOutInput struct {
+	EntityType string // prefix: Q, P, L or E
+	Changes    []HandOutChange
+}
+
+// HandOutChange is one request's change: the IDs leases gave back unused, and the IDs it is
+// about to hand out.
+type HandOutChange struct {
+	Returned []ids.Run `json:",omitempty"`
+	HandOut  []ids.Run `json:",omitempty"`
+}
+
+// RecordHandOutOutput says which hand-outs were recorded, and the floor they were checked
+// against.
+type RecordHandOutOutput struct {
+	Floor int64
+	// Recorded is, for each change, whether its hand-out was recorded; false when some of its
+	// IDs are at or below Floor: nothing of it was handed out.
+	Recorded []bool
+}
+
+// RecordHandOut records the allocator's hand-outs (and the IDs it got back) before its callers
+// get the IDs, except those a writer's floor has passed (store.RecordHandOuts). Idempotent:
+// the hand-outs are a set, adding or removing a run twice changes nothing.
+func (r *IDRanges) RecordHandOut(ctx context.Context, in RecordHandOutInput) (RecordHandOutOutput, error) {
+	if _, ok := r.MinIDs[in.EntityType]; !ok {
+		return RecordHandOutOutput{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("record hand-out: unknown entity type %q (want Q, P, L or E)", in.EntityType), ErrTypeUnknownIDType, nil)
+	}
+	changes := make([]store.HandOutChange, len(in.Changes))
+	for i, c := range in.Changes {
+		changes[i] = store.HandOutChange{Returned: storeRuns(c.Returned), HandOut: storeRuns(c.HandOut)}
+	}
+	rec, err := store.RecordHandOuts(ctx, r.DB, in.EntityType, changes)
+	if err != nil {
+		return RecordHandOutOutput{}, err
+	}
+	return RecordHandOutOutput{Floor: rec.Floor, Recorded: rec.Recorded}, nil
+}
+
+func storeRuns(runs []ids.Run) []store.IDRun {
+	out := make([]store.IDRun, len(runs))
+	for i, r := range runs {
+		out[i] = store.IDRun{Start: r.Start, End: r.End}
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 )
 
@@ -22,13 +23,16 @@ func TestReserveIDRangeStartsAboveEverythingUsed(t *testing.T) {
 		min       int64
 		imported  []int64 // numeric Q IDs already in entity_id_mapping
 		prevEnd   int64   // id_ranges.current_range_end before
+		floor     int64   // id_ranges.floor_id: announced by writers, not stored yet
 		wantStart int64
+		wantFloor int64
 	}{
 		{name: "fresh database", min: 1, wantStart: 1},
 		{name: "configured minimum", min: 300_000_000, wantStart: 300_000_000},
-		{name: "above imported IDs", min: 1, imported: []int64{5, 4242, 17}, wantStart: 4243},
-		{name: "above previous block", min: 1, imported: []int64{50}, prevEnd: 2000, wantStart: 2001},
-		{name: "minimum wins over smaller", min: 10_000, imported: []int64{500}, prevEnd: 999, wantStart: 10_000},
+		{name: "above imported IDs", min: 1, imported: []int64{5, 4242, 17}, wantStart: 4243, wantFloor: 4242},
+		{name: "above previous block", min: 1, imported: []int64{50}, prevEnd: 2000, wantStart: 2001, wantFloor: 50},
+		{name: "minimum wins over smaller", min: 10_000, imported: []int64{500}, prevEnd: 999, wantStart: 10_000, wantFloor: 500},
+		{name: "above the floor", min: 1, imported: []int64{500}, prevEnd: 999, floor: 7000, wantStart: 7001, wantFloor: 7000},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,13 +45,16 @@ func TestReserveIDRangeStartsAboveEverythingUsed(t *testing.T) {
 			// Another type's larger IDs must not matter.
 			_, err := db.ExecContext(ctx, "INSERT INTO entity_id_mapping (entity_id, entity_type, numeric_id) VALUES ('P999999', 'P', 999999)")
 			require.NoError(t, err)
-			_, err = db.ExecContext(ctx, "UPDATE id_ranges SET current_range_end = ? WHERE entity_type = 'Q'", tc.prevEnd)
+			_, err = db.ExecContext(ctx, "UPDATE id_ranges SET current_range_end = ?, floor_id = ? WHERE entity_type = 'Q'", tc.prevEnd, tc.floor)
 			require.NoError(t, err)
 
 			r := &IDRanges{DB: db, RangeSize: 100, MinIDs: minIDs(tc.min)}
-			out, err := r.ReserveIDRange(ctx, ReserveIDRangeInput{EntityType: "Q", Owner: "ns/id-allocator-item/run1", ClaimKey: "k1"})
+			out, err := r.ReserveIDRange(ctx, ReserveIDRangeInput{EntityType: "Q", Owner: "ns/id-allocator-item/run1", ClaimKey: "k1", HandOutsRecorded: true})
 			require.NoError(t, err)
-			require.Equal(t, ReserveIDRangeOutput{Start: tc.wantStart, End: tc.wantStart + 99, Version: 1}, out)
+			require.Equal(t, ReserveIDRangeOutput{Start: tc.wantStart, End: tc.wantStart + 99, Version: 1, Floor: tc.wantFloor}, out)
+			var handedOut int
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM id_handouts").Scan(&handedOut))
+			require.Zero(t, handedOut, "an allocator that records its hand-outs claims a block with none")
 
 			var start, end, version int64
 			var owner string
@@ -57,6 +64,38 @@ func TestReserveIDRangeStartsAboveEverythingUsed(t *testing.T) {
 			require.Equal(t, []any{tc.wantStart, tc.wantStart + 99, "ns/id-allocator-item/run1"}, []any{start, end, owner})
 		})
 	}
+}
+
+// An allocator started before hand-outs were recorded does not record them: the whole block it
+// claims counts as handed out, so no writer writes inside it.
+func TestReserveIDRangeForAnAllocatorNotRecordingHandOuts(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	r := &IDRanges{DB: db, RangeSize: 10, MinIDs: minIDs(1)}
+	out, err := r.ReserveIDRange(ctx, ReserveIDRangeInput{EntityType: "Q", Owner: "a", ClaimKey: "a#1"})
+	require.NoError(t, err)
+	var start, end int64
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT range_start, range_end FROM id_handouts WHERE entity_type = 'Q'").Scan(&start, &end))
+	require.Equal(t, []int64{out.Start, out.End}, []int64{start, end})
+}
+
+// RecordHandOut is store.RecordHandOuts behind an activity (its cases are tested there).
+func TestRecordHandOut(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	r := &IDRanges{DB: db, RangeSize: 10, MinIDs: minIDs(1)}
+	_, err := db.ExecContext(ctx, "UPDATE id_ranges SET floor_id = 20 WHERE entity_type = 'Q'")
+	require.NoError(t, err)
+	out, err := r.RecordHandOut(ctx, RecordHandOutInput{EntityType: "Q", Changes: []HandOutChange{
+		{HandOut: []ids.Run{{Start: 15, End: 25}}},
+		{HandOut: []ids.Run{{Start: 21, End: 25}}},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, RecordHandOutOutput{Floor: 20, Recorded: []bool{false, true}}, out)
+	_, err = r.RecordHandOut(ctx, RecordHandOutInput{EntityType: "X"})
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.True(t, appErr.NonRetryable())
 }
 
 func TestReserveIDRangeRetryReturnsTheSameBlock(t *testing.T) {

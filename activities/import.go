@@ -296,9 +296,16 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	}
 	c := in.Chunk
 	var batch []store.SaveRequest
+	var batchLines []int // the line of each entity in batch (0 in Special:EntityData files)
 	// upTo is the last line whose entity is in batch (or skipped): after a flush every line up
 	// to it is committed.
 	upTo := hb.LinesDone
+	reject := func(line int, id string, reason error) {
+		hb.Counts.Rejected++
+		if len(hb.Rejections) < MaxRejections {
+			hb.Rejections = append(hb.Rejections, Rejection{Source: c.Source, Line: line, EntityID: id, Reason: reason.Error()})
+		}
+	}
 	flush := func() error {
 		if len(batch) > 0 && in.DatatypesOnly {
 			m := wikibase.DatatypeMap{}
@@ -313,7 +320,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 			if err != nil {
 				return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
 			}
-			for _, r := range res {
+			for i, r := range res {
 				switch r.Status {
 				case store.StatusCreated:
 					hb.Counts.Created++
@@ -321,19 +328,15 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 					hb.Counts.Updated++
 				case store.StatusUnchanged:
 					hb.Counts.Unchanged++
+				case store.StatusRejected:
+					reject(batchLines[i], r.EntityID, r.Rejection)
 				}
 			}
 		}
 		hb.LinesDone = upTo
-		batch = batch[:0]
+		batch, batchLines = batch[:0], batchLines[:0]
 		activity.RecordHeartbeat(ctx, hb)
 		return nil
-	}
-	reject := func(line int, id string, reason error) {
-		hb.Counts.Rejected++
-		if len(hb.Rejections) < MaxRejections {
-			hb.Rejections = append(hb.Rejections, Rejection{Source: c.Source, Line: line, EntityID: id, Reason: reason.Error()})
-		}
 	}
 	accept := func(e *wikibase.Entity) bool {
 		return !in.DatatypesOnly || e.Type == wikibase.TypeProperty
@@ -361,7 +364,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 			case e.ID != r.key && !in.DatatypesOnly:
 				reject(0, r.key, fmt.Errorf("entity under key %q has id %q", r.key, e.ID))
 			case e.ID == r.key && accept(e):
-				batch = append(batch, req(e))
+				batch, batchLines = append(batch, req(e)), append(batchLines, 0)
 			}
 		}
 		upTo = 1
@@ -423,7 +426,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 			continue
 		}
 		if accept(e) {
-			batch = append(batch, req(e))
+			batch, batchLines = append(batch, req(e)), append(batchLines, lineNo(n))
 		}
 		if len(batch) >= batchSize {
 			if err := flush(); err != nil {

@@ -50,7 +50,7 @@ func init() {
 	})
 	register(command{
 		path:    "ids status",
-		summary: "Print every ID allocator's current block, next ID, utilisation and open or abandoned leases.",
+		summary: "Print every ID allocator's current block, next ID, utilisation, floor (the highest ID written with an ID of its own, as the allocator last saw it: it hands out nothing at or below it) and open or abandoned leases.",
 		usage:   "[--json]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			asJSON := fs.Bool("json", false, "print the status as JSON")
@@ -103,9 +103,9 @@ func idsClient(ctx context.Context, e *env) (*ids.Client, func(), error) {
 }
 
 func printIDStatus(e *env, t ids.EntityType, s ids.Status) {
-	fmt.Fprintf(e.out, "%s (%s): block %d-%d, next %s, %d used (%.2f%%), %d blocks claimed, %d allocated, %d free, %d in abandoned leases\n",
-		t.Name, t.Prefix, s.CurrentStart, s.CurrentEnd, t.Format(s.NextID), s.IDsUsed, s.Utilization,
-		s.BlocksClaimed, s.Allocated, s.FreeIDs, s.AbandonedIDs)
+	fmt.Fprintf(e.out, "%s (%s): block %d-%d, next %s, %d used (%.2f%%), floor %s, %d blocks claimed, %d allocated, %d free, %d in abandoned leases, %d skipped\n",
+		t.Name, t.Prefix, s.CurrentStart, s.CurrentEnd, t.Format(s.NextID), s.IDsUsed, s.Utilization, t.Format(s.Floor),
+		s.BlocksClaimed, s.Allocated, s.FreeIDs, s.AbandonedIDs, s.SkippedIDs)
 	for _, b := range s.NextBlocks {
 		fmt.Fprintf(e.out, "  next block %d-%d (version %d)\n", b.Start, b.End, b.Version)
 	}

@@ -22,7 +22,10 @@ type IDAllocatorResult struct{}
 // IDAllocatorWorkflow serves the IDs of one entity type through the allocate Update. It
 // holds the blocks it claimed in workflow state, claims the next one in the background once
 // the current one is used past PrefetchAt, serves IDs strictly in order (after any IDs leases
-// gave back), and records every lease until its holder returns it or it expires.
+// gave back), and records every lease until its holder returns it or it expires. Every
+// hand-out is recorded in MySQL before the caller gets it, and checked there against the
+// floor that writers of entities with IDs of their own raise (store.RecordHandOuts): IDs at or
+// below it are skipped.
 func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocatorResult, error) {
 	log := workflow.GetLogger(ctx)
 	st := in.State
@@ -37,6 +40,9 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 			Owner:      fmt.Sprintf("%s/%s/%s", info.Namespace, info.WorkflowExecution.ID, info.WorkflowExecution.RunID),
 		}
 	}
+	// Runs started before hand-outs were recorded replay as they ran; their blocks are recorded
+	// as handed out whole when claimed (see ReserveIDRangeInput.HandOutsRecorded).
+	recording := workflow.GetVersion(ctx, "record-hand-outs", workflow.DefaultVersion, 1) == 1
 	typ, typeErr := ids.ParseEntityType(in.EntityType)
 	prefetchAt := in.PrefetchAt
 	if prefetchAt <= 0 || prefetchAt > 1 {
@@ -92,32 +98,120 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 		return nil
 	}
 
+	// record records a request's hand-out and the IDs leases gave back to it
+	// (activities.RecordHandOut) before the caller gets the IDs. The requests waiting meanwhile
+	// are recorded together by the next call: one MySQL transaction, in the order they changed
+	// the state.
+	type pendingRecord struct {
+		change activities.HandOutChange
+		done   bool
+		res    handOutResult
+	}
+	var pending []*pendingRecord
+	record := func(ctx workflow.Context, returned, handOut []ids.Run) (handOutResult, error) {
+		p := &pendingRecord{change: activities.HandOutChange{Returned: returned, HandOut: handOut}}
+		pending = append(pending, p)
+		if err := workflow.Await(ctx, func() bool { return p.done }); err != nil {
+			return handOutResult{}, err
+		}
+		return p.res, p.res.err
+	}
+	if recording {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+				// An outage fails the requests after a minute (their callers retry); the IDs
+				// they took are served again, those given back are skipped (see allocate).
+				ScheduleToCloseTimeout: time.Minute,
+				StartToCloseTimeout:    10 * time.Second,
+				RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 50 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 5 * time.Second},
+			})
+			var a *activities.IDRanges
+			for {
+				if err := workflow.Await(ctx, func() bool { return len(pending) > 0 }); err != nil {
+					return
+				}
+				batch := pending
+				pending = nil
+				in := activities.RecordHandOutInput{EntityType: st.EntityType}
+				for _, p := range batch {
+					in.Changes = append(in.Changes, p.change)
+				}
+				var out activities.RecordHandOutOutput
+				err := workflow.ExecuteLocalActivity(lctx, a.RecordHandOut, in).Get(ctx, &out)
+				for i, p := range batch {
+					p.done = true
+					p.res = handOutResult{err: err}
+					if err == nil {
+						p.res = handOutResult{floor: out.Floor, recorded: out.Recorded[i]}
+					}
+				}
+			}
+		})
+	}
+
 	allocate := func(ctx workflow.Context, req ids.AllocateRequest) (ids.AllocateResult, error) {
 		updates++
 		now := workflow.Now(ctx)
+		// IDs given back are served again only once their return is recorded: a hand-out of
+		// them recorded before the return would be undone by it.
+		var returned []ids.Run
 		for _, ret := range req.Returns {
-			if err := st.Return(req.Holder, ret, now); err != nil {
+			unused, err := st.Return(req.Holder, ret, now)
+			if err != nil {
 				return ids.AllocateResult{}, err // the validator rules this out; kept for safety
 			}
+			returned = append(returned, unused...)
 		}
+		if !recording {
+			st.Release(returned)
+			returned = nil
+		}
+		// A return whose recording failed may still commit later: its IDs are skipped.
+		defer func() { st.Skip(returned) }()
 		st.ExpireLeases(now)
 		if req.Count == 0 {
+			if len(returned) > 0 {
+				if _, err := record(ctx, returned, nil); err != nil {
+					return ids.AllocateResult{}, err
+				}
+				st.Release(returned)
+				returned = nil
+			}
 			return ids.AllocateResult{}, nil // only returned leases
 		}
 		lastErr = nil
-		waiting += req.Count
-		err := workflow.Await(ctx, func() bool { return st.Available() >= req.Count || lastErr != nil })
-		waiting -= req.Count
-		if err != nil {
-			return ids.AllocateResult{}, err
-		}
-		if st.Available() < req.Count {
-			return ids.AllocateResult{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("no IDs for %s: %v", typ.Name, lastErr), "IDRangeUnavailable", nil)
-		}
-		runs, err := st.Take(req.Count)
-		if err != nil {
-			return ids.AllocateResult{}, err
+		var runs []ids.Run
+		for {
+			waiting += req.Count
+			err := workflow.Await(ctx, func() bool { return st.Available() >= req.Count || lastErr != nil })
+			waiting -= req.Count
+			if err != nil {
+				return ids.AllocateResult{}, err
+			}
+			if st.Available() < req.Count {
+				return ids.AllocateResult{}, temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("no IDs for %s: %v", typ.Name, lastErr), "IDRangeUnavailable", nil)
+			}
+			if runs, err = st.Take(req.Count); err != nil {
+				return ids.AllocateResult{}, err
+			}
+			if !recording {
+				break
+			}
+			rec, err := record(ctx, returned, runs)
+			if err != nil {
+				st.Untake(runs)
+				return ids.AllocateResult{}, err
+			}
+			st.Release(returned)
+			returned = nil
+			if rec.recorded {
+				st.RaiseFloor(rec.floor)
+				break
+			}
+			// A writer announced some of these IDs: skip past its floor and take again.
+			st.Untake(runs)
+			st.RaiseFloor(rec.floor)
 		}
 		res := ids.AllocateResult{Runs: runs}
 		if req.Holder != "" {
@@ -154,7 +248,7 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 				reserving = true
 				var out activities.ReserveIDRangeOutput
 				err := workflow.ExecuteActivity(actx, a.ReserveIDRange, activities.ReserveIDRangeInput{
-					EntityType: st.EntityType, Owner: st.Owner, ClaimKey: st.ClaimKey(),
+					EntityType: st.EntityType, Owner: st.Owner, ClaimKey: st.ClaimKey(), HandOutsRecorded: recording,
 				}).Get(ctx, &out)
 				reserving = false
 				if err != nil {
@@ -162,6 +256,7 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 					lastErr = err
 					continue
 				}
+				st.RaiseFloor(out.Floor)
 				if err := st.AddBlock(ids.Block{Start: out.Start, End: out.End, Version: out.Version}); err != nil {
 					// Never use a block out of order; stop claiming until a person looks.
 					log.Error("claimed ID block out of order", "EntityType", st.EntityType, "Error", err)
@@ -190,4 +285,11 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 	next := in
 	next.State = st
 	return IDAllocatorResult{}, workflow.NewContinueAsNewError(ctx, IDAllocatorWorkflow, next)
+}
+
+// handOutResult is what recording one request's hand-out found.
+type handOutResult struct {
+	floor    int64
+	recorded bool
+	err      error
 }

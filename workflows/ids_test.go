@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,12 +20,34 @@ import (
 )
 
 // fakeRanges hands out consecutive blocks of size like id_ranges would, remembering the
-// claim keys it saw.
+// claim keys it saw, and records hand-outs like id_handouts would, against a floor that
+// writers raise before given record calls.
 type fakeRanges struct {
 	mu   sync.Mutex
 	size int64
 	next int64
 	keys []string
+
+	floor       int64
+	floorBefore map[int]int64 // record call number (from 1) → floor a writer announced just before
+	records     []activities.RecordHandOutInput
+	handedOut   []ids.Run // recorded hand-outs, in order
+}
+
+func (f *fakeRanges) record(_ context.Context, in activities.RecordHandOutInput) (activities.RecordHandOutOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.records = append(f.records, in)
+	f.floor = max(f.floor, f.floorBefore[len(f.records)])
+	out := activities.RecordHandOutOutput{Floor: f.floor}
+	for _, c := range in.Changes {
+		recorded := !slices.ContainsFunc(c.HandOut, func(r ids.Run) bool { return r.Start <= f.floor })
+		if recorded {
+			f.handedOut = append(f.handedOut, c.HandOut...)
+		}
+		out.Recorded = append(out.Recorded, recorded)
+	}
+	return out, nil
 }
 
 func (f *fakeRanges) reserve(_ context.Context, in activities.ReserveIDRangeInput) (activities.ReserveIDRangeOutput, error) {
@@ -42,6 +65,17 @@ func (f *fakeRanges) claimKeys() []string {
 	return append([]string(nil), f.keys...)
 }
 
+// allocatorEnv is a test environment whose ID range activities are f's.
+func allocatorEnv(f *fakeRanges) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.IDRanges
+	env.RegisterActivity(a)
+	env.OnActivity(a.ReserveIDRange, mock.Anything, mock.Anything).Return(f.reserve)
+	env.OnActivity(a.RecordHandOut, mock.Anything, mock.Anything).Return(f.record)
+	return env
+}
+
 type updateOutcome struct {
 	rejected error
 	result   ids.AllocateResult
@@ -52,11 +86,7 @@ type updateOutcome struct {
 // returns each request's outcome, the status queried after each one, and the workflow's error.
 func runAllocator(t *testing.T, in IDAllocatorInput, f *fakeRanges, reqs []ids.AllocateRequest) ([]updateOutcome, []ids.Status, error) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	var a *activities.IDRanges
-	env.RegisterActivity(a)
-	env.OnActivity(a.ReserveIDRange, mock.Anything, mock.Anything).Return(f.reserve)
+	env := allocatorEnv(f)
 	outcomes := make([]updateOutcome, len(reqs))
 	statuses := make([]ids.Status, len(reqs))
 	for i, req := range reqs {
@@ -173,24 +203,26 @@ func TestIDAllocatorContinueAsNewCarriesState(t *testing.T) {
 	require.Equal(t, ids.Lease{ID: 1, Holder: "p1", Runs: []ids.Run{{Start: 1, End: 10}}, Count: 10, State: ids.LeaseOpen,
 		GrantedAt: st.Leases[0].GrantedAt, Expires: st.Leases[0].GrantedAt.Add(time.Hour)}, st.Leases[0])
 
-	// The next run continues exactly there: p1 returns 6..10, which are served first, then 106.
-	reqs = []ids.AllocateRequest{{Count: 7, Holder: "p1", Returns: []ids.LeaseReturn{{LeaseID: 1, Unused: []ids.Run{{Start: 6, End: 10}}}}}}
-	next.ContinueAfterUpdates = 1
+	// The next run continues exactly there: p1 returns 6..10, which are served first from the
+	// next request on (once their return is recorded), then 106 and on.
+	reqs = []ids.AllocateRequest{
+		{Count: 7, Holder: "p1", Returns: []ids.LeaseReturn{{LeaseID: 1, Unused: []ids.Run{{Start: 6, End: 10}}}}},
+		{Count: 7},
+	}
+	next.ContinueAfterUpdates = len(reqs)
 	out, _, err = runAllocator(t, next, f, reqs)
 	require.ErrorAs(t, err, &can)
 	require.NoError(t, out[0].err)
-	require.Equal(t, []ids.Run{{Start: 6, End: 10}, {Start: 106, End: 107}}, out[0].result.Runs)
+	require.Equal(t, []ids.Run{{Start: 106, End: 112}}, out[0].result.Runs)
 	require.Equal(t, int64(2), out[0].result.LeaseID)
+	require.NoError(t, out[1].err)
+	require.Equal(t, []ids.Run{{Start: 6, End: 10}, {Start: 113, End: 114}}, out[1].result.Runs)
 	require.Len(t, f.claimKeys(), 2, "no block claimed again after continue-as-new")
 }
 
 func TestIDAllocatorUnknownTypeFailsRequests(t *testing.T) {
 	f := &fakeRanges{size: 10, next: 1}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	var a *activities.IDRanges
-	env.RegisterActivity(a)
-	env.OnActivity(a.ReserveIDRange, mock.Anything, mock.Anything).Return(f.reserve)
+	env := allocatorEnv(f)
 	var rejected error
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(ids.AllocateUpdate, "u", &testsuite.TestUpdateCallback{
@@ -202,4 +234,83 @@ func TestIDAllocatorUnknownTypeFailsRequests(t *testing.T) {
 	require.ErrorContains(t, rejected, `unknown entity type "X"`)
 	require.Empty(t, f.claimKeys(), "no block claimed for an unknown type")
 	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), "%v", env.GetWorkflowError())
+}
+
+// A writer announced IDs up to 50 after the allocator served 1..5: the next request's first
+// take (6..10) is not recorded, and it is served from above the floor. IDs a lease gives back
+// are recorded as returned before they are served again.
+func TestIDAllocatorSkipsPastTheFloorAndRecordsReturnsFirst(t *testing.T) {
+	f := &fakeRanges{size: 100, next: 1, floorBefore: map[int]int64{2: 50}}
+	reqs := []ids.AllocateRequest{
+		{Count: 5},
+		{Count: 5},
+		{Count: 10, Holder: "p1"},
+		{Holder: "p1", Returns: []ids.LeaseReturn{{LeaseID: 1, Unused: []ids.Run{{Start: 60, End: 65}}}}},
+		{Count: 3},
+	}
+	out, statuses, err := runAllocator(t, IDAllocatorInput{EntityType: "Q", PrefetchAt: 0.8, ContinueAfterUpdates: len(reqs)}, f, reqs)
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, err, &can)
+	for i, o := range out {
+		require.NoError(t, o.rejected, "request %d", i)
+		require.NoError(t, o.err, "request %d", i)
+	}
+	run := func(s, e int64) []ids.Run { return []ids.Run{{Start: s, End: e}} }
+	require.Equal(t, run(1, 5), out[0].result.Runs)
+	require.Equal(t, run(51, 55), out[1].result.Runs, "6..50 are at or below the floor")
+	require.Equal(t, run(56, 65), out[2].result.Runs)
+	require.Equal(t, run(60, 62), out[4].result.Runs, "the returned IDs are served first")
+
+	require.Equal(t, []ids.Run{{Start: 1, End: 5}, {Start: 51, End: 55}, {Start: 56, End: 65}, {Start: 60, End: 62}}, f.handedOut)
+	change := func(c activities.HandOutChange) activities.RecordHandOutInput {
+		return activities.RecordHandOutInput{EntityType: "Q", Changes: []activities.HandOutChange{c}}
+	}
+	require.Equal(t, []activities.RecordHandOutInput{
+		change(activities.HandOutChange{HandOut: run(1, 5)}),
+		change(activities.HandOutChange{HandOut: run(6, 10)}),
+		change(activities.HandOutChange{HandOut: run(51, 55)}),
+		change(activities.HandOutChange{HandOut: run(56, 65)}),
+		change(activities.HandOutChange{Returned: run(60, 65)}),
+		change(activities.HandOutChange{HandOut: run(60, 62)}),
+	}, f.records)
+
+	require.Equal(t, int64(50), statuses[1].Floor)
+	require.Equal(t, int64(45), statuses[1].SkippedIDs, "6..10 taken back and skipped, 11..50 skipped")
+	require.Equal(t, int64(10), statuses[1].Allocated, "the take that was not recorded does not count")
+	require.Equal(t, run(60, 65), statuses[3].Free)
+	var next IDAllocatorInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.Equal(t, run(63, 65), next.State.Free)
+	require.Equal(t, int64(50), next.State.Floor, "the floor carries over continue-as-new")
+}
+
+// Requests that take their IDs while a record is in flight are recorded together by the next
+// one: one transaction, in the order they took their IDs.
+func TestIDAllocatorRecordsConcurrentRequestsTogether(t *testing.T) {
+	f := &fakeRanges{size: 100, next: 1}
+	env := allocatorEnv(f)
+	results := make([]ids.AllocateResult, 3)
+	env.RegisterDelayedCallback(func() {
+		for i := range results {
+			env.UpdateWorkflow(ids.AllocateUpdate, fmt.Sprintf("u%d", i), &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("request %d rejected: %v", i, err) },
+				OnAccept: func() {},
+				OnComplete: func(v any, err error) {
+					require.NoError(t, err)
+					results[i] = v.(ids.AllocateResult)
+				},
+			}, ids.AllocateRequest{Count: 2})
+		}
+	}, time.Second)
+	env.ExecuteWorkflow(IDAllocatorWorkflow, IDAllocatorInput{EntityType: "Q", PrefetchAt: 0.8, ContinueAfterUpdates: 3})
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, env.GetWorkflowError(), &can)
+	var got []ids.Run
+	for _, r := range results {
+		got = append(got, r.Runs...)
+	}
+	require.ElementsMatch(t, []ids.Run{{Start: 1, End: 2}, {Start: 3, End: 4}, {Start: 5, End: 6}}, got)
+	require.Len(t, f.records, 2, "the first request alone, then the two that waited for it")
+	require.Len(t, f.records[1].Changes, 2)
+	require.Equal(t, []ids.Run{{Start: 1, End: 2}, {Start: 3, End: 4}, {Start: 5, End: 6}}, f.handedOut)
 }

@@ -11,8 +11,10 @@ import (
 const maxAbandonedKept = 1000
 
 // Allocator is the state of one entity type's allocator: the claimed blocks not yet used up,
-// the IDs given back by leases, and the leases out. It is plain data so the workflow can
-// carry it across continue-as-new, and deterministic so the workflow can run it.
+// the IDs given back by leases, the leases out, and the floor: the highest ID that writers of
+// entities with IDs of their own announced, as far as the allocator has seen. Nothing at or
+// below the floor is served. It is plain data so the workflow can carry it across
+// continue-as-new, and deterministic so the workflow can run it.
 type Allocator struct {
 	EntityType string `json:"entity_type"` // prefix
 	// Owner identifies this allocator in id_ranges and id_range_claims; it is fixed at the
@@ -29,6 +31,27 @@ type Allocator struct {
 	Allocated      int64   `json:"allocated"`
 	AbandonedIDs   int64   `json:"abandoned_ids"`
 	ReturnedLeases int64   `json:"returned_leases"`
+	Floor          int64   `json:"floor,omitempty"`
+	// SkippedIDs are IDs of claimed blocks and free runs never to be served: passed by the
+	// floor, or given back when the return could not be recorded.
+	SkippedIDs int64 `json:"skipped_ids,omitempty"`
+}
+
+// firstUnserved is the first ID block i can serve: NextID for the current block; for the
+// blocks after it, their start or the ID above the floor.
+func (a *Allocator) firstUnserved(i int) int64 {
+	if i == 0 {
+		return a.NextID
+	}
+	return max(a.Blocks[i].Start, a.Floor+1)
+}
+
+// advance moves past a used-up current block when another block follows.
+func (a *Allocator) advance() {
+	for len(a.Blocks) > 1 && a.NextID > a.Blocks[0].End {
+		a.NextID = min(a.firstUnserved(1), a.Blocks[1].End+1)
+		a.Blocks = a.Blocks[1:]
+	}
 }
 
 // Available is how many IDs can be served without claiming another block.
@@ -38,11 +61,7 @@ func (a *Allocator) Available() int64 {
 		n += r.Len()
 	}
 	for i, b := range a.Blocks {
-		if i == 0 {
-			n += b.End - a.NextID + 1
-		} else {
-			n += b.End - b.Start + 1
-		}
+		n += max(0, b.End-a.firstUnserved(i)+1)
 	}
 	return n
 }
@@ -69,7 +88,7 @@ func (a *Allocator) NeedsBlock(prefetchAt float64, waiting int64) bool {
 func (a *Allocator) ClaimKey() string { return fmt.Sprintf("%s#%d", a.Owner, a.ClaimSeq+1) }
 
 // AddBlock appends a newly claimed block. Blocks must come in ascending order and must not
-// overlap anything already held.
+// overlap anything already held. IDs of it at or below the floor are skipped.
 func (a *Allocator) AddBlock(b Block) error {
 	if b.End < b.Start {
 		return fmt.Errorf("block %d-%d is empty", b.Start, b.End)
@@ -82,10 +101,12 @@ func (a *Allocator) AddBlock(b Block) error {
 		// The current block is used up: the new one replaces it.
 		a.Blocks = a.Blocks[:0]
 	}
+	before := a.Available()
 	a.Blocks = append(a.Blocks, b)
 	if len(a.Blocks) == 1 {
-		a.NextID = b.Start
+		a.NextID = min(max(b.Start, a.Floor+1), b.End+1)
 	}
+	a.SkippedIDs += b.End - b.Start + 1 - (a.Available() - before)
 	return nil
 }
 
@@ -114,22 +135,15 @@ func (a *Allocator) Take(n int64) ([]Run, error) {
 		}
 	}
 	for n > 0 {
+		a.advance()
 		b := a.Blocks[0]
-		if a.NextID > b.End {
-			a.Blocks = a.Blocks[1:]
-			a.NextID = a.Blocks[0].Start
-			continue
-		}
 		k := min(n, b.End-a.NextID+1)
 		add(Run{a.NextID, a.NextID + k - 1})
 		a.NextID += k
 		n -= k
 	}
 	// Move on to the next block as soon as the current one is used up, so status shows it.
-	if len(a.Blocks) > 1 && a.NextID > a.Blocks[0].End {
-		a.Blocks = a.Blocks[1:]
-		a.NextID = a.Blocks[0].Start
-	}
+	a.advance()
 	if len(a.Free) == 0 {
 		a.Free = nil
 	}
@@ -137,6 +151,58 @@ func (a *Allocator) Take(n int64) ([]Run, error) {
 		a.Allocated += r.Len()
 	}
 	return out, nil
+}
+
+// Untake gives back runs that Take handed out but the caller never got (their hand-out was
+// not recorded): they are served again, unless the floor has passed them.
+func (a *Allocator) Untake(runs []Run) {
+	for _, r := range runs {
+		a.Allocated -= r.Len()
+	}
+	a.Release(runs)
+}
+
+// Release adds runs nobody holds (returned by a lease, or taken back by Untake) to the free
+// list, which is served before new IDs. IDs at or below the floor are skipped instead.
+func (a *Allocator) Release(runs []Run) {
+	for _, r := range runs {
+		if r.Start <= a.Floor {
+			a.SkippedIDs += min(r.End, a.Floor) - r.Start + 1
+			r.Start = a.Floor + 1
+		}
+		if r.Start <= r.End {
+			a.addFree(r)
+		}
+	}
+}
+
+// Skip drops runs nobody holds without serving them again (counted in SkippedIDs).
+func (a *Allocator) Skip(runs []Run) {
+	for _, r := range runs {
+		a.SkippedIDs += r.Len()
+	}
+}
+
+// RaiseFloor records that writers announced IDs up to floor: the free runs and block IDs at or
+// below it are skipped, never served.
+func (a *Allocator) RaiseFloor(floor int64) {
+	if floor <= a.Floor {
+		return
+	}
+	before := a.Available()
+	a.Floor = floor
+	var free []Run
+	for _, r := range a.Free {
+		if r.End > floor {
+			free = append(free, Run{max(r.Start, floor+1), r.End})
+		}
+	}
+	a.Free = free
+	if len(a.Blocks) > 0 {
+		a.NextID = max(a.NextID, min(floor+1, a.Blocks[0].End+1))
+		a.advance()
+	}
+	a.SkippedIDs += before - a.Available()
 }
 
 // Grant records runs as a lease of holder.
@@ -154,29 +220,26 @@ func (a *Allocator) Grant(holder string, runs []Run, now time.Time, ttl time.Dur
 // ErrNotHolder rejects a return of someone else's lease.
 var ErrNotHolder = errors.New("lease belongs to another holder")
 
-// Return closes a lease of holder; its unused IDs go back to the free list. Returning a lease
-// that is already returned (a retried request) changes nothing.
-func (a *Allocator) Return(holder string, ret LeaseReturn, now time.Time) error {
+// Return closes a lease of holder and returns its unused IDs, for Release once the return is
+// recorded. Returning a lease that is already returned (a retried request) changes nothing.
+func (a *Allocator) Return(holder string, ret LeaseReturn, now time.Time) ([]Run, error) {
 	i := a.leaseIndex(ret.LeaseID)
 	if i < 0 {
-		return nil // returned before and forgotten: a retry
+		return nil, nil // returned before and forgotten: a retry
 	}
 	l := a.Leases[i]
 	if l.Holder != holder {
-		return fmt.Errorf("return lease %d of %q by %q: %w", l.ID, l.Holder, holder, ErrNotHolder)
+		return nil, fmt.Errorf("return lease %d of %q by %q: %w", l.ID, l.Holder, holder, ErrNotHolder)
 	}
 	if err := checkWithin(ret.Unused, l.Runs); err != nil {
-		return fmt.Errorf("return lease %d: %w", l.ID, err)
+		return nil, fmt.Errorf("return lease %d: %w", l.ID, err)
 	}
 	if l.State == LeaseAbandoned {
 		a.AbandonedIDs -= l.Count
 	}
-	for _, r := range ret.Unused {
-		a.addFree(r)
-	}
 	a.Leases = append(a.Leases[:i], a.Leases[i+1:]...)
 	a.ReturnedLeases++
-	return nil
+	return ret.Unused, nil
 }
 
 // CheckReturn validates a return without applying it (the Update validator uses it).
@@ -226,8 +289,8 @@ func (a *Allocator) ExpireLeases(now time.Time) {
 // Status summarises the state for the status Query.
 func (a *Allocator) Status() Status {
 	s := Status{
-		EntityType: a.EntityType, NextID: a.NextID, Allocated: a.Allocated, AbandonedIDs: a.AbandonedIDs,
-		BlocksClaimed: a.ClaimSeq, Leases: append([]Lease{}, a.Leases...),
+		EntityType: a.EntityType, NextID: a.NextID, Floor: a.Floor, Allocated: a.Allocated, AbandonedIDs: a.AbandonedIDs,
+		SkippedIDs: a.SkippedIDs, BlocksClaimed: a.ClaimSeq, Leases: append([]Lease{}, a.Leases...),
 	}
 	for _, r := range a.Free {
 		s.FreeIDs += r.Len()

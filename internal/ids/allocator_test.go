@@ -122,11 +122,18 @@ func TestAllocatorLeasesReturnAndExpire(t *testing.T) {
 	require.Equal(t, []Run{{11, 20}}, l2.Runs)
 
 	// p1 used 1..4 and gives 5..10 back; they are served before 21.
-	require.ErrorIs(t, a.Return("p2", LeaseReturn{LeaseID: l1.ID}, now), ErrNotHolder)
+	_, err := a.Return("p2", LeaseReturn{LeaseID: l1.ID}, now)
+	require.ErrorIs(t, err, ErrNotHolder)
 	require.ErrorContains(t, a.CheckReturn("p1", LeaseReturn{LeaseID: l1.ID, Unused: []Run{{9, 12}}}), "not part of the lease")
 	require.ErrorContains(t, a.CheckReturn("p1", LeaseReturn{LeaseID: l1.ID, Unused: []Run{{5, 8}, {7, 10}}}), "overlap")
-	require.NoError(t, a.Return("p1", LeaseReturn{LeaseID: l1.ID, Unused: []Run{{5, 10}}}, now))
-	require.NoError(t, a.Return("p1", LeaseReturn{LeaseID: l1.ID, Unused: []Run{{5, 10}}}, now), "a retried return changes nothing")
+	unused, err := a.Return("p1", LeaseReturn{LeaseID: l1.ID, Unused: []Run{{5, 10}}}, now)
+	require.NoError(t, err)
+	require.Equal(t, []Run{{5, 10}}, unused)
+	require.Empty(t, a.Free, "returned IDs are served once released (after their return is recorded)")
+	a.Release(unused)
+	unused, err = a.Return("p1", LeaseReturn{LeaseID: l1.ID, Unused: []Run{{5, 10}}}, now)
+	require.NoError(t, err)
+	require.Empty(t, unused, "a retried return changes nothing")
 	require.Equal(t, []Run{{5, 10}}, a.Free)
 	got, err := a.Take(8)
 	require.NoError(t, err)
@@ -144,4 +151,86 @@ func TestAllocatorLeasesReturnAndExpire(t *testing.T) {
 		CurrentStart: 1, CurrentEnd: 100, NextID: 23, IDsUsed: 22, Utilization: 22, Allocated: 28,
 		AbandonedIDs: 10, BlocksClaimed: 1, Leases: s.Leases,
 	}, s)
+}
+
+// A writer announced IDs up to the floor: the allocator skips them wherever they are (free
+// runs, the current block, blocks claimed ahead, blocks claimed later) and serves above.
+func TestAllocatorSkipsPastTheFloor(t *testing.T) {
+	a := &Allocator{}
+	require.NoError(t, a.AddBlock(Block{Start: 1, End: 10, Version: 1}))
+	require.NoError(t, a.AddBlock(Block{Start: 11, End: 20, Version: 2}))
+	require.NoError(t, a.AddBlock(Block{Start: 31, End: 40, Version: 3}))
+	got, err := a.Take(4)
+	require.NoError(t, err)
+	require.Equal(t, []Run{{1, 4}}, got)
+	a.Release([]Run{{2, 3}}) // a lease gave 2..3 back
+	require.Equal(t, int64(28), a.Available())
+
+	cases := []struct {
+		floor     int64
+		next      int64 // first ID served after the floor rose
+		available int64 // after that take
+		skipped   int64
+		free      []Run
+	}{
+		// The floor below everything held changes nothing.
+		{floor: 1, next: 2, available: 27, skipped: 0},
+		// Inside the current block: the free run 2..3 and 5..6 are skipped.
+		{floor: 6, next: 7, available: 23, skipped: 3},
+		// Past the current block into the next: 8..10 and 11..14 go.
+		{floor: 14, next: 15, available: 15, skipped: 10},
+		// Past every block held: nothing left until a block above the floor is claimed.
+		{floor: 45, next: 0, available: 0, skipped: 25},
+	}
+	for _, tc := range cases {
+		a.RaiseFloor(tc.floor)
+		require.Equal(t, tc.floor, a.Floor)
+		if tc.next == 0 {
+			require.Zero(t, a.Available())
+			require.True(t, a.NeedsBlock(0.8, 0))
+		} else {
+			got, err := a.Take(1)
+			require.NoError(t, err)
+			require.Equal(t, []Run{{tc.next, tc.next}}, got, "floor %d", tc.floor)
+			require.Equal(t, tc.available, a.Available(), "floor %d", tc.floor)
+		}
+		require.Equal(t, tc.skipped, a.SkippedIDs, "floor %d", tc.floor)
+	}
+	// A lower floor seen later (an older answer) changes nothing.
+	a.RaiseFloor(30)
+	require.Equal(t, int64(45), a.Floor)
+
+	// A block claimed before the floor rose is served from above the floor.
+	require.NoError(t, a.AddBlock(Block{Start: 41, End: 60, Version: 4}))
+	require.Equal(t, int64(46), a.NextID)
+	require.Equal(t, int64(25+5), a.SkippedIDs)
+	got, err = a.Take(3)
+	require.NoError(t, err)
+	require.Equal(t, []Run{{46, 48}}, got)
+	// A lease gives 47..48 back; a writer announces 47: only 48 is served again.
+	a.Release([]Run{{47, 48}})
+	a.RaiseFloor(47)
+	require.Equal(t, []Run{{48, 48}}, a.Free)
+	got, err = a.Take(2)
+	require.NoError(t, err)
+	require.Equal(t, []Run{{48, 49}}, got)
+	require.Equal(t, Status{
+		CurrentStart: 41, CurrentEnd: 60, NextID: 50, IDsUsed: 9, Utilization: 45, Floor: 47,
+		Allocated: 12, SkippedIDs: 31, BlocksClaimed: 4, Leases: []Lease{},
+	}, a.Status())
+}
+
+// Untake gives back what a caller never got: it is served again, in order.
+func TestAllocatorUntakeServesAgain(t *testing.T) {
+	a := &Allocator{}
+	require.NoError(t, a.AddBlock(Block{Start: 1, End: 100, Version: 1}))
+	got, err := a.Take(10)
+	require.NoError(t, err)
+	a.Untake(got)
+	require.Equal(t, int64(0), a.Allocated)
+	a.RaiseFloor(4)
+	got, err = a.Take(3)
+	require.NoError(t, err)
+	require.Equal(t, []Run{{5, 7}}, got)
+	require.Equal(t, int64(4), a.SkippedIDs)
 }

@@ -156,10 +156,13 @@ func (r AllocateResult) Count() int64 {
 
 // Status is the allocator's state as the status Query and /health show it.
 type Status struct {
-	EntityType    string  `json:"entity_type"`
-	CurrentStart  int64   `json:"current_start"`
-	CurrentEnd    int64   `json:"current_end"`
-	NextID        int64   `json:"next_id"`
+	EntityType   string `json:"entity_type"`
+	CurrentStart int64  `json:"current_start"`
+	CurrentEnd   int64  `json:"current_end"`
+	NextID       int64  `json:"next_id"`
+	// Floor is the highest ID writers of entities with IDs of their own had announced when the
+	// allocator last handed out IDs or claimed a block: it serves nothing at or below it.
+	Floor         int64   `json:"floor"`
 	IDsUsed       int64   `json:"ids_used"`
 	Utilization   float64 `json:"utilization"` // percent of the current block handed out
 	NextBlocks    []Block `json:"next_blocks,omitempty"`
@@ -167,6 +170,7 @@ type Status struct {
 	Free          []Run   `json:"free,omitempty"`
 	Allocated     int64   `json:"allocated"`
 	AbandonedIDs  int64   `json:"abandoned_ids"` // IDs of abandoned leases: those their holder did not use are skipped
+	SkippedIDs    int64   `json:"skipped_ids"`   // IDs never served because the floor passed them
 	BlocksClaimed int64   `json:"blocks_claimed"`
 	Leases        []Lease `json:"leases"` // open and abandoned ones
 	Reserving     bool    `json:"reserving"`

@@ -192,9 +192,12 @@ func Load(ctx context.Context, s *store.Entities) (Result, error) {
 		return res, fmt.Errorf("store sample entities: %w", err)
 	}
 	for _, r := range saved {
-		if r.Status == store.StatusUnchanged {
+		switch r.Status {
+		case store.StatusUnchanged:
 			res.Unchanged++
-		} else {
+		case store.StatusRejected:
+			return res, fmt.Errorf("store sample entity %s: %w", r.EntityID, r.Rejection)
+		default:
 			res.Created++
 		}
 	}

@@ -38,17 +38,20 @@ func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error)
 		return SeedResult{}, err
 	}
 	var res SeedResult
-	tally := func(saved []store.SaveResult) {
+	tally := func(saved []store.SaveResult) error {
 		for _, r := range saved {
 			switch r.Status {
 			case store.StatusCreated:
 				res.Created++
 			case store.StatusUpdated:
 				res.Updated++
-			default:
+			case store.StatusUnchanged:
 				res.Unchanged++
+			case store.StatusRejected:
+				return r.Rejection
 			}
 		}
+		return nil
 	}
 	progress := func(format string, args ...any) {
 		if opts.Progress != nil {
@@ -58,10 +61,12 @@ func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error)
 	props := g.Properties()
 	for start := 0; start < len(props); start += opts.Batch {
 		saved, err := s.SaveBatch(ctx, seedRequests(props[start:min(start+opts.Batch, len(props))]))
+		if err == nil {
+			err = tally(saved)
+		}
 		if err != nil {
 			return res, fmt.Errorf("seed properties: %w", err)
 		}
-		tally(saved)
 	}
 	res.Properties = len(props)
 	progress("properties: %d\n", len(props))
@@ -78,10 +83,12 @@ func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error)
 			}
 		}
 		saved, err := s.SaveBatch(ctx, seedRequests(entities))
+		if err == nil {
+			err = tally(saved)
+		}
 		if err != nil {
 			return res, fmt.Errorf("seed entities %d..%d: %w", done+1, done+len(entities), err)
 		}
-		tally(saved)
 		done += len(entities)
 		if time.Since(lastReport) >= time.Second || done == n {
 			lastReport = time.Now()

@@ -33,6 +33,8 @@ const (
 	StatusCreated   SaveStatus = "created"
 	StatusUpdated   SaveStatus = "updated"
 	StatusUnchanged SaveStatus = "unchanged"
+	// StatusRejected: nothing was written for the request; SaveResult.Rejection says why.
+	StatusRejected SaveStatus = "rejected"
 )
 
 // Entities is the repository of entity revisions: the mapping of entity ids to internal ids,
@@ -67,6 +69,8 @@ type SaveResult struct {
 	Status         SaveStatus
 	// ChangedProperties are the properties whose statements differ from the previous revision.
 	ChangedProperties []string
+	// Rejection is why a StatusRejected request was not written (wraps ErrHandedOut).
+	Rejection error
 }
 
 // RedirectRequest turns From into a redirect to To.
@@ -121,13 +125,14 @@ type Revision struct {
 // maxSaveAttempts bounds the retries of a transaction that lost a deadlock.
 const maxSaveAttempts = 8
 
-// Save stores e as a new revision unless its content equals the head's. See SaveBatch.
+// Save stores e as a new revision unless its content equals the head's. See SaveBatch; a
+// rejected request is an error here.
 func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error) {
 	out, err := s.SaveBatch(ctx, []SaveRequest{req})
 	if err != nil {
 		return SaveResult{}, err
 	}
-	return out[0], nil
+	return out[0], out[0].Rejection
 }
 
 // SaveBatch stores the entities in one transaction, in order (the same entity may appear
@@ -142,6 +147,10 @@ func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error
 // that held the new rows of popular targets (Q5, say) until its commit would make every
 // concurrent save linking to them wait for that commit. A row left behind by a save that then
 // failed is what a link target's row is anyway: an id with no head yet.
+//
+// A request whose entity is new, or links to a new entity, with an ID the ID allocator has
+// handed out is rejected (StatusRejected, nothing written for it; see announceIDs); the rest
+// of the batch is written.
 func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveResult, error) {
 	prepared, err := s.prepareAll(reqs)
 	if err != nil {
@@ -161,14 +170,15 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 			}
 		}
 	}
-	internal, err := ensureMappings(ctx, s.DB, ids)
+	internal, handedOut, err := ensureMappings(ctx, s.DB, ids)
 	if err != nil {
 		return nil, err
 	}
+	rejected := rejectHandedOut(prepared, handedOut)
 	var out []SaveResult
 	err = retryTx(ctx, s.DB, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.saveTx(ctx, tx, prepared, internal, enc)
+		out, err = s.saveTx(ctx, tx, prepared, rejected, internal, enc)
 		return err
 	})
 	if err != nil {
@@ -348,10 +358,34 @@ type headState struct {
 	lineLoaded bool
 }
 
-func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, internal map[string]int64, enc *encoding) ([]SaveResult, error) {
+// rejectHandedOut returns, for each request, why it must not be written: its entity, or one
+// its statements link to, is new and has an ID the allocator handed out; nil for the others.
+func rejectHandedOut(ps []preparedSave, handedOut map[string]bool) []error {
+	rejected := make([]error, len(ps))
+	if len(handedOut) == 0 {
+		return rejected
+	}
+	for i := range ps {
+		if id := ps[i].id.id; handedOut[id] {
+			rejected[i] = fmt.Errorf("%s was %w; not written, so that it cannot overwrite the entity it was handed out for", id, ErrHandedOut)
+			continue
+		}
+		for _, t := range ps[i].targets {
+			if handedOut[t.id] {
+				rejected[i] = fmt.Errorf("a statement links to %s, which was %w for another entity; not written", t.id, ErrHandedOut)
+				break
+			}
+		}
+	}
+	return rejected
+}
+
+func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, rejected []error, internal map[string]int64, enc *encoding) ([]SaveResult, error) {
 	own := make([]int64, 0, len(ps))
 	for i := range ps {
-		own = append(own, internal[ps[i].id.id])
+		if rejected[i] == nil {
+			own = append(own, internal[ps[i].id.id])
+		}
 	}
 	slices.Sort(own)
 	own = slices.Compact(own)
@@ -364,7 +398,9 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, in
 	// last revision decides them.
 	last := make(map[string]int, len(ps))
 	for i := range ps {
-		last[ps[i].id.id] = i
+		if rejected[i] == nil {
+			last[ps[i].id.id] = i
+		}
 	}
 	var (
 		w         batchWriter
@@ -374,6 +410,10 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, in
 		lastLinks = map[int64][][]any{}
 	)
 	for i := range ps {
+		if rejected[i] != nil {
+			out[i] = SaveResult{EntityID: ps[i].id.id, Status: StatusRejected, Rejection: rejected[i]}
+			continue
+		}
 		if err := enc.wait(ctx, i); err != nil {
 			return nil, err
 		}
@@ -645,10 +685,11 @@ func (r *rowsBuilder) execCount(ctx context.Context, tx execQueryer, head string
 }
 
 // ensureMappings returns the internal ids of ids, creating entity_id_mapping rows for those
-// seen for the first time. It runs outside any transaction: existing rows are read without
-// locks, and the missing ones are inserted in sorted order (so concurrent inserts lock in the
-// same order) by statements that commit at once.
-func ensureMappings(ctx context.Context, db *sql.DB, ids []parsedID) (map[string]int64, error) {
+// seen for the first time, and the new ids it did not create because the ID allocator handed
+// them out (see announceIDs). It runs outside any transaction: existing rows are read without
+// locks, the new ids are announced, and the rows are inserted in sorted order (so concurrent
+// inserts lock in the same order) by statements that commit at once.
+func ensureMappings(ctx context.Context, db *sql.DB, ids []parsedID) (map[string]int64, map[string]bool, error) {
 	byID := map[string]parsedID{}
 	for _, id := range ids {
 		byID[id.id] = id
@@ -660,31 +701,44 @@ func ensureMappings(ctx context.Context, db *sql.DB, ids []parsedID) (map[string
 	slices.Sort(keys)
 	found := make(map[string]int64, len(keys))
 	if err := readMappings(ctx, db, keys, found); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var fresh []parsedID
+	for _, k := range keys {
+		if _, ok := found[k]; !ok {
+			fresh = append(fresh, byID[k])
+		}
+	}
+	if len(fresh) == 0 {
+		return found, nil, nil
+	}
+	handedOut, err := announceIDs(ctx, db, fresh)
+	if err != nil {
+		return nil, nil, err
 	}
 	var missing []string
 	var rows rowsBuilder
-	for _, k := range keys {
-		if _, ok := found[k]; !ok {
-			missing = append(missing, k)
-			rows.add(k, byID[k].typ, byID[k].numeric)
+	for _, id := range fresh {
+		if !handedOut[id.id] {
+			missing = append(missing, id.id)
+			rows.add(id.id, id.typ, id.numeric)
 		}
 	}
 	if len(missing) == 0 {
-		return found, nil
+		return found, handedOut, nil
 	}
 	if _, err := rows.execCount(ctx, db, "INSERT IGNORE INTO entity_id_mapping (entity_id, entity_type, numeric_id) VALUES ", 3); err != nil {
-		return nil, fmt.Errorf("create entity id mappings: %w", err)
+		return nil, nil, fmt.Errorf("create entity id mappings: %w", err)
 	}
 	if err := readMappings(ctx, db, missing, found); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, k := range missing {
 		if _, ok := found[k]; !ok {
-			return nil, fmt.Errorf("entity id mapping for %s: not created (type %s, number %d taken by another id?)", k, byID[k].typ, byID[k].numeric)
+			return nil, nil, fmt.Errorf("entity id mapping for %s: not created (type %s, number %d taken by another id?)", k, byID[k].typ, byID[k].numeric)
 		}
 	}
-	return found, nil
+	return found, handedOut, nil
 }
 
 func readMappings(ctx context.Context, tx execQueryer, keys []string, into map[string]int64) error {
