@@ -16,6 +16,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/sample"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -73,6 +74,35 @@ func requireNotStored(t *testing.T, db *sql.DB, typ string, handed []int64) {
 		rows.Close()
 		require.Empty(t, stored[:min(len(stored), 20)], "%d IDs the allocator handed out exist in entity_id_mapping (the first 20 shown)", len(stored))
 	}
+}
+
+func TestIDsSeedThenNext(t *testing.T) {
+	_, c, db := startWriters(t)
+	ctx := context.Background()
+
+	// The allocators claim their first blocks and hand out IDs, as `starter ids next` does.
+	var items, props []int64
+	runs, err := c.Allocate(ctx, "item", 2)
+	require.NoError(t, err)
+	items = append(items, runIDs(runs)...)
+	runs, err = c.Allocate(ctx, "property", 2)
+	require.NoError(t, err)
+	props = append(props, runIDs(runs)...)
+
+	_, err = sample.Seed(ctx, db, sample.SeedOptions{Entities: 60, Seed: 1, Batch: 200})
+	require.NoError(t, err)
+
+	runs, err = c.Allocate(ctx, "item", 2)
+	require.NoError(t, err)
+	items = append(items, runIDs(runs)...)
+	runs, err = c.Allocate(ctx, "property", 2)
+	require.NoError(t, err)
+	props = append(props, runIDs(runs)...)
+
+	requireUnique(t, items)
+	requireUnique(t, props)
+	requireNotStored(t, db, "Q", items)
+	requireNotStored(t, db, "P", props)
 }
 
 // dumpItem is one dump line: an item with an English label and, when to is set, one

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		path:    "dev seed",
-		summary: "Write N synthetic entities with Wikidata's size mix (items, a lexeme every 20th, and the generator's properties) straight into the store on MYSQL_DSN. The same --seed gives the same entities, so a second run changes nothing.",
+		summary: "Write N synthetic entities with Wikidata's size mix (items, a lexeme every 20th, and the generator's properties) straight into the store on MYSQL_DSN. Their IDs, and those their statements link to, start above every ID the ID allocator has handed out, and the allocator skips them from then on. The same --seed gives the same entities, so a second run changes nothing, as long as the allocator handed out no IDs in between.",
 		usage:   "--entities N [--seed S] [--batch B]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			n := fs.Int("entities", 0, "how many items and lexemes to write (required)")

@@ -25,19 +25,36 @@ type SeedOptions struct {
 type SeedResult struct {
 	Properties                  int
 	Created, Updated, Unchanged int
+	// Offsets are what the generator's IDs were shifted by, per type prefix.
+	Offsets synth.Offsets
 }
 
 // Seed writes the generator's properties and then opts.Entities synthetic items and lexemes
-// with Wikidata's size mix straight into the store. The same seed gives the same entities, so
-// a second run changes nothing.
+// with Wikidata's size mix straight into the store.
+//
+// The IDs are the generator's shifted above every ID the allocator has handed out, and the
+// allocator's floor is raised over all of them first (store.ClaimIDSpan), so a seed never
+// clashes with the allocator, even while it is handing out IDs; the generator's links spread
+// over Wikidata's range, which the allocator could not hand out in one piece. The same seed
+// gives the same entities, so a second run changes nothing, as long as the allocator hands out
+// no IDs in between.
 func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error) {
 	started := time.Now()
-	g := synth.New(opts.Seed)
+	lexemes := int64(opts.Entities / 20)
+	var res SeedResult
+	res.Offsets = synth.Offsets{}
+	for typ, highest := range synth.HighestIDs(int64(opts.Entities)-lexemes, lexemes) {
+		base, err := store.ClaimIDSpan(ctx, db, typ, highest)
+		if err != nil {
+			return res, fmt.Errorf("seed: %w", err)
+		}
+		res.Offsets[typ] = base
+	}
+	g := synth.NewWithOffsets(opts.Seed, res.Offsets)
 	s := &store.Entities{DB: db, DatatypeLookup: g.Datatypes()}
 	if err := s.SaveDatatypes(ctx, g.Datatypes()); err != nil {
 		return SeedResult{}, err
 	}
-	var res SeedResult
 	tally := func(saved []store.SaveResult) error {
 		for _, r := range saved {
 			switch r.Status {
@@ -48,7 +65,7 @@ func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error)
 			case store.StatusUnchanged:
 				res.Unchanged++
 			case store.StatusRejected:
-				return r.Rejection
+				return r.Rejection // the claimed span rules it out
 			}
 		}
 		return nil
@@ -69,6 +86,8 @@ func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error)
 		}
 	}
 	res.Properties = len(props)
+	progress("IDs above the allocator's: items from Q%d, properties from P%d, lexemes from L%d\n",
+		res.Offsets["Q"]+1, res.Offsets["P"]+1, res.Offsets["L"]+1)
 	progress("properties: %d\n", len(props))
 	n := opts.Entities
 	done, lastReport := 0, time.Now()

@@ -78,6 +78,7 @@ type Generator struct {
 	statementProps []string
 	nextItem       int64
 	nextLexeme     int64
+	offsets        Offsets
 	nextPage       int64
 	nextRev        int64
 	sb             strings.Builder
@@ -86,10 +87,38 @@ type Generator struct {
 // NumProperties is how many properties the generator defines.
 const NumProperties = 1200
 
+// Offsets shift the IDs a generator uses, by type prefix: with Offsets{"Q": 1000} the first
+// item is Q1001, and so is every item an entity refers to. A missing type is not shifted.
+type Offsets map[string]int64
+
+// The highest IDs, before offsets, of the entities generated entities link to (statement
+// values) or name (lexical categories, languages, grammatical features, badges), which the
+// generator does not produce itself.
+const (
+	MaxItemLink   = 1.3e8 // item IDs spread over Wikidata's range
+	MaxLexemeLink = 1_500_000
+	MaxSchemaLink = 500
+)
+
+// HighestIDs is, by type prefix, the highest ID before offsets that a generator uses when it
+// produces items items and lexemes lexemes.
+func HighestIDs(items, lexemes int64) map[string]int64 {
+	return map[string]int64{
+		"Q": max(items, MaxItemLink),
+		"P": NumProperties,
+		"L": max(lexemes, MaxLexemeLink),
+		"E": MaxSchemaLink,
+	}
+}
+
 // New returns a generator for seed. The same seed gives the same entities in
 // the same order.
-func New(seed int64) *Generator {
+func New(seed int64) *Generator { return NewWithOffsets(seed, nil) }
+
+// NewWithOffsets is New with every ID shifted by offsets.
+func NewWithOffsets(seed int64, offsets Offsets) *Generator {
 	g := &Generator{
+		offsets:    offsets,
 		rng:        rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9E3779B97F4A7C15)),
 		datatypes:  wikibase.DatatypeMap{},
 		byDatatype: map[string][]string{},
@@ -130,8 +159,13 @@ func New(seed int64) *Generator {
 	return g
 }
 
+// id formats an ID of the type with prefix, shifted by its offset.
+func (g *Generator) id(prefix string, n int64) string {
+	return prefix + strconv.FormatInt(n+g.offsets[prefix], 10)
+}
+
 func (g *Generator) addProperty(n int, datatype string) {
-	id := "P" + strconv.Itoa(n)
+	id := g.id("P", int64(n))
 	g.properties = append(g.properties, &wikibase.Entity{
 		Type:     wikibase.TypeProperty,
 		ID:       id,
@@ -257,7 +291,7 @@ func (g *Generator) fillTerms(e *wikibase.Entity, n int) {
 
 // Item returns the next item, Q1 upwards.
 func (g *Generator) Item() *wikibase.Entity {
-	id := "Q" + strconv.FormatInt(g.nextItem, 10)
+	id := g.id("Q", g.nextItem)
 	g.nextItem++
 	e := &wikibase.Entity{Type: wikibase.TypeItem, ID: id, Page: g.page(0, id)}
 	// Median item: a few languages, about 6 statements, 0-1 sitelinks; the
@@ -278,7 +312,7 @@ func (g *Generator) Item() *wikibase.Entity {
 		seen[site] = true
 		link := wikibase.Sitelink{Site: site, Title: g.text(g.language(), 1+g.rng.IntN(3))}
 		if g.rng.IntN(40) == 0 {
-			link.Badges = []string{"Q17437796"}
+			link.Badges = []string{g.id("Q", 17437796)}
 		}
 		e.Sitelinks = append(e.Sitelinks, link)
 	}
@@ -287,15 +321,15 @@ func (g *Generator) Item() *wikibase.Entity {
 
 // Lexeme returns the next lexeme, L1 upwards, with forms and senses.
 func (g *Generator) Lexeme() *wikibase.Entity {
-	id := "L" + strconv.FormatInt(g.nextLexeme, 10)
+	id := g.id("L", g.nextLexeme)
 	g.nextLexeme++
 	lang := g.language()
 	e := &wikibase.Entity{
 		Type:            wikibase.TypeLexeme,
 		ID:              id,
 		Lemmas:          []wikibase.Term{{Language: lang, Value: g.text(lang, 1)}},
-		LexicalCategory: []string{"Q1084", "Q24905", "Q34698", "Q380057"}[g.rng.IntN(4)],
-		Language:        "Q" + strconv.Itoa(1+g.rng.IntN(40000)),
+		LexicalCategory: g.id("Q", []int64{1084, 24905, 34698, 380057}[g.rng.IntN(4)]),
+		Language:        g.id("Q", int64(1+g.rng.IntN(40000))),
 		Page:            g.page(146, "Lexeme:"+id),
 	}
 	e.Claims = g.statements(id, g.heavyTail(2, 1, 50))
@@ -304,7 +338,7 @@ func (g *Generator) Lexeme() *wikibase.Entity {
 		e.Forms = append(e.Forms, wikibase.Form{
 			ID:                  fid,
 			Representations:     []wikibase.Term{{Language: lang, Value: g.text(lang, 1)}},
-			GrammaticalFeatures: []string{"Q" + strconv.Itoa(100000+g.rng.IntN(1000))},
+			GrammaticalFeatures: []string{g.id("Q", int64(100000+g.rng.IntN(1000)))},
 			Claims:              g.statements(fid, g.heavyTail(0.5, 1, 10)),
 		})
 	}
@@ -415,7 +449,7 @@ func (g *Generator) snak(pid string) wikibase.Snak {
 
 func (g *Generator) itemID() string {
 	// Item ids spread over Wikidata's range, small ids more likely.
-	return "Q" + strconv.FormatInt(1+int64(math.Exp(g.rng.Float64()*math.Log(1.3e8))), 10)
+	return g.id("Q", 1+int64(math.Exp(g.rng.Float64()*math.Log(MaxItemLink))))
 }
 
 func (g *Generator) value(datatype string) wikibase.Value {
@@ -425,13 +459,13 @@ func (g *Generator) value(datatype string) wikibase.Value {
 	case wikibase.DatatypeWikibaseProperty:
 		return &wikibase.EntityIDValue{EntityType: wikibase.TypeProperty, ID: g.statementProps[g.rng.IntN(len(g.statementProps))]}
 	case wikibase.DatatypeWikibaseLexeme:
-		return &wikibase.EntityIDValue{EntityType: wikibase.TypeLexeme, ID: "L" + strconv.Itoa(1+g.rng.IntN(1_500_000))}
+		return &wikibase.EntityIDValue{EntityType: wikibase.TypeLexeme, ID: g.id("L", int64(1+g.rng.IntN(MaxLexemeLink)))}
 	case wikibase.DatatypeWikibaseForm:
-		return &wikibase.EntityIDValue{EntityType: "form", ID: fmt.Sprintf("L%d-F%d", 1+g.rng.IntN(1_500_000), 1+g.rng.IntN(20))}
+		return &wikibase.EntityIDValue{EntityType: "form", ID: fmt.Sprintf("%s-F%d", g.id("L", int64(1+g.rng.IntN(MaxLexemeLink))), 1+g.rng.IntN(20))}
 	case wikibase.DatatypeWikibaseSense:
-		return &wikibase.EntityIDValue{EntityType: "sense", ID: fmt.Sprintf("L%d-S%d", 1+g.rng.IntN(1_500_000), 1+g.rng.IntN(8))}
+		return &wikibase.EntityIDValue{EntityType: "sense", ID: fmt.Sprintf("%s-S%d", g.id("L", int64(1+g.rng.IntN(MaxLexemeLink))), 1+g.rng.IntN(8))}
 	case wikibase.DatatypeEntitySchema:
-		return &wikibase.EntityIDValue{EntityType: "entity-schema", ID: "E" + strconv.Itoa(1+g.rng.IntN(500))}
+		return &wikibase.EntityIDValue{EntityType: "entity-schema", ID: g.id("E", int64(1+g.rng.IntN(MaxSchemaLink)))}
 	case wikibase.DatatypeExternalID:
 		if g.rng.IntN(2) == 0 {
 			return &wikibase.StringValue{Value: strconv.FormatInt(g.rng.Int64N(1e10), 10)}

@@ -2,7 +2,9 @@ package synth
 
 import (
 	"bytes"
+	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -173,4 +175,29 @@ func BenchmarkGenerate(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "items/s")
+}
+
+// With offsets, every ID the entities carry or name (apart from the units, calendars and
+// globes, which are URIs) lies in offset+1..offset+HighestIDs of its type.
+func TestOffsetsShiftEveryID(t *testing.T) {
+	off := Offsets{"Q": 1_000_000_000, "P": 5000, "L": 70_000_000, "E": 900}
+	lines := encodeAll(t, NewWithOffsets(7, off), 200, 20)
+	highest := HighestIDs(200, 20)
+	// URIs, and statement GUIDs (hex, upper case), are not IDs.
+	notIDs := regexp.MustCompile(`http:\\?/\\?/www\.wikidata\.org\\?/entity\\?/Q[0-9]+|\$[0-9A-F-]+`)
+	idRE := regexp.MustCompile(`\b([QPLE])([0-9]+)\b`)
+	seen := map[string]int{}
+	for _, line := range lines {
+		for _, m := range idRE.FindAllSubmatch(notIDs.ReplaceAll(line, nil), -1) {
+			typ := string(m[1])
+			n, err := strconv.ParseInt(string(m[2]), 10, 64)
+			require.NoError(t, err)
+			require.Greater(t, n, off[typ], "%s%d", typ, n)
+			require.LessOrEqual(t, n, off[typ]+highest[typ], "%s%d", typ, n)
+			seen[typ]++
+		}
+	}
+	for _, typ := range []string{"Q", "P", "L", "E"} {
+		require.Positive(t, seen[typ], typ)
+	}
 }
