@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // IDRanges claims blocks of entity IDs in id_ranges.
@@ -32,11 +34,8 @@ type ReserveIDRangeOutput struct {
 	Reused              bool // a retry found the block this key had claimed already
 }
 
-// Error types of ReserveIDRange; the retry policy retries conflicts and nothing else it sees.
-const (
-	ErrTypeIDRangeConflict = "IDRangeConflict"
-	ErrTypeUnknownIDType   = "UnknownIDType"
-)
+// ErrTypeIDRangeConflict is the type of ReserveIDRange's retryable error for a lost race.
+const ErrTypeIDRangeConflict = "IDRangeConflict"
 
 // ReserveIDRange claims the next block of IDs for a type with a compare-and-swap on
 // id_ranges.version, recording the claim in id_range_claims in the same transaction.
@@ -44,12 +43,10 @@ const (
 // returns the same block, so no block is claimed and then thrown away.
 func (r *IDRanges) ReserveIDRange(ctx context.Context, in ReserveIDRangeInput) (ReserveIDRangeOutput, error) {
 	if _, ok := r.MinIDs[in.EntityType]; !ok {
-		return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("reserve ID range: unknown entity type %q (want Q, P, L or E)", in.EntityType), ErrTypeUnknownIDType, nil)
+		return ReserveIDRangeOutput{}, permanent.Errorf(permanent.BadInput, "reserve ID range: unknown entity type %q (want Q, P, L or E)", in.EntityType)
 	}
 	if in.Owner == "" || in.ClaimKey == "" {
-		return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(
-			"reserve ID range: owner and claim key are required", "BadInput", nil)
+		return ReserveIDRangeOutput{}, permanent.Errorf(permanent.BadInput, "reserve ID range: owner and claim key are required")
 	}
 	out, err := r.reserve(ctx, in)
 	if err != nil {
@@ -58,7 +55,7 @@ func (r *IDRanges) ReserveIDRange(ctx context.Context, in ReserveIDRangeInput) (
 			return ReserveIDRangeOutput{}, temporal.NewApplicationError(err.Error(), ErrTypeIDRangeConflict)
 		}
 		if errors.Is(err, errNoRangeRow) {
-			return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnknownIDType, err)
+			return ReserveIDRangeOutput{}, permanent.Errorf(permanent.BadConfig, "%w", err)
 		}
 		return ReserveIDRangeOutput{}, err
 	}
