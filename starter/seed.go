@@ -46,11 +46,11 @@ func init() {
 func seedEntities(ctx context.Context, e *env, db *sql.DB, n int, seed int64, batch int) error {
 	started := time.Now()
 	g := synth.New(seed)
-	s := &store.Entities{DB: db, DatatypeLookup: g.Datatypes()}
+	s := &store.Entities{DB: db, DatatypeLookup: g.Datatypes(), Limits: e.cfg.EntityLimits}
 	if err := s.SaveDatatypes(ctx, g.Datatypes()); err != nil {
 		return err
 	}
-	var counts [3]int // created, updated, unchanged
+	var counts [4]int // created, updated, unchanged, rejected
 	tally := func(res []store.SaveResult) {
 		for _, r := range res {
 			switch r.Status {
@@ -58,8 +58,13 @@ func seedEntities(ctx context.Context, e *env, db *sql.DB, n int, seed int64, ba
 				counts[0]++
 			case store.StatusUpdated:
 				counts[1]++
-			default:
+			case store.StatusUnchanged:
 				counts[2]++
+			case store.StatusRejected:
+				if counts[3] < 10 {
+					fmt.Fprintf(e.out, "  rejected %s: %s\n", r.EntityID, r.Reason)
+				}
+				counts[3]++
 			}
 		}
 	}
@@ -97,8 +102,8 @@ func seedEntities(ctx context.Context, e *env, db *sql.DB, n int, seed int64, ba
 			fmt.Fprintf(e.out, "%d/%d entities (%.0f/s, ETA %s)\n", done, n, rate, eta.Round(time.Second))
 		}
 	}
-	fmt.Fprintf(e.out, "seeded %d entities and %d properties in %s (seed %d): created %d, updated %d, unchanged %d\n",
-		n, len(props), time.Since(started).Round(time.Millisecond), seed, counts[0], counts[1], counts[2])
+	fmt.Fprintf(e.out, "seeded %d entities and %d properties in %s (seed %d): created %d, updated %d, unchanged %d, rejected %d\n",
+		n, len(props), time.Since(started).Round(time.Millisecond), seed, counts[0], counts[1], counts[2], counts[3])
 	return nil
 }
 
@@ -121,7 +126,7 @@ func loadSampleIfEmpty(ctx context.Context, e *env, db *sql.DB) error {
 	if n > 0 {
 		return nil
 	}
-	res, err := sample.Load(ctx, &store.Entities{DB: db})
+	res, err := sample.Load(ctx, &store.Entities{DB: db, Limits: e.cfg.EntityLimits})
 	if err != nil {
 		return err
 	}

@@ -192,6 +192,9 @@ func Load(ctx context.Context, s *store.Entities) (Result, error) {
 		return res, fmt.Errorf("store sample entities: %w", err)
 	}
 	for _, r := range saved {
+		if r.Status == store.StatusRejected {
+			return res, fmt.Errorf("store sample entity %s: %s", r.EntityID, r.Reason)
+		}
 		if r.Status == store.StatusUnchanged {
 			res.Unchanged++
 		} else {
