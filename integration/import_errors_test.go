@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -131,6 +134,37 @@ func TestImportOfATruncatedGzipFailsWithoutRetrying(t *testing.T) {
 	assert.Contains(t, appErr.Message(), truncated)
 	assert.Contains(t, appErr.Message(), "truncated")
 	assert.Equal(t, int32(1), activityAttempt(t, id, "PlanImport"), "the plan ran once")
+	assert.Equal(t, "PlanImport: import source "+truncated+": the gzip stream is truncated or corrupt: unexpected EOF",
+		temporalx.FailureMessage(err), "what `import --wait` prints, once")
+}
+
+// TestAnImportRetryingItsPlanSaysWhyAndCanBeCancelled: a source that answers 503 keeps the
+// plan retrying; the pending activity's last failure says so (what `import --wait` shows
+// instead of a progress line standing still), and cancelling ends the run at once.
+func TestAnImportRetryingItsPlanSaysWhyAndCanBeCancelled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	cfg := testConfig(t)
+	cfg.KafkaBridgeEnabled = false
+	startWorker(t, cfg)
+	id := "import-503-" + cfg.TaskQueue
+	run := startImport(t, cfg, id, workflows.ImportInput{Source: srv.URL + "/d.json"})
+
+	var msg string
+	require.Eventually(t, func() bool {
+		var err error
+		msg, err = temporalx.RetryingActivity(context.Background(), stack.client, id)
+		return err == nil && strings.Contains(msg, "attempt 3")
+	}, time.Minute, 100*time.Millisecond, "last: %q", msg)
+	assert.Equal(t, "PlanImport is retrying (attempt 3 of 10) after: fetch "+srv.URL+"/d.json: HTTP 503 Service Unavailable", msg)
+
+	require.NoError(t, stack.client.CancelWorkflow(context.Background(), id, ""))
+	_, err := waitForImport(t, run)
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, err, &canceled)
+	assert.Equal(t, "canceled", temporalx.FailureMessage(err))
 }
 
 // TestImportRejectsOversizedEntitiesAndImportsTheRestOfTheirChunk puts, in one chunk and one

@@ -51,8 +51,10 @@ func main() {
 	os.Exit(code)
 }
 
-// errUsage marks an error the user made on the command line (exit status 2).
-var errUsage = errors.New("usage")
+// usageError is a mistake on the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, rest := find(args)
@@ -106,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer log.Sync()
 	if err := runFn(ctx, &env{cfg: cfg, log: log, out: stdout, args: fs.Args()}); err != nil {
 		fmt.Fprintf(stderr, "starter %s: %v\n", cmd.path, err)
-		if errors.Is(err, errUsage) {
+		if errors.As(err, new(usageError)) {
 			return 2
 		}
 		return 1
@@ -170,8 +172,10 @@ func (e *env) dialTemporal(ctx context.Context, wait time.Duration) (client.Clie
 	return temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, wait)
 }
 
-// follow waits for run's result into result, calling progress once a second meanwhile.
-func follow(ctx context.Context, run client.WorkflowRun, result any, progress func()) error {
+// follow waits for run's result into result. Once a second it calls progress, or, while an
+// activity of the run retries after a failure, prints that failure instead: a progress line
+// that stands still would hide it.
+func follow(ctx context.Context, e *env, c temporalx.Describer, run client.WorkflowRun, result any, progress func()) error {
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, result) }()
 	tick := time.NewTicker(time.Second)
@@ -181,14 +185,27 @@ func follow(ctx context.Context, run client.WorkflowRun, result any, progress fu
 		case err := <-done:
 			return err
 		case <-tick.C:
-			progress()
+			if msg, err := temporalx.RetryingActivity(ctx, c, run.GetID()); err == nil && msg != "" {
+				fmt.Fprintln(e.out, msg)
+			} else if progress != nil {
+				progress()
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
+// jobFailed is the error of a job that follow saw fail: the cause in one line and the
+// workflow to look at.
+func jobFailed(job, workflowID string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("stopped waiting for %s; it goes on as workflow %s", job, workflowID)
+	}
+	return fmt.Errorf("%s failed: %s (workflow %s)", job, temporalx.FailureMessage(err), workflowID)
+}
+
 // usageErrorf reports a command-line mistake (exit status 2).
 func usageErrorf(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+	return usageError{fmt.Sprintf(format, a...)}
 }
