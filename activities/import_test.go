@@ -87,16 +87,13 @@ func TestImportDumpTwice(t *testing.T) {
 // TestImportGzipOverHTTP reads the same dump gzip-compressed from an http URL, and a 404 is a
 // non-retryable error naming the URL.
 func TestImportGzipOverHTTP(t *testing.T) {
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(testDump))
-	require.NoError(t, zw.Close())
+	gz := gzipped(t, []byte(testDump))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/dump.json.gz" {
 			http.NotFound(w, r)
 			return
 		}
-		w.Write(gz.Bytes())
+		w.Write(gz)
 	}))
 	defer srv.Close()
 	db, _ := storetest.NewDB(t)
@@ -218,7 +215,8 @@ func TestImportSourcesNamesWhatIsWrong(t *testing.T) {
 }
 
 // TestRejectionsNameTheEntityNotAStatement: the id of a rejected line is its entity's, even
-// when a statement with an id comes first; a line without one names none.
+// when a statement with an id comes first; a line without one names none. An entity of a type
+// the store does not know is rejected like any other.
 func TestRejectionsNameTheEntityNotAStatement(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	statement := `{"P2":[{"mainsnak":{"snaktype":"value","property":"P2","datavalue":{"value":"x","type":"string"}},"type":"statement","id":"%s$a","rank":"normal"}]}`
@@ -226,18 +224,26 @@ func TestRejectionsNameTheEntityNotAStatement(t *testing.T) {
 	require.NoError(t, os.WriteFile(src, []byte("[\n"+
 		`{"type":"item","claims":`+fmt.Sprintf(statement, "Q7")+`,"id":"Q7","labels":{"en":{"language":"en"}}},`+"\n"+
 		`{"type":"item","claims":`+fmt.Sprintf(statement, "Q8")+`},`+"\n"+
-		`{"type":"item","id":"Q9","labels":{"en":{"language":"en","value":"`+strings.Repeat("x", 300)+`"}}}`+"\n]\n"), 0o644))
+		`{"type":"item","id":"Q9","labels":{"en":{"language":"en","value":"`+strings.Repeat("x", 300)+`"}}},`+"\n"+
+		`{"type":"spaceship","id":"S1","labels":{}}`+"\n]\n"), 0o644))
 	imp := &Importer{DB: db, Log: zaptest.NewLogger(t)}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(imp)
-	v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: ImportChunk{Source: src, Format: ImportFormatDump, FirstLine: 1, Lines: 5}})
+	v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: ImportChunk{Source: src, Format: ImportFormatDump, FirstLine: 1, Lines: 6}})
 	require.NoError(t, err)
 	var res ImportChunkResult
 	require.NoError(t, v.Get(&res))
-	require.Len(t, res.Rejections, 3)
-	assert.Equal(t, []string{"Q7", "", "Q9"}, []string{res.Rejections[0].EntityID, res.Rejections[1].EntityID, res.Rejections[2].EntityID})
-	assert.Equal(t, []int{2, 3, 4}, []int{res.Rejections[0].Line, res.Rejections[1].Line, res.Rejections[2].Line})
+	require.Len(t, res.Rejections, 4)
+	var ids []string
+	var lines []int
+	for _, r := range res.Rejections {
+		ids, lines = append(ids, r.EntityID), append(lines, r.Line)
+	}
+	assert.Equal(t, []string{"Q7", "", "Q9", "S1"}, ids)
+	assert.Equal(t, []int{2, 3, 4, 5}, lines)
 	assert.Contains(t, res.Rejections[1].Reason, "entity has no id: the importer does not allocate ids yet")
 	assert.Equal(t, "label (en) is 300 characters, over the limit of 250 (LABEL_MAX_CHARS)", res.Rejections[2].Reason)
+	assert.Equal(t, `"S1" is not an entity id like Q42, P31, L7 or E1`, res.Rejections[3].Reason, "an unknown entity type")
+	assert.Equal(t, ImportCounts{Rejected: 4, Lines: 6}, res.Counts)
 }

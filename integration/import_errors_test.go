@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -130,7 +131,7 @@ func TestImportOfATruncatedGzipFailsWithoutRetrying(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
 	assert.True(t, appErr.NonRetryable(), "%v", err)
-	assert.Equal(t, "BadInput", appErr.Type())
+	assert.True(t, permanent.Is(err, permanent.BadInput), "%v", err)
 	assert.Contains(t, appErr.Message(), truncated)
 	assert.Contains(t, appErr.Message(), "truncated")
 	assert.Equal(t, int32(1), activityAttempt(t, id, "PlanImport"), "the plan ran once")

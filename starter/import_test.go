@@ -18,8 +18,8 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -131,7 +131,7 @@ func failingPlan(attempt int32) []*workflowpb.PendingActivityInfo {
 func TestWaitShowsARetryingActivityAndTheFailureInOneLine(t *testing.T) {
 	fake := &fakeTemporal{pending: failingPlan(3)}
 	run := &fakeRun{id: "import-0123456789ab", done: make(chan struct{}),
-		err: temporal.NewNonRetryableApplicationError("import source /d/t.json.gz: the gzip stream is truncated or corrupt: unexpected EOF", "BadInput", nil)}
+		err: permanent.Errorf(permanent.BadInput, "import source /d/t.json.gz: the gzip stream is truncated or corrupt: unexpected EOF")}
 	go func() {
 		for fake.describes.Load() < 2 {
 			time.Sleep(10 * time.Millisecond)
@@ -153,17 +153,18 @@ func TestImportOfARunningSourceSaysWhichRunAndHowToCancelIt(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "d.json")
 	id := importWorkflowID(src)
 	var out bytes.Buffer
-	fake := &fakeTemporal{running: "run-7", pending: failingPlan(13)}
+	fake := &fakeTemporal{running: "run-7", pending: failingPlan(4)}
 	run, err := startImport(context.Background(), &env{out: &out}, fake, workflows.ImportInput{Source: src})
 	require.NoError(t, err)
 	assert.Equal(t, []string{id, "run-7"}, []string{run.GetID(), run.GetRunID()})
 	assert.Equal(t, "an import of "+src+" is already running: attached to workflow "+id+" (run run-7); `starter import cancel "+id+"` stops it\n"+
-		"PlanImport is retrying (attempt 13 of 10) after: fetch https://example.org/d.json.gz: HTTP 503 Service Unavailable\n", out.String())
+		"PlanImport is retrying (attempt 4 of 10) after: fetch https://example.org/d.json.gz: HTTP 503 Service Unavailable\n", out.String())
 
 	out.Reset()
 	fake.running = ""
 	run, err = startImport(context.Background(), &env{out: &out}, fake, workflows.ImportInput{Source: src})
 	require.NoError(t, err)
+	assert.Equal(t, "new-run", run.GetRunID())
 	assert.Equal(t, "import of "+src+": workflow "+id+" (run new-run)\n", out.String())
 }
 

@@ -268,6 +268,9 @@ func (s *Entities) prepare(req *SaveRequest, limits Limits, p *preparedSave) str
 		return fmt.Sprintf("%q is not an entity id like Q42, P31, L7 or E1", e.ID)
 	}
 	p.id = id
+	if typ, ok := wikibase.EntityTypeOfID(e.ID); ok && e.Type != "" && e.Type != typ {
+		return fmt.Sprintf("entity %s has type %q, not %s", e.ID, e.Type, typ)
+	}
 	if reason := limits.checkTerms(e); reason != "" {
 		return reason
 	}

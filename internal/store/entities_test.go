@@ -197,6 +197,7 @@ func TestSaveBatchRejectsABadEntityAloneAndSavesTheRest(t *testing.T) {
 		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "X12", `"X12" is not an entity id`},
 		{"nil", nil, "", "the request has no entity"},
 		{"does not serialize", &wikibase.Entity{ID: "Q9"}, "Q9", "needs a type"},
+		{"unknown type", &wikibase.Entity{Type: "spaceship", ID: "Q14"}, "Q14", `entity Q14 has type "spaceship", not item`},
 		{"label", withTerms("Q10", func(e *wikibase.Entity) { e.Labels[0].Value = "éééééé" }), "Q10",
 			"label (en) is 6 characters, over the limit of 5 (LABEL_MAX_CHARS)"},
 		{"description", withTerms("Q11", func(e *wikibase.Entity) {

@@ -3,6 +3,7 @@ package temporalx
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // failedRun runs a workflow that wraps the error of an activity failing with err, as the
@@ -42,9 +45,9 @@ func failedRun(t *testing.T, err error) error {
 }
 
 func TestFailureMessageIsTheCauseOnce(t *testing.T) {
-	cause := "import source /d/t.json.gz: the gzip stream is truncated or corrupt: unexpected EOF"
-	err := failedRun(t, temporal.NewNonRetryableApplicationError(cause, "BadInput", fmt.Errorf("unexpected EOF")))
-	assert.Equal(t, "PlanImport: "+cause, FailureMessage(err))
+	cause := "import source /d/t.json.gz: the gzip stream is truncated or corrupt"
+	err := failedRun(t, permanent.Errorf(permanent.BadInput, "%s: %w", cause, io.ErrUnexpectedEOF))
+	assert.Equal(t, "PlanImport: "+cause+": unexpected EOF", FailureMessage(err))
 	// The raw chain names it more than once.
 	assert.Greater(t, strings.Count(err.Error(), "truncated or corrupt"), 1)
 
@@ -52,7 +55,7 @@ func TestFailureMessageIsTheCauseOnce(t *testing.T) {
 	assert.Equal(t, "PlanImport: read /d/t.json: connection reset by peer", FailureMessage(err))
 
 	assert.Equal(t, `format "xml": want json, ttl or nt`,
-		FailureMessage(temporal.NewNonRetryableApplicationError(`format "xml": want json, ttl or nt`, "BadInput", nil)))
+		FailureMessage(permanent.Errorf(permanent.BadInput, `format "xml": want json, ttl or nt`)))
 	assert.Equal(t, "canceled", FailureMessage(temporal.NewCanceledError()))
 }
 
