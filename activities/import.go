@@ -462,16 +462,20 @@ func (a *Importer) entityDataEntities(ctx context.Context, src string) ([]rawEnt
 		return nil, readFailure("import source "+src, compression, err)
 	}
 	dec := json.NewDecoder(r)
+	notEntityData := func(err error) ([]rawEntity, error) {
+		return nil, permanent.Errorf(permanent.BadInput, "import source %s: not a Special:EntityData document: %w", src, err)
+	}
+	// fail is an error of the decoder: the JSON, or the stream under it.
 	fail := func(err error) ([]rawEntity, error) {
 		if errors.As(err, new(*json.SyntaxError)) {
-			return nil, permanent.Errorf(permanent.BadInput, "import source %s: not a Special:EntityData document: %w", src, err)
+			return notEntityData(err)
 		}
 		return nil, readFailure("import source "+src, compression, err)
 	}
 	if tok, err := dec.Token(); err != nil {
 		return fail(err)
 	} else if tok != json.Delim('{') {
-		return fail(errors.New("not a Special:EntityData document: want a JSON object"))
+		return notEntityData(errors.New("want a JSON object"))
 	}
 	var out []rawEntity
 	for dec.More() {
@@ -489,7 +493,7 @@ func (a *Importer) entityDataEntities(ctx context.Context, src string) ([]rawEnt
 		if tok, err := dec.Token(); err != nil {
 			return fail(err)
 		} else if tok != json.Delim('{') {
-			return fail(errors.New(`not a Special:EntityData document: "entities" is not an object`))
+			return notEntityData(errors.New(`"entities" is not an object`))
 		}
 		for dec.More() {
 			key, err := dec.Token()
