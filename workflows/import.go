@@ -65,9 +65,6 @@ type ImportProgress struct {
 // MaxImportRejections bounds the rejections kept in the workflow's state and result.
 const MaxImportRejections = 1000
 
-// importPlanAttempts bounds the attempts of the plan and of loading the properties CSV.
-const importPlanAttempts = 10
-
 // importChunksPerRun bounds the chunks one run completes before continuing as new, which keeps
 // the history small (about five events per chunk).
 const importChunksPerRun = 400
@@ -101,10 +98,11 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		planCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 6 * time.Hour,
 			HeartbeatTimeout:    time.Minute,
-			// Bad input fails at once (non-retryable). The plan only reads the source, so
-			// ten failed attempts (four minutes of backoff between them) mean a source that stays
-			// unreadable, not a blip; the import then fails, naming the error.
-			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: importPlanAttempts},
+			// Bad input fails at once (non-retryable). The plan and the properties CSV only
+			// read the source, so ten failed attempts (four minutes of backoff between them)
+			// mean a source that stays unreadable, not a blip; the import then fails, naming
+			// the error.
+			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 		})
 		if in.PropertiesCSV != "" {
 			var loaded activities.LoadPropertyDatatypesResult
