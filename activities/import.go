@@ -125,6 +125,13 @@ type importHeartbeat struct {
 	Rejections []Rejection
 }
 
+// result is the chunk's result; its rejections in line order (the store's come when a batch
+// is saved, after the parser's of later lines).
+func (hb *importHeartbeat) result() ImportChunkResult {
+	sort.SliceStable(hb.Rejections, func(i, j int) bool { return hb.Rejections[i].Line < hb.Rejections[j].Line })
+	return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}
+}
+
 // LoadPropertyDatatypesInput names a property_id,datatype CSV (file or URL).
 type LoadPropertyDatatypesInput struct{ Source string }
 
@@ -333,7 +340,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 
 	if c.Format == ImportFormatEntityData {
 		if hb.LinesDone > 0 {
-			return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+			return hb.result(), nil
 		}
 		raws, err := a.entityDataEntities(ctx, c.Source)
 		if err != nil {
@@ -359,7 +366,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		if !in.DatatypesOnly {
 			hb.Counts.Bytes = c.Bytes
 		}
-		return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+		return hb.result(), nil
 	}
 
 	raw, err := a.open(ctx, c.Source)
@@ -433,7 +440,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	if !in.DatatypesOnly {
 		hb.Counts.Lines, hb.Counts.Bytes = int64(c.Lines), c.Bytes
 	}
-	return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+	return hb.result(), nil
 }
 
 // explainParseError is the reason a rejected entity gets; a missing id says what to do about it.

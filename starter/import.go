@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -100,6 +101,7 @@ func init() {
 
 // workflowCanceler is what cancelImport needs of a client.Client.
 type workflowCanceler interface {
+	temporalx.Describer
 	CancelWorkflow(ctx context.Context, workflowID, runID string) error
 }
 
@@ -109,15 +111,21 @@ func cancelImport(ctx context.Context, e *env, c workflowCanceler, arg string) e
 	if !importWorkflowIDPattern.MatchString(arg) {
 		id = importWorkflowID(workerPath(arg))
 	}
-	err := c.CancelWorkflow(ctx, id, "")
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) && id == arg {
-		return fmt.Errorf("no running import %s", id)
+	name := id
+	if id != arg {
+		name = fmt.Sprintf("of %s (workflow %s)", arg, id)
 	}
-	if errors.As(err, &notFound) {
-		return fmt.Errorf("no running import of %s (workflow %s)", arg, id)
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if errors.As(err, new(*serviceerror.NotFound)) {
+		return fmt.Errorf("no import %s", name)
 	}
 	if err != nil {
+		return fmt.Errorf("describe import %s: %w", id, err)
+	}
+	if status := desc.GetWorkflowExecutionInfo().GetStatus(); status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("the import %s is not running: %s", name, strings.ToLower(strings.TrimPrefix(status.String(), "WORKFLOW_EXECUTION_STATUS_")))
+	}
+	if err := c.CancelWorkflow(ctx, id, ""); err != nil {
 		return fmt.Errorf("cancel import %s: %w", id, err)
 	}
 	fmt.Fprintf(e.out, "cancellation of import %s requested\n", id)

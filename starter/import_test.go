@@ -13,11 +13,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -75,11 +77,11 @@ func TestDumpRefusesAnUnknownEntityTypeBeforeStarting(t *testing.T) {
 
 // fakeTemporal answers as a Temporal client would for a run whose activity keeps failing.
 type fakeTemporal struct {
+	status    enumspb.WorkflowExecutionStatus
 	pending   []*workflowpb.PendingActivityInfo
 	running   string // run id of an import already running, if any
 	describes atomic.Int32
 	canceled  []string
-	cancelErr error
 }
 
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
@@ -95,12 +97,16 @@ func (f *fakeTemporal) GetWorkflow(_ context.Context, id, runID string) client.W
 
 func (f *fakeTemporal) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	f.describes.Add(1)
-	return &workflowservice.DescribeWorkflowExecutionResponse{PendingActivities: f.pending}, nil
+	if f.status == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
+		return nil, serviceerror.NewNotFound("workflow not found")
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{PendingActivities: f.pending,
+		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: f.status}}, nil
 }
 
 func (f *fakeTemporal) CancelWorkflow(_ context.Context, id, _ string) error {
 	f.canceled = append(f.canceled, id)
-	return f.cancelErr
+	return nil
 }
 
 // fakeRun fails with err once done is closed.
@@ -129,7 +135,7 @@ func failingPlan(attempt int32) []*workflowpb.PendingActivityInfo {
 // and then for good: --wait prints the retrying activity, not a progress line standing still,
 // and ends with the cause in one line and the workflow ID.
 func TestWaitShowsARetryingActivityAndTheFailureInOneLine(t *testing.T) {
-	fake := &fakeTemporal{pending: failingPlan(3)}
+	fake := &fakeTemporal{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, pending: failingPlan(3)}
 	run := &fakeRun{id: "import-0123456789ab", done: make(chan struct{}),
 		err: permanent.Errorf(permanent.BadInput, "import source /d/t.json.gz: the gzip stream is truncated or corrupt: unexpected EOF")}
 	go func() {
@@ -144,16 +150,19 @@ func TestWaitShowsARetryingActivityAndTheFailureInOneLine(t *testing.T) {
 	err := follow(context.Background(), e, fake, run, nil, func() { progressed++ })
 	require.Error(t, err)
 	assert.Zero(t, progressed, "no progress line while an activity retries")
-	assert.Contains(t, out.String(), "PlanImport is retrying (attempt 3 of 10) after: fetch https://example.org/d.json.gz: HTTP 503 Service Unavailable\n")
+	assert.Equal(t, "PlanImport is retrying (attempt 3 of 10) after: fetch https://example.org/d.json.gz: HTTP 503 Service Unavailable\n",
+		out.String(), "once for the attempt, not every second")
 	assert.EqualError(t, jobFailed("import of /d/t.json.gz", run.id, err),
 		"import of /d/t.json.gz failed: import source /d/t.json.gz: the gzip stream is truncated or corrupt: unexpected EOF (workflow import-0123456789ab)")
+	assert.EqualError(t, jobFailed("import of /d/t.json.gz", run.id, temporal.NewCanceledError()),
+		"import of /d/t.json.gz was canceled (workflow import-0123456789ab)")
 }
 
 func TestImportOfARunningSourceSaysWhichRunAndHowToCancelIt(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "d.json")
 	id := importWorkflowID(src)
 	var out bytes.Buffer
-	fake := &fakeTemporal{running: "run-7", pending: failingPlan(4)}
+	fake := &fakeTemporal{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, running: "run-7", pending: failingPlan(4)}
 	run, err := startImport(context.Background(), &env{out: &out}, fake, workflows.ImportInput{Source: src})
 	require.NoError(t, err)
 	assert.Equal(t, []string{id, "run-7"}, []string{run.GetID(), run.GetRunID()})
@@ -171,15 +180,17 @@ func TestImportOfARunningSourceSaysWhichRunAndHowToCancelIt(t *testing.T) {
 func TestImportCancelTakesTheWorkflowIDOrTheSource(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "d.json")
 	var out bytes.Buffer
-	fake := &fakeTemporal{}
+	fake := &fakeTemporal{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}
 	require.NoError(t, cancelImport(context.Background(), &env{out: &out}, fake, src))
 	require.NoError(t, cancelImport(context.Background(), &env{out: &out}, fake, "import-0123456789ab"))
 	assert.Equal(t, []string{importWorkflowID(src), "import-0123456789ab"}, fake.canceled)
 	assert.Equal(t, "cancellation of import "+importWorkflowID(src)+" requested\ncancellation of import import-0123456789ab requested\n", out.String())
 
-	fake.cancelErr = serviceerror.NewNotFound("workflow execution already completed")
+	fake.status = enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED
 	err := cancelImport(context.Background(), &env{out: &out}, fake, "import-0123456789ab")
-	assert.EqualError(t, err, "no running import import-0123456789ab")
+	assert.EqualError(t, err, "the import import-0123456789ab is not running: canceled")
+	fake.status = enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
 	err = cancelImport(context.Background(), &env{out: &out}, fake, src)
-	assert.EqualError(t, err, "no running import of "+src+" (workflow "+importWorkflowID(src)+")")
+	assert.EqualError(t, err, "no import of "+src+" (workflow "+importWorkflowID(src)+")")
+	assert.Len(t, fake.canceled, 2, "nothing more was cancelled")
 }

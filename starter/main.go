@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
@@ -172,24 +173,30 @@ func (e *env) dialTemporal(ctx context.Context, wait time.Duration) (client.Clie
 	return temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, wait)
 }
 
-// follow waits for run's result into result. Once a second it calls progress, or, while an
-// activity of the run retries after a failure, prints that failure instead: a progress line
-// that stands still would hide it.
+// follow waits for run's result into result. Once a second it calls progress, unless an
+// activity of the run retries after a failure: then it prints that failure, once for each
+// attempt, instead of a progress line that stands still.
 func follow(ctx context.Context, e *env, c temporalx.Describer, run client.WorkflowRun, result any, progress func()) error {
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, result) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var retrying string
 	for {
 		select {
 		case err := <-done:
 			return err
 		case <-tick.C:
-			if msg, err := temporalx.RetryingActivity(ctx, c, run.GetID()); err == nil && msg != "" {
-				fmt.Fprintln(e.out, msg)
-			} else if progress != nil {
+			msg, err := temporalx.RetryingActivity(ctx, c, run.GetID())
+			switch {
+			case err == nil && msg != "":
+				if msg != retrying {
+					fmt.Fprintln(e.out, msg)
+				}
+			case progress != nil:
 				progress()
 			}
+			retrying = msg
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -201,6 +208,9 @@ func follow(ctx context.Context, e *env, c temporalx.Describer, run client.Workf
 func jobFailed(job, workflowID string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("stopped waiting for %s; it goes on as workflow %s", job, workflowID)
+	}
+	if errors.As(err, new(*temporal.CanceledError)) {
+		return fmt.Errorf("%s was canceled (workflow %s)", job, workflowID)
 	}
 	return fmt.Errorf("%s failed: %s (workflow %s)", job, temporalx.FailureMessage(err), workflowID)
 }
