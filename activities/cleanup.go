@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // Cleanup holds the notification cleanup activity and its caps (NOTIFICATION_MAX_AGE_DAYS,
@@ -55,12 +56,12 @@ type cleanupUser struct {
 // the table at AsOf, so a retry finds nothing more to delete where an attempt finished.
 func (c *Cleanup) CleanupNotifications(ctx context.Context, in NotificationCleanupInput) (NotificationCleanupResult, error) {
 	if in.AsOf.IsZero() {
-		return NotificationCleanupResult{}, temporal.NewNonRetryableApplicationError("notification cleanup needs an AsOf time", "BadInput", nil)
+		return NotificationCleanupResult{}, permanent.Errorf(permanent.BadInput, "notification cleanup needs an AsOf time")
 	}
 	if c.MaxAgeDays < 1 || c.MaxPerUser < 1 || c.DeleteBatch < 1 {
-		return NotificationCleanupResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return NotificationCleanupResult{}, permanent.Errorf(permanent.BadConfig,
 			"NOTIFICATION_MAX_AGE_DAYS=%d, NOTIFICATION_MAX_PER_USER=%d, NOTIFICATION_DELETE_BATCH=%d: each must be at least 1",
-			c.MaxAgeDays, c.MaxPerUser, c.DeleteBatch), "BadConfig", nil)
+			c.MaxAgeDays, c.MaxPerUser, c.DeleteBatch)
 	}
 	var p NotificationCleanupProgress
 	if activity.HasHeartbeatDetails(ctx) {

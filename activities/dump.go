@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
 )
@@ -44,12 +44,6 @@ type Dumps struct {
 	store dump.Store
 	rdf   rdfState
 }
-
-// Error types of the dump activities' non-retryable errors.
-const (
-	ErrBadDumpRequest = "BadDumpRequest"
-	ErrDumpStore      = "DumpStoreUnusable"
-)
 
 // DumpSnapshotInput asks for the consistent cut a dump reads.
 type DumpSnapshotInput struct{}
@@ -135,11 +129,11 @@ const dumpHeartbeatEvery = time.Second
 func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (DumpChunkResult, error) {
 	l := in.File.Layout()
 	if err := l.Validate(); err != nil {
-		return DumpChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+		return DumpChunkResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
 	if in.UpToID < in.AfterID || in.SnapshotTime.IsZero() {
-		err := fmt.Errorf("chunk %d: id range (%d, %d] or snapshot time %s is not valid", in.Index, in.AfterID, in.UpToID, in.SnapshotTime)
-		return DumpChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+		return DumpChunkResult{}, permanent.Errorf(permanent.BadInput,
+			"chunk %d: id range (%d, %d] or snapshot time %s is not valid", in.Index, in.AfterID, in.UpToID, in.SnapshotTime)
 	}
 	format, err := a.format(l.Format)
 	if err != nil {
@@ -359,7 +353,7 @@ const assembleLockWait = 10 * time.Minute
 func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (DumpAssembleResult, error) {
 	l := in.File.Layout()
 	if err := l.Validate(); err != nil {
-		return DumpAssembleResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+		return DumpAssembleResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
 	format, err := a.format(l.Format)
 	if err != nil {
@@ -466,8 +460,7 @@ func (a *Dumps) format(f dump.Format) (DumpFormat, error) {
 	}
 	df, ok := formats[f]
 	if !ok {
-		err := fmt.Errorf("dump format %q is not available in this worker", f)
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+		return nil, permanent.Errorf(permanent.BadInput, "dump format %q is not available in this worker", f)
 	}
 	return df, nil
 }
@@ -481,7 +474,7 @@ func (a *Dumps) openStore(ctx context.Context) (dump.Store, error) {
 	s, err := dump.OpenStore(ctx, a.StoreURL)
 	if err != nil {
 		// A malformed DUMP_URL does not heal by retrying.
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("DUMP_URL: %v", err), ErrDumpStore, err)
+		return nil, permanent.Errorf(permanent.BadConfig, "DUMP_URL: %w", err)
 	}
 	a.store = s
 	return s, nil

@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -42,8 +41,7 @@ func rdfFlavor(fl dump.Flavor) (rdf.Flavor, error) {
 	case dump.FlavorTruthy:
 		return rdf.TruthyDump, nil
 	}
-	err := fmt.Errorf("rdf dump flavor %q: want all or truthy", fl)
-	return 0, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+	return 0, permanent.Errorf(permanent.BadInput, "rdf dump flavor %q: want all or truthy", fl)
 }
 
 func (f *rdfDumpFormat) writer(ctx context.Context, file DumpFileSpec, snapshot time.Time) (*rdf.EntityWriter, error) {
@@ -60,7 +58,7 @@ func (f *rdfDumpFormat) writer(ctx context.Context, file DumpFileSpec, snapshot 
 	// Wikimedia's dump shards), which keeps parts deterministic.
 	w, err := rdf.NewEntityWriter(cfg, f.format, flavor, props, nil)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadDumpRequest, err)
+		return nil, permanent.Errorf(permanent.BadConfig, "%w", err)
 	}
 	return w, nil
 }
@@ -130,7 +128,7 @@ func (a *Dumps) rdfLookup(ctx context.Context, snapshot time.Time) (*rdf.Config,
 		if a.RDFConfigPath != "" {
 			var err error
 			if cfg, err = rdf.LoadConfig(a.RDFConfigPath); err != nil {
-				return nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("WIKIBASE_CONFIG: %v", err), ErrBadDumpRequest, err)
+				return nil, nil, permanent.Errorf(permanent.BadConfig, "WIKIBASE_CONFIG: %w", err)
 			}
 		}
 		a.rdf.cfg = cfg

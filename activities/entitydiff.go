@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
 	"github.com/entitybase/entitybase-workers/internal/store"
@@ -45,12 +45,6 @@ type EntityDiffs struct {
 	props       *rdf.PropertyInfo
 	propsLoaded time.Time
 }
-
-// Error types of the entity-diff activities' non-retryable errors.
-const (
-	ErrTypeRevisionMissing = "RevisionMissing"
-	ErrTypeBadRevision     = "BadRevision"
-)
 
 // datatypeRefreshEvery bounds how often an entity using a property of unknown datatype
 // makes the activity re-read property_datatypes.
@@ -138,8 +132,7 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 	entities := &store.Entities{DB: a.DB}
 	next, err := entities.Revision(ctx, in.EntityID, in.RevisionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return PublishEntityDiffResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("revision %d of %s is not in the store", in.RevisionID, in.EntityID), ErrTypeRevisionMissing, err)
+		return PublishEntityDiffResult{}, permanent.Errorf(permanent.BadInput, "revision %d of %s is not in the store", in.RevisionID, in.EntityID)
 	}
 	if err != nil {
 		return PublishEntityDiffResult{}, err
@@ -182,7 +175,7 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 		EntityID: in.EntityID, RevID: in.RevisionID, Operation: res.Operation,
 	}, diff, a.MaxMessageBytes)
 	if err != nil {
-		return PublishEntityDiffResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+		return PublishEntityDiffResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
 	out := make([]kafka.Message, len(msgs))
 	for i, m := range msgs {
@@ -214,27 +207,25 @@ func (a *EntityDiffs) graph(ctx context.Context, b *rdfdiff.Builder, r *store.Re
 	if r.IsRedirect {
 		g, err := b.Redirect(r.EntityID, r.RedirectsTo, page)
 		if err != nil {
-			return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+			return rdfdiff.Graph{}, permanent.Errorf(permanent.BadInput, "%w", err)
 		}
 		return g, nil
 	}
 	line, err := AppendDumpLine(nil, &DumpRevision{InternalID: r.InternalID, EntityID: r.EntityID, EntityType: r.EntityID[:1],
 		RevisionID: r.RevisionID, CreatedAt: r.CreatedAt, Line: r.Line})
 	if err != nil {
-		return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("revision %d of %s: %v", r.RevisionID, r.EntityID, err), ErrTypeBadRevision, err)
+		return rdfdiff.Graph{}, permanent.Errorf(permanent.BadInput, "revision %d of %s: %w", r.RevisionID, r.EntityID, err)
 	}
 	e, err := wikibase.ParseEntity(line)
 	if err != nil {
-		return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("revision %d of %s: %v", r.RevisionID, r.EntityID, err), ErrTypeBadRevision, err)
+		return rdfdiff.Graph{}, permanent.Errorf(permanent.BadInput, "revision %d of %s: %w", r.RevisionID, r.EntityID, err)
 	}
 	if err := a.learnDatatypes(ctx, e); err != nil {
 		return rdfdiff.Graph{}, err
 	}
 	g, err := b.Entity(e)
 	if err != nil {
-		return rdfdiff.Graph{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+		return rdfdiff.Graph{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
 	return g, nil
 }
@@ -251,7 +242,7 @@ func (a *EntityDiffs) builder(ctx context.Context) (*rdfdiff.Builder, *rdf.Confi
 		case a.RDFConfigPath != "":
 			cfg, err := rdf.LoadConfig(a.RDFConfigPath)
 			if err != nil {
-				return nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("WIKIBASE_CONFIG: %v", err), ErrTypeBadRevision, err)
+				return nil, nil, permanent.Errorf(permanent.BadConfig, "WIKIBASE_CONFIG: %w", err)
 			}
 			a.cfg = cfg
 		default:
@@ -269,7 +260,7 @@ func (a *EntityDiffs) builder(ctx context.Context) (*rdfdiff.Builder, *rdf.Confi
 	}
 	b, err := rdfdiff.NewBuilder(a.cfg, a.props)
 	if err != nil {
-		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRevision, err)
+		return nil, nil, permanent.Errorf(permanent.BadConfig, "%w", err)
 	}
 	return b, a.cfg, nil
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
@@ -39,11 +40,8 @@ type ReserveIDRangeOutput struct {
 	Floor               int64 // the type's floor when the block was claimed (see store.RecordHandOuts)
 }
 
-// Error types of ReserveIDRange; the retry policy retries conflicts and nothing else it sees.
-const (
-	ErrTypeIDRangeConflict = "IDRangeConflict"
-	ErrTypeUnknownIDType   = "UnknownIDType"
-)
+// ErrTypeIDRangeConflict is the type of ReserveIDRange's retryable error for a lost race.
+const ErrTypeIDRangeConflict = "IDRangeConflict"
 
 // ReserveIDRange claims the next block of IDs for a type with a compare-and-swap on
 // id_ranges.version, recording the claim in id_range_claims in the same transaction.
@@ -51,12 +49,10 @@ const (
 // returns the same block, so no block is claimed and then thrown away.
 func (r *IDRanges) ReserveIDRange(ctx context.Context, in ReserveIDRangeInput) (ReserveIDRangeOutput, error) {
 	if _, ok := r.MinIDs[in.EntityType]; !ok {
-		return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("reserve ID range: unknown entity type %q (want Q, P, L or E)", in.EntityType), ErrTypeUnknownIDType, nil)
+		return ReserveIDRangeOutput{}, permanent.Errorf(permanent.BadInput, "reserve ID range: unknown entity type %q (want Q, P, L or E)", in.EntityType)
 	}
 	if in.Owner == "" || in.ClaimKey == "" {
-		return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(
-			"reserve ID range: owner and claim key are required", "BadInput", nil)
+		return ReserveIDRangeOutput{}, permanent.Errorf(permanent.BadInput, "reserve ID range: owner and claim key are required")
 	}
 	out, err := r.reserve(ctx, in)
 	if err != nil {
@@ -65,7 +61,7 @@ func (r *IDRanges) ReserveIDRange(ctx context.Context, in ReserveIDRangeInput) (
 			return ReserveIDRangeOutput{}, temporal.NewApplicationError(err.Error(), ErrTypeIDRangeConflict)
 		}
 		if errors.Is(err, errNoRangeRow) {
-			return ReserveIDRangeOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnknownIDType, err)
+			return ReserveIDRangeOutput{}, permanent.Errorf(permanent.BadConfig, "%w", err)
 		}
 		return ReserveIDRangeOutput{}, err
 	}
@@ -183,8 +179,7 @@ type RecordHandOutOutput struct {
 // the hand-outs are a set, adding or removing a run twice changes nothing.
 func (r *IDRanges) RecordHandOut(ctx context.Context, in RecordHandOutInput) (RecordHandOutOutput, error) {
 	if _, ok := r.MinIDs[in.EntityType]; !ok {
-		return RecordHandOutOutput{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("record hand-out: unknown entity type %q (want Q, P, L or E)", in.EntityType), ErrTypeUnknownIDType, nil)
+		return RecordHandOutOutput{}, permanent.Errorf(permanent.BadInput, "record hand-out: unknown entity type %q (want Q, P, L or E)", in.EntityType)
 	}
 	changes := make([]store.HandOutChange, len(in.Changes))
 	for i, c := range in.Changes {

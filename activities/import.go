@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,9 +20,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
@@ -38,6 +40,9 @@ type Importer struct {
 	Log *zap.Logger
 	// HTTP fetches http(s) sources; nil means http.DefaultClient.
 	HTTP *http.Client
+	// Limits bound each stored entity (ENTITY_MAX_BYTES, *_MAX_CHARS); larger ones are
+	// rejected. The zero value means store.DefaultLimits.
+	Limits store.Limits
 }
 
 // ImportChunk is one piece of an import: a range of dump lines or one Special:EntityData file.
@@ -120,6 +125,13 @@ type importHeartbeat struct {
 	Rejections []Rejection
 }
 
+// result is the chunk's result; its rejections in line order (the store's come when a batch
+// is saved, after the parser's of later lines).
+func (hb *importHeartbeat) result() ImportChunkResult {
+	sort.SliceStable(hb.Rejections, func(i, j int) bool { return hb.Rejections[i].Line < hb.Rejections[j].Line })
+	return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}
+}
+
 // LoadPropertyDatatypesInput names a property_id,datatype CSV (file or URL).
 type LoadPropertyDatatypesInput struct{ Source string }
 
@@ -136,8 +148,7 @@ func (a *Importer) LoadPropertyDatatypes(ctx context.Context, in LoadPropertyDat
 	defer r.Close()
 	m, err := wikibase.ReadPropertyDatatypes(r)
 	if err != nil {
-		return LoadPropertyDatatypesResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("properties CSV %s: %v", in.Source, err), "BadInput", err)
+		return LoadPropertyDatatypesResult{}, readFailure("properties CSV "+in.Source, wikibase.CompressionNone, err)
 	}
 	if err := (&store.Entities{DB: a.DB}).SaveDatatypes(ctx, m); err != nil {
 		return LoadPropertyDatatypesResult{}, err
@@ -154,29 +165,9 @@ func (a *Importer) PlanImport(ctx context.Context, in PlanImportInput) (PlanImpo
 	if in.ChunkLines <= 0 {
 		in.ChunkLines = 5000
 	}
-	sources := []string{in.Source}
-	if !isURL(in.Source) {
-		st, err := os.Stat(in.Source)
-		if err != nil {
-			return PlanImportResult{}, badInput("import source %s: %v", in.Source, err)
-		}
-		if st.IsDir() {
-			sources = nil
-			entries, err := os.ReadDir(in.Source)
-			if err != nil {
-				return PlanImportResult{}, badInput("import source %s: %v", in.Source, err)
-			}
-			for _, e := range entries {
-				n := e.Name()
-				if !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".json.gz") || strings.HasSuffix(n, ".json.bz2")) {
-					sources = append(sources, filepath.Join(in.Source, n))
-				}
-			}
-			sort.Strings(sources)
-			if len(sources) == 0 {
-				return PlanImportResult{}, badInput("import source %s: directory has no .json, .json.gz or .json.bz2 files", in.Source)
-			}
-		}
+	sources, err := ImportSources(in.Source)
+	if err != nil {
+		return PlanImportResult{}, permanent.Errorf(permanent.BadInput, "import source %w", err)
 	}
 	var out PlanImportResult
 	for _, src := range sources {
@@ -193,9 +184,9 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 		return err
 	}
 	defer raw.Close()
-	r, _, err := wikibase.Decompress(raw)
+	r, compression, err := wikibase.Decompress(raw)
 	if err != nil {
-		return badInput("import source %s: %v", src, err)
+		return readFailure("import source "+src, compression, err)
 	}
 	br := bufio.NewReaderSize(r, 1<<20)
 	format := in.Format
@@ -210,14 +201,14 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 	case ImportFormatEntityData:
 		n, err := io.Copy(io.Discard, br)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", src, err)
+			return readFailure("import source "+src, compression, err)
 		}
 		out.Chunks = append(out.Chunks, ImportChunk{Index: len(out.Chunks), Source: src, Format: format, Bytes: n})
 		out.TotalBytes += n
 		return nil
 	case ImportFormatDump:
 	default:
-		return badInput("import format %q: want auto, dump or entitydata", format)
+		return permanent.Errorf(permanent.BadInput, "import format %q: want auto, dump or entitydata", format)
 	}
 	var offset int64
 	line := 0
@@ -240,7 +231,7 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", src, err)
+			return readFailure("import source "+src, compression, err)
 		}
 		if time.Since(lastBeat) > time.Second {
 			activity.RecordHeartbeat(ctx, line)
@@ -284,7 +275,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 			hb = importHeartbeat{}
 		}
 	}
-	entities := &store.Entities{DB: a.DB}
+	entities := &store.Entities{DB: a.DB, Limits: a.Limits}
 	datatypes, err := entities.Datatypes(ctx)
 	if err != nil {
 		return ImportChunkResult{}, err
@@ -296,14 +287,14 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	}
 	c := in.Chunk
 	var batch []store.SaveRequest
-	var batchLines []int // the line of each entity in batch (0 in Special:EntityData files)
+	var batchLines []int // the line of each request in batch (0 in Special:EntityData files)
 	// upTo is the last line whose entity is in batch (or skipped): after a flush every line up
 	// to it is committed.
 	upTo := hb.LinesDone
-	reject := func(line int, id string, reason error) {
+	reject := func(line int, id string, reason string) {
 		hb.Counts.Rejected++
 		if len(hb.Rejections) < MaxRejections {
-			hb.Rejections = append(hb.Rejections, Rejection{Source: c.Source, Line: line, EntityID: id, Reason: reason.Error()})
+			hb.Rejections = append(hb.Rejections, Rejection{Source: c.Source, Line: line, EntityID: id, Reason: reason})
 		}
 	}
 	flush := func() error {
@@ -329,7 +320,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 				case store.StatusUnchanged:
 					hb.Counts.Unchanged++
 				case store.StatusRejected:
-					reject(batchLines[i], r.EntityID, r.Rejection)
+					reject(batchLines[i], r.EntityID, r.Reason)
 				}
 			}
 		}
@@ -341,14 +332,15 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	accept := func(e *wikibase.Entity) bool {
 		return !in.DatatypesOnly || e.Type == wikibase.TypeProperty
 	}
-	req := func(e *wikibase.Entity) store.SaveRequest {
+	add := func(line int, e *wikibase.Entity) {
 		e.Page = nil
-		return store.SaveRequest{Entity: e, UserID: in.UserID, EditSummary: in.EditSummary, EditType: "import"}
+		batch = append(batch, store.SaveRequest{Entity: e, UserID: in.UserID, EditSummary: in.EditSummary, EditType: "import"})
+		batchLines = append(batchLines, line)
 	}
 
 	if c.Format == ImportFormatEntityData {
 		if hb.LinesDone > 0 {
-			return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+			return hb.result(), nil
 		}
 		raws, err := a.entityDataEntities(ctx, c.Source)
 		if err != nil {
@@ -362,9 +354,9 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 					reject(0, r.key, explainParseError(err))
 				}
 			case e.ID != r.key && !in.DatatypesOnly:
-				reject(0, r.key, fmt.Errorf("entity under key %q has id %q", r.key, e.ID))
+				reject(0, r.key, fmt.Sprintf("entity under key %q has id %q", r.key, e.ID))
 			case e.ID == r.key && accept(e):
-				batch, batchLines = append(batch, req(e)), append(batchLines, 0)
+				add(0, e)
 			}
 		}
 		upTo = 1
@@ -374,7 +366,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		if !in.DatatypesOnly {
 			hb.Counts.Bytes = c.Bytes
 		}
-		return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+		return hb.result(), nil
 	}
 
 	raw, err := a.open(ctx, c.Source)
@@ -382,13 +374,17 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		return ImportChunkResult{}, err
 	}
 	defer raw.Close()
-	dec, _, err := wikibase.Decompress(raw)
+	dec, compression, err := wikibase.Decompress(raw)
 	if err != nil {
-		return ImportChunkResult{}, badInput("import source %s: %v", c.Source, err)
+		return ImportChunkResult{}, readFailure("import source "+c.Source, compression, err)
 	}
 	br := bufio.NewReaderSize(dec, 1<<20)
 	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
-		return ImportChunkResult{}, fmt.Errorf("chunk %d of %s: seek to byte %d: %w", c.Index, c.Source, c.Offset, err)
+		if errors.Is(err, io.EOF) {
+			return ImportChunkResult{}, permanent.Errorf(permanent.BadInput,
+				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
+		}
+		return ImportChunkResult{}, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 	}
 	dr, err := wikibase.NewDumpReader(br)
 	if err != nil {
@@ -404,12 +400,12 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		var lineErr *wikibase.LineError
 		if errors.As(err, &lineErr) {
 			if !in.DatatypesOnly && n > hb.LinesDone {
-				reject(lineNo(n), "", lineErr.Err)
+				reject(lineNo(n), "", lineErr.Err.Error())
 			}
 			continue
 		}
 		if err != nil {
-			return ImportChunkResult{}, fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
+			return ImportChunkResult{}, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 		}
 		if n <= hb.LinesDone {
 			continue // committed before a retry
@@ -421,12 +417,12 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		e, err := wikibase.ParseEntity(line)
 		if err != nil {
 			if !in.DatatypesOnly {
-				reject(lineNo(n), sniffID(line), explainParseError(err))
+				reject(lineNo(n), wikibase.EntityIDOf(line), explainParseError(err))
 			}
 			continue
 		}
 		if accept(e) {
-			batch, batchLines = append(batch, req(e)), append(batchLines, lineNo(n))
+			add(lineNo(n), e)
 		}
 		if len(batch) >= batchSize {
 			if err := flush(); err != nil {
@@ -444,24 +440,15 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	if !in.DatatypesOnly {
 		hb.Counts.Lines, hb.Counts.Bytes = int64(c.Lines), c.Bytes
 	}
-	return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}, nil
+	return hb.result(), nil
 }
 
-// explainParseError turns the parser's complaint about a missing id into what to do about it.
-func explainParseError(err error) error {
-	if err.Error() == "entity has no id" {
-		return errors.New("entity has no id: the importer does not allocate ids yet; give every entity its id")
+// explainParseError is the reason a rejected entity gets; a missing id says what to do about it.
+func explainParseError(err error) string {
+	if errors.Is(err, wikibase.ErrNoID) {
+		return "entity has no id: the importer does not allocate ids yet; give every entity its id"
 	}
-	return err
-}
-
-var idPattern = regexp.MustCompile(`"id"\s*:\s*"([^"\\]{1,64})"`)
-
-func sniffID(line []byte) string {
-	if m := idPattern.FindSubmatch(line); m != nil {
-		return string(m[1])
-	}
-	return ""
+	return err.Error()
 }
 
 type rawEntity struct {
@@ -477,16 +464,25 @@ func (a *Importer) entityDataEntities(ctx context.Context, src string) ([]rawEnt
 		return nil, err
 	}
 	defer raw.Close()
-	r, _, err := wikibase.Decompress(raw)
+	r, compression, err := wikibase.Decompress(raw)
 	if err != nil {
-		return nil, badInput("import source %s: %v", src, err)
+		return nil, readFailure("import source "+src, compression, err)
 	}
 	dec := json.NewDecoder(r)
-	fail := func(err error) ([]rawEntity, error) {
-		return nil, badInput("import source %s: not a Special:EntityData document: %v", src, err)
+	notEntityData := func(err error) ([]rawEntity, error) {
+		return nil, permanent.Errorf(permanent.BadInput, "import source %s: not a Special:EntityData document: %w", src, err)
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return fail(fmt.Errorf("want a JSON object (%v)", err))
+	// fail is an error of the decoder: the JSON, or the stream under it.
+	fail := func(err error) ([]rawEntity, error) {
+		if errors.As(err, new(*json.SyntaxError)) {
+			return notEntityData(err)
+		}
+		return nil, readFailure("import source "+src, compression, err)
+	}
+	if tok, err := dec.Token(); err != nil {
+		return fail(err)
+	} else if tok != json.Delim('{') {
+		return notEntityData(errors.New("want a JSON object"))
 	}
 	var out []rawEntity
 	for dec.More() {
@@ -501,8 +497,10 @@ func (a *Importer) entityDataEntities(ctx context.Context, src string) ([]rawEnt
 			}
 			continue
 		}
-		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-			return fail(fmt.Errorf(`"entities" is not an object (%v)`, err))
+		if tok, err := dec.Token(); err != nil {
+			return fail(err)
+		} else if tok != json.Delim('{') {
+			return notEntityData(errors.New(`"entities" is not an object`))
 		}
 		for dec.More() {
 			key, err := dec.Token()
@@ -526,18 +524,77 @@ func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
 
-// open returns the raw bytes of a file or http(s) URL.
+// ImportSources lists the files an import of source reads: the file itself, every *.json,
+// *.json.gz and *.json.bz2 file of a directory (sorted by name), or an http(s) URL as it is.
+// The CLI checks a source with it before starting an import; an error names the source and
+// what is wrong with it.
+func ImportSources(source string) ([]string, error) {
+	if isURL(source) {
+		u, err := url.Parse(source)
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			return nil, fmt.Errorf("%q: not a valid URL: %w", source, urlErr.Err)
+		}
+		if err != nil || u.Hostname() == "" {
+			return nil, fmt.Errorf("%q: not a valid URL (no host)", source)
+		}
+		return []string{source}, nil
+	}
+	path := strings.TrimPrefix(source, "file://")
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, pathError(path, err)
+	}
+	if !st.IsDir() {
+		// Opening is the one sure test of being readable.
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, pathError(path, err)
+		}
+		f.Close()
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, pathError(path, err)
+	}
+	var sources []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".json.gz") || strings.HasSuffix(n, ".json.bz2")) {
+			sources = append(sources, filepath.Join(path, n))
+		}
+	}
+	sort.Strings(sources)
+	if len(sources) == 0 {
+		return nil, fmt.Errorf("%s: directory has no .json, .json.gz or .json.bz2 files", path)
+	}
+	return sources, nil
+}
+
+// pathError is "PATH: what is wrong", without the name of the system call.
+func pathError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", path, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// open returns the raw bytes of a file or http(s) URL; errors of reading them are
+// sourceReadErrors.
 func (a *Importer) open(ctx context.Context, src string) (io.ReadCloser, error) {
 	if !isURL(src) {
-		f, err := os.Open(strings.TrimPrefix(src, "file://"))
+		path := strings.TrimPrefix(src, "file://")
+		f, err := os.Open(path)
 		if err != nil {
-			return nil, badInput("import source: %v (the path must be readable by the worker)", err)
+			return nil, permanent.Errorf(permanent.BadInput, "import source %v (the path must be readable by the worker)", pathError(path, err))
 		}
-		return f, nil
+		return sourceReader{f}, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 	if err != nil {
-		return nil, badInput("import source %s: %v", src, err)
+		return nil, permanent.Errorf(permanent.BadInput, "import source %s: %w", src, err)
 	}
 	c := a.HTTP
 	if c == nil {
@@ -549,16 +606,44 @@ func (a *Importer) open(ctx context.Context, src string) (io.ReadCloser, error) 
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		err := fmt.Errorf("fetch %s: HTTP %s", src, resp.Status)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+			return nil, permanent.Errorf(permanent.BadInput, "fetch %s: HTTP %s", src, resp.Status)
 		}
-		return nil, err
+		return nil, fmt.Errorf("fetch %s: HTTP %s", src, resp.Status)
 	}
-	return resp.Body, nil
+	return sourceReader{resp.Body}, nil
 }
 
-func badInput(format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+// sourceReader marks the errors of reading a source itself (a disk, a connection cut short)
+// as sourceReadErrors: a retry may not meet them again. Decompressors pass the errors of the
+// reader under them through unchanged, so every other error of a decompressed stream is
+// about its bytes (a gzip or bzip2 stream that ends early or does not decode), which every
+// retry would meet again.
+type sourceReader struct{ r io.ReadCloser }
+
+func (s sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF { // io.EOF is returned as it is, never wrapped
+		err = &sourceReadError{err}
+	}
+	return n, err
+}
+
+func (s sourceReader) Close() error { return s.r.Close() }
+
+type sourceReadError struct{ err error }
+
+func (e *sourceReadError) Error() string { return e.err.Error() }
+func (e *sourceReadError) Unwrap() error { return e.err }
+
+// readFailure is the error of reading what names: a failure to read the source is retried;
+// anything else is the input itself, a permanent BadInput error.
+func readFailure(what string, compression wikibase.Compression, err error) error {
+	if errors.As(err, new(*sourceReadError)) {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	if compression == wikibase.CompressionGzip || compression == wikibase.CompressionBzip2 {
+		return permanent.Errorf(permanent.BadInput, "%s: the %s stream is truncated or corrupt: %w", what, compression, err)
+	}
+	return permanent.Errorf(permanent.BadInput, "%s: %w", what, err)
 }

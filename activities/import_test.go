@@ -3,10 +3,12 @@ package activities
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 )
@@ -84,16 +87,13 @@ func TestImportDumpTwice(t *testing.T) {
 // TestImportGzipOverHTTP reads the same dump gzip-compressed from an http URL, and a 404 is a
 // non-retryable error naming the URL.
 func TestImportGzipOverHTTP(t *testing.T) {
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(testDump))
-	require.NoError(t, zw.Close())
+	gz := gzipped(t, []byte(testDump))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/dump.json.gz" {
 			http.NotFound(w, r)
 			return
 		}
-		w.Write(gz.Bytes())
+		w.Write(gz)
 	}))
 	defer srv.Close()
 	db, _ := storetest.NewDB(t)
@@ -110,4 +110,140 @@ func TestImportGzipOverHTTP(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
 	assert.True(t, appErr.NonRetryable())
+}
+
+// planError runs PlanImport of src and returns its error.
+func planError(t *testing.T, imp *Importer, src string) error {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(imp)
+	_, err := env.ExecuteActivity(imp.PlanImport, PlanImportInput{Source: src})
+	require.Error(t, err)
+	return err
+}
+
+func gzipped(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return gz.Bytes()
+}
+
+// TestATruncatedOrCorruptStreamIsPermanent: bytes that do not decode fail the same way at
+// every attempt, so they are a permanent error naming the file.
+func TestATruncatedOrCorruptStreamIsPermanent(t *testing.T) {
+	dir := t.TempDir()
+	gz := gzipped(t, bytes.Repeat([]byte(testDump), 50))
+	bz2, err := os.ReadFile("../internal/wikibase/testdata/two-streams.json.bz2")
+	require.NoError(t, err)
+	corrupt := append([]byte(nil), gz...)
+	for i := len(corrupt) / 3; i < len(corrupt)/2; i++ {
+		corrupt[i] ^= 0x55
+	}
+	imp := &Importer{Log: zaptest.NewLogger(t)}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated.json.gz", gz[:len(gz)/2], "the gzip stream is truncated or corrupt: unexpected EOF"},
+		{"corrupt.json.gz", corrupt, "the gzip stream is truncated or corrupt"},
+		{"truncated.json.bz2", bz2[:len(bz2)*2/3], "the bzip2 stream is truncated or corrupt"},
+		{"header.json.gz", []byte{0x1f, 0x8b, 0, 0}, "open gzip stream"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := filepath.Join(dir, tc.name)
+			require.NoError(t, os.WriteFile(src, tc.data, 0o644))
+			err := planError(t, imp, src)
+			assert.True(t, permanent.Is(err, permanent.BadInput), "%v", err)
+			assert.Contains(t, err.Error(), "import source "+src+": ")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// TestAConnectionCutShortIsRetried: a gzip dump whose HTTP response ends before its
+// Content-Length is a failure to read, not a bad file: it is retried.
+func TestAConnectionCutShortIsRetried(t *testing.T) {
+	gz := gzipped(t, bytes.Repeat([]byte(testDump), 50))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(gz)))
+		w.Write(gz[:len(gz)/2])
+		// Returning early with the body short of its length makes the server close the
+		// connection.
+	}))
+	defer srv.Close()
+	err := planError(t, &Importer{Log: zaptest.NewLogger(t)}, srv.URL+"/dump.json.gz")
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	assert.False(t, appErr.NonRetryable(), "%v", err)
+	assert.Contains(t, err.Error(), "read import source "+srv.URL+"/dump.json.gz: ")
+}
+
+func TestImportSourcesNamesWhatIsWrong(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.json.gz"), nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.json"), nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o644))
+	got, err := ImportSources(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json.gz")}, got)
+	got, err = ImportSources("file://" + filepath.Join(dir, "a.json"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "a.json")}, got)
+
+	for src, want := range map[string]string{
+		"/nonexistent":                       "/nonexistent: no such file or directory",
+		filepath.Join(dir, "notes.txt", "x"): filepath.Join(dir, "notes.txt", "x") + ": not a directory",
+		t.TempDir():                          ": directory has no .json, .json.gz or .json.bz2 files",
+		"https://":                           `"https://": not a valid URL (no host)`,
+		"http://exa mple.org/x.json":         `"http://exa mple.org/x.json": not a valid URL: invalid character " " in host name`,
+	} {
+		_, err := ImportSources(src)
+		assert.ErrorContains(t, err, want, src)
+	}
+	if os.Geteuid() != 0 { // root reads every file
+		unreadable := filepath.Join(dir, "secret.json")
+		require.NoError(t, os.WriteFile(unreadable, nil, 0o000))
+		_, err := ImportSources(unreadable)
+		assert.EqualError(t, err, unreadable+": permission denied")
+	}
+}
+
+// TestRejectionsNameTheEntityNotAStatement: the id of a rejected line is its entity's, even
+// when a statement with an id comes first; a line without one names none. An entity of a type
+// the store does not know is rejected like any other.
+func TestRejectionsNameTheEntityNotAStatement(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	statement := `{"P2":[{"mainsnak":{"snaktype":"value","property":"P2","datavalue":{"value":"x","type":"string"}},"type":"statement","id":"%s$a","rank":"normal"}]}`
+	src := filepath.Join(t.TempDir(), "dump.json")
+	require.NoError(t, os.WriteFile(src, []byte("[\n"+
+		`{"type":"item","claims":`+fmt.Sprintf(statement, "Q7")+`,"id":"Q7","labels":{"en":{"language":"en"}}},`+"\n"+
+		`{"type":"item","claims":`+fmt.Sprintf(statement, "Q8")+`},`+"\n"+
+		`{"type":"item","id":"Q9","labels":{"en":{"language":"en","value":"`+strings.Repeat("x", 300)+`"}}},`+"\n"+
+		`{"type":"spaceship","id":"S1","labels":{}}`+"\n]\n"), 0o644))
+	imp := &Importer{DB: db, Log: zaptest.NewLogger(t)}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(imp)
+	v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: ImportChunk{Source: src, Format: ImportFormatDump, FirstLine: 1, Lines: 6}})
+	require.NoError(t, err)
+	var res ImportChunkResult
+	require.NoError(t, v.Get(&res))
+	require.Len(t, res.Rejections, 4)
+	var ids []string
+	var lines []int
+	for _, r := range res.Rejections {
+		ids, lines = append(ids, r.EntityID), append(lines, r.Line)
+	}
+	assert.Equal(t, []string{"Q7", "", "Q9", "S1"}, ids)
+	assert.Equal(t, []int{2, 3, 4, 5}, lines)
+	assert.Contains(t, res.Rejections[1].Reason, "entity has no id: the importer does not allocate ids yet")
+	assert.Equal(t, "label (en) is 300 characters, over the limit of 250 (LABEL_MAX_CHARS)", res.Rejections[2].Reason)
+	assert.Equal(t, `"S1" is not an entity id like Q42, P31, L7 or E1`, res.Rejections[3].Reason, "an unknown entity type")
+	assert.Equal(t, ImportCounts{Rejected: 4, Lines: 6}, res.Counts)
 }

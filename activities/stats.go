@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // Stats holds the daily statistics activities: general, user and backlink stats.
@@ -28,9 +29,6 @@ const DefaultStatsPageSize = 10000
 
 // StatDateLayout is the layout of stat dates (a day, UTC).
 const StatDateLayout = "2006-01-02"
-
-// ErrBadStatDate is the type of the non-retryable error for a malformed stat date.
-const ErrBadStatDate = "BadStatDate"
 
 // GeneralStatsInput names the day to write and, optionally, the page size of the scan.
 type GeneralStatsInput struct {
@@ -288,15 +286,14 @@ func (s *Stats) UserStats(ctx context.Context, in UserStatsInput) (UserStatsResu
 		return UserStatsResult{}, err
 	}
 	if in.AsOf.IsZero() {
-		return UserStatsResult{}, temporal.NewNonRetryableApplicationError("user stats need an AsOf time", "BadInput", nil)
+		return UserStatsResult{}, permanent.Errorf(permanent.BadInput, "user stats need an AsOf time")
 	}
 	days := s.UserStatsActiveDays
 	if in.ActiveDays > 0 {
 		days = in.ActiveDays
 	}
 	if days <= 0 {
-		return UserStatsResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("USER_STATS_ACTIVE_DAYS is %d; want at least 1", days), "BadConfig", nil)
+		return UserStatsResult{}, permanent.Errorf(permanent.BadConfig, "USER_STATS_ACTIVE_DAYS is %d; want at least 1", days)
 	}
 	since := in.AsOf.UTC().AddDate(0, 0, -days)
 	out := UserStatsResult{StatDate: in.StatDate, ActiveDays: days}
@@ -348,8 +345,7 @@ func (s *Stats) BacklinkStats(ctx context.Context, in BacklinkStatsInput) (Backl
 		limit = in.TopLimit
 	}
 	if limit <= 0 {
-		return BacklinkStatsResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("BACKLINK_STATS_TOP_LIMIT is %d; want at least 1", limit), "BadConfig", nil)
+		return BacklinkStatsResult{}, permanent.Errorf(permanent.BadConfig, "BACKLINK_STATS_TOP_LIMIT is %d; want at least 1", limit)
 	}
 	out := BacklinkStatsResult{StatDate: in.StatDate, Top: []BacklinkCount{}}
 	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT referenced_internal_id) FROM entity_backlinks`).
@@ -393,8 +389,7 @@ func (s *Stats) BacklinkStats(ctx context.Context, in BacklinkStatsInput) (Backl
 // checkStatDate rejects what no retry can fix: a stat date that is not YYYY-MM-DD.
 func checkStatDate(d string) error {
 	if _, err := time.Parse(StatDateLayout, d); err != nil {
-		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("stat date %q is not a day in the form YYYY-MM-DD", d), ErrBadStatDate, err)
+		return permanent.Errorf(permanent.BadInput, "stat date %q is not a day in the form YYYY-MM-DD", d)
 	}
 	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -119,13 +117,6 @@ func dumpItem(id string, to string) string {
 // linkProperty is P1, the wikibase-item property dumpItem's statements use.
 const linkProperty = `{"type":"property","datatype":"wikibase-item","id":"P1","labels":{"en":{"language":"en","value":"links to"}},"descriptions":{},"aliases":{},"claims":{}}`
 
-func writeDump(t *testing.T, lines []string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "dump.json")
-	require.NoError(t, os.WriteFile(path, []byte("[\n"+strings.Join(lines, ",\n")+"\n]\n"), 0o644))
-	return path
-}
-
 func TestIDsImportOfHandedOutIDIsRejected(t *testing.T) {
 	cfg, c, db := startWriters(t)
 	ctx := context.Background()
@@ -135,7 +126,7 @@ func TestIDsImportOfHandedOutIDIsRejected(t *testing.T) {
 	require.Equal(t, []ids.Run{{Start: 1, End: 3}}, runs, "a fresh database: the allocator starts at ID_MIN_Q")
 
 	// Q2 is an ID the allocator handed out; Q10 links to Q3, another. Q11 and Q12 are new.
-	path := writeDump(t, []string{linkProperty, dumpItem("Q2", ""), dumpItem("Q10", "Q3"), dumpItem("Q11", "Q10"), dumpItem("Q12", "")})
+	path := writeDump(t, linkProperty, dumpItem("Q2", ""), dumpItem("Q10", "Q3"), dumpItem("Q11", "Q10"), dumpItem("Q12", ""))
 	res := importAndWait(t, cfg, "import-handed-out-"+cfg.TaskQueue, workflows.ImportInput{Source: path})
 	require.Equal(t, int64(3), res.Counts.Created, "P1, Q11 and Q12")
 	require.Equal(t, int64(2), res.Counts.Rejected)
@@ -184,7 +175,7 @@ func TestIDsImportWhileCallersAllocate(t *testing.T) {
 	for n := 2; n <= items; n++ {
 		lines = append(lines, dumpItem(fmt.Sprintf("Q%d", n), fmt.Sprintf("Q%d", n-1)))
 	}
-	path := writeDump(t, lines)
+	path := writeDump(t, lines...)
 
 	// The allocator hands out its first IDs before the import starts.
 	var got allocation

@@ -31,7 +31,13 @@ var queueSeq atomic.Int64
 // a task queue of the test's own.
 func testConfig(t testing.TB) config.Config {
 	t.Helper()
-	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	return testConfigWith(t, nil)
+}
+
+// testConfigWith is testConfig with some variables set as in the environment.
+func testConfigWith(t testing.TB, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.LoadFrom(func(name string) (string, bool) { v, ok := env[name]; return v, ok })
 	require.NoError(t, err)
 	cfg.TemporalAddress = stack.TemporalAddress
 	cfg.TemporalNamespace = stack.Namespace

@@ -135,6 +135,13 @@ func dumpInput(format, flavor string, incremental bool, since, date, types strin
 		for _, t := range strings.Split(types, ",") {
 			in.EntityTypes = append(in.EntityTypes, strings.TrimSpace(t))
 		}
+		if _, err := workflows.DumpEntityTypes(in.EntityTypes); err != nil {
+			return in, usageErrorf("--entity-types: %v", err)
+		}
+	}
+	// What the workflow would refuse, refused before it starts.
+	if err := in.Validate(); err != nil {
+		return in, usageErrorf("%v", err)
 	}
 	return in, nil
 }
@@ -172,13 +179,13 @@ func runDump(ctx context.Context, e *env, in workflows.DumpInput, wait bool) err
 		return nil
 	}
 	var res workflows.DumpResult
-	err = follow(ctx, run, &res, func() {
+	err = follow(ctx, e, c, run, &res, func() {
 		if p, err := queryDumpProgress(ctx, c, id); err == nil {
 			printDumpProgress(e, p)
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("dump %s failed: %w", id, err)
+		return jobFailed("dump", id, err)
 	}
 	printDumpResult(e, res)
 	return nil

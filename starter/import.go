@@ -4,23 +4,28 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 func init() {
 	register(command{
 		path:    "import",
-		summary: "Load a Wikidata JSON dump (plain, .gz, .bz2), a Special:EntityData file or a directory of them into the store through ImportWorkflow. Re-running an import changes nothing.",
+		summary: "Load a Wikidata JSON dump (plain, .gz, .bz2), a Special:EntityData file or a directory of them into the store through ImportWorkflow. Re-running an import changes nothing; `import cancel` stops one.",
 		usage:   "PATH|URL [--format auto|dump|entitydata] [--properties CSV] [--wait]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			format := fs.String("format", activities.ImportFormatAuto, "input format: auto, dump or entitydata")
@@ -35,30 +40,96 @@ func init() {
 				for args := e.args; len(args) > 0; args = fs.Args() {
 					positional = append(positional, args[0])
 					if err := fs.Parse(args[1:]); err != nil {
-						return usageErrorf("import: %v", err)
+						return usageErrorf("%v", err)
 					}
 				}
 				if len(positional) != 1 {
-					return usageErrorf("import: want exactly one PATH or URL, got %d arguments", len(positional))
+					return usageErrorf("want exactly one PATH or URL, got %d arguments", len(positional))
 				}
-				e.args = positional
 				switch *format {
 				case activities.ImportFormatAuto, activities.ImportFormatDump, activities.ImportFormatEntityData:
 				default:
-					return usageErrorf("import: --format %q: want auto, dump or entitydata", *format)
+					return usageErrorf("--format %q: want auto, dump or entitydata", *format)
 				}
-				if *chunkLines < 1 || *parallelism < 1 || *batch < 1 {
-					return usageErrorf("import: --chunk-lines, --parallelism and --batch must be at least 1")
+				for _, f := range []struct {
+					name  string
+					value int
+				}{{"--chunk-lines", *chunkLines}, {"--parallelism", *parallelism}, {"--batch", *batch}} {
+					if f.value < 1 {
+						return usageErrorf("%s %d: want at least 1", f.name, f.value)
+					}
+				}
+				// What the workers will read is checked here, before anything starts: the
+				// path must exist here as it does for the workers.
+				source := workerPath(positional[0])
+				if _, err := activities.ImportSources(source); err != nil {
+					return usageErrorf("%v", err)
+				}
+				if *props != "" {
+					if _, err := activities.ImportSources(workerPath(*props)); err != nil {
+						return usageErrorf("--properties %v", err)
+					}
 				}
 				in := workflows.ImportInput{
-					Source: workerPath(e.args[0]), Format: *format, PropertiesCSV: workerPath(*props),
+					Source: source, Format: *format, PropertiesCSV: workerPath(*props),
 					ChunkLines: *chunkLines, Parallelism: *parallelism, BatchSize: *batch,
-					EditSummary: "import " + filepath.Base(e.args[0]),
+					EditSummary: "import " + filepath.Base(positional[0]),
 				}
 				return runImport(ctx, e, in, *wait)
 			}
 		},
 	})
+	register(command{
+		path:    "import cancel",
+		summary: "Cancel a running import, named by its workflow ID or its source; the entities it stored stay, and importing the source again skips them.",
+		usage:   "WORKFLOW_ID|PATH|URL",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			return func(ctx context.Context, e *env) error {
+				if len(e.args) != 1 {
+					return usageErrorf("name one import: its workflow ID (import-…) or its PATH or URL")
+				}
+				c, err := e.dialTemporal(ctx, 10*time.Second)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				return cancelImport(ctx, e, c, e.args[0])
+			}
+		},
+	})
+}
+
+// workflowCanceler is what cancelImport needs of a client.Client.
+type workflowCanceler interface {
+	temporalx.Describer
+	CancelWorkflow(ctx context.Context, workflowID, runID string) error
+}
+
+// cancelImport cancels the import named by its workflow ID or its source.
+func cancelImport(ctx context.Context, e *env, c workflowCanceler, arg string) error {
+	id := arg
+	if !importWorkflowIDPattern.MatchString(arg) {
+		id = importWorkflowID(workerPath(arg))
+	}
+	name := id
+	if id != arg {
+		name = fmt.Sprintf("of %s (workflow %s)", arg, id)
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if errors.As(err, new(*serviceerror.NotFound)) {
+		return fmt.Errorf("no import %s", name)
+	}
+	if err != nil {
+		return fmt.Errorf("describe import %s: %w", id, err)
+	}
+	if status := desc.GetWorkflowExecutionInfo().GetStatus(); status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("the import %s is not running: %s", name, strings.ToLower(strings.TrimPrefix(status.String(), "WORKFLOW_EXECUTION_STATUS_")))
+	}
+	if err := c.CancelWorkflow(ctx, id, ""); err != nil {
+		return fmt.Errorf("cancel import %s: %w", id, err)
+	}
+	fmt.Fprintf(e.out, "cancellation of import %s requested\n", id)
+	return nil
 }
 
 // workerPath makes a local path absolute: the worker resolves it, not this shell.
@@ -72,6 +143,40 @@ func workerPath(p string) string {
 	return p
 }
 
+// importStarter is what startImport needs of a client.Client.
+type importStarter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	GetWorkflow(ctx context.Context, workflowID, runID string) client.WorkflowRun
+	temporalx.Describer
+}
+
+// startImport starts the import of in.Source, or attaches to the one running and says so,
+// with what it is retrying if anything and how to cancel it.
+func startImport(ctx context.Context, e *env, c importStarter, in workflows.ImportInput) (client.WorkflowRun, error) {
+	id := importWorkflowID(in.Source)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             e.cfg.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.JobImport)),
+		// Without it the SDK attaches to a running import of the same source in silence.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.ImportWorkflow, in)
+	var running *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &running):
+		fmt.Fprintf(e.out, "an import of %s is already running: attached to workflow %s (run %s); `starter import cancel %s` stops it\n",
+			in.Source, id, running.RunId, id)
+		if msg, err := temporalx.RetryingActivity(ctx, c, id); err == nil && msg != "" {
+			fmt.Fprintln(e.out, msg)
+		}
+		return c.GetWorkflow(ctx, id, running.RunId), nil
+	case err != nil:
+		return nil, fmt.Errorf("start import of %s: %w", in.Source, err)
+	}
+	fmt.Fprintf(e.out, "import of %s: workflow %s (run %s)\n", in.Source, run.GetID(), run.GetRunID())
+	return run, nil
+}
+
 // importWorkflowID is the same for the same source, so starting an import that is running
 // attaches to it instead of running it twice.
 func importWorkflowID(source string) string {
@@ -79,28 +184,25 @@ func importWorkflowID(source string) string {
 	return "import-" + hex.EncodeToString(sum[:6])
 }
 
+var importWorkflowIDPattern = regexp.MustCompile(`^import-[0-9a-f]{12}$`)
+
 func runImport(ctx context.Context, e *env, in workflows.ImportInput, wait bool) error {
 	c, err := e.dialTemporal(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    importWorkflowID(in.Source),
-		TaskQueue:             e.cfg.TaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.JobImport)),
-	}, workflows.ImportWorkflow, in)
+	run, err := startImport(ctx, e, c, in)
 	if err != nil {
-		return fmt.Errorf("start import of %s: %w", in.Source, err)
+		return err
 	}
-	fmt.Fprintf(e.out, "import of %s: workflow %s (run %s)\n", in.Source, run.GetID(), run.GetRunID())
 	if !wait {
 		fmt.Fprintf(e.out, "follow it in the Web UI or with `starter import --wait %s`\n", in.Source)
 		return nil
 	}
 	started := time.Now()
 	var res workflows.ImportResult
-	err = follow(ctx, run, &res, func() {
+	err = follow(ctx, e, c, run, &res, func() {
 		// The run id is left empty so the query follows continue-as-new; before a worker
 		// has started the run there is no answer yet.
 		v, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryImportProgress)
@@ -113,12 +215,11 @@ func runImport(ctx context.Context, e *env, in workflows.ImportInput, wait bool)
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("import of %s failed: %w", in.Source, err)
+		return jobFailed("import of "+in.Source, run.GetID(), err)
 	}
 	printImportResult(e, res, time.Since(started))
 	return nil
 }
-
 func printImportProgress(e *env, p workflows.ImportProgress, elapsed time.Duration) {
 	stored := p.Counts.Created + p.Counts.Updated + p.Counts.Unchanged
 	rate := float64(stored) / elapsed.Seconds()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
@@ -51,8 +52,10 @@ func main() {
 	os.Exit(code)
 }
 
-// errUsage marks an error the user made on the command line (exit status 2).
-var errUsage = errors.New("usage")
+// usageError is a mistake on the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, rest := find(args)
@@ -106,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer log.Sync()
 	if err := runFn(ctx, &env{cfg: cfg, log: log, out: stdout, args: fs.Args()}); err != nil {
 		fmt.Fprintf(stderr, "starter %s: %v\n", cmd.path, err)
-		if errors.Is(err, errUsage) {
+		if errors.As(err, new(usageError)) {
 			return 2
 		}
 		return 1
@@ -170,25 +173,49 @@ func (e *env) dialTemporal(ctx context.Context, wait time.Duration) (client.Clie
 	return temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, wait)
 }
 
-// follow waits for run's result into result, calling progress once a second meanwhile.
-func follow(ctx context.Context, run client.WorkflowRun, result any, progress func()) error {
+// follow waits for run's result into result. Once a second it calls progress, unless an
+// activity of the run retries after a failure: then it prints that failure, once for each
+// attempt, instead of a progress line that stands still.
+func follow(ctx context.Context, e *env, c temporalx.Describer, run client.WorkflowRun, result any, progress func()) error {
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, result) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var retrying string
 	for {
 		select {
 		case err := <-done:
 			return err
 		case <-tick.C:
-			progress()
+			msg, err := temporalx.RetryingActivity(ctx, c, run.GetID())
+			switch {
+			case err == nil && msg != "":
+				if msg != retrying {
+					fmt.Fprintln(e.out, msg)
+				}
+			case progress != nil:
+				progress()
+			}
+			retrying = msg
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
+// jobFailed is the error of a job that follow saw fail: the cause in one line and the
+// workflow to look at.
+func jobFailed(job, workflowID string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("stopped waiting for %s; it goes on as workflow %s", job, workflowID)
+	}
+	if errors.As(err, new(*temporal.CanceledError)) {
+		return fmt.Errorf("%s was canceled (workflow %s)", job, workflowID)
+	}
+	return fmt.Errorf("%s failed: %s (workflow %s)", job, temporalx.FailureMessage(err), workflowID)
+}
+
 // usageErrorf reports a command-line mistake (exit status 2).
 func usageErrorf(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+	return usageError{fmt.Sprintf(format, a...)}
 }

@@ -34,7 +34,7 @@ func init() {
 				if _, err := store.Migrate(ctx, db); err != nil {
 					return err
 				}
-				_, err = sample.Seed(ctx, db, sample.SeedOptions{Entities: *n, Seed: *seed, Batch: *batch, Progress: e.out})
+				_, err = sample.Seed(ctx, db, sample.SeedOptions{Entities: *n, Seed: *seed, Batch: *batch, Limits: e.cfg.EntityLimits, Progress: e.out})
 				return err
 			}
 		},
@@ -51,7 +51,7 @@ func loadSampleIfEmpty(ctx context.Context, e *env, db *sql.DB) error {
 	if n > 0 {
 		return nil
 	}
-	res, err := sample.Load(ctx, &store.Entities{DB: db})
+	res, err := sample.Load(ctx, &store.Entities{DB: db, Limits: e.cfg.EntityLimits})
 	if err != nil {
 		return err
 	}

@@ -94,8 +94,8 @@ func init() {
 					return nil
 				}
 				var result any
-				if err := wr.Get(ctx, &result); err != nil {
-					return fmt.Errorf("%s failed: %w", id, err)
+				if err := follow(ctx, e, c, wr, &result, nil); err != nil {
+					return jobFailed(run.job, id, err)
 				}
 				enc := json.NewEncoder(e.out)
 				enc.SetIndent("", "  ")

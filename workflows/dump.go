@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // Dump phases, in order.
@@ -20,9 +22,6 @@ const (
 	DumpPhaseAssembling = "assembling"
 	DumpPhaseDone       = "done"
 )
-
-// ErrBadDumpInput is the error type of a DumpInput the workflow cannot run.
-const ErrBadDumpInput = "BadDumpInput"
 
 // DumpJobName is the EntitybaseJob value of a dump run: "json-dump", "ttl-dump", "nt-dump",
 // matching the schedule names of the JSON and Turtle dumps.
@@ -150,7 +149,8 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 		var snap activities.DumpSnapshot
 		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: time.Minute,
-			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
+			// About eight minutes of backoff: reading one row outlasts a MySQL restart.
+			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
 		})
 		if err := workflow.ExecuteActivity(sctx, a.DumpSnapshot, activities.DumpSnapshotInput{}).Get(ctx, &snap); err != nil {
 			return DumpResult{}, fmt.Errorf("take snapshot: %w", err)
@@ -187,7 +187,8 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 12 * time.Hour,
 		HeartbeatTimeout:    time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 5 * time.Minute, MaximumAttempts: 20},
+		// About seventy minutes of backoff for the blob store or MySQL to come back.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 5 * time.Minute, MaximumAttempts: 20},
 	})
 	var out activities.DumpAssembleResult
 	if err := workflow.ExecuteActivity(actx, a.DumpAssemble, activities.DumpAssembleInput{
@@ -222,6 +223,7 @@ func runDumpChunks(ctx workflow.Context, st *DumpState) (bool, error) {
 		// one holding the workflow (sticky); through the task queue, chunks spread over
 		// every worker.
 		DisableEagerExecution: true,
+		// About 25 minutes of backoff per chunk for the blob store or MySQL to come back.
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 30,
 		},
@@ -283,74 +285,25 @@ type dumpRequest struct {
 	trigger     string
 }
 
-func badDumpInput(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrBadDumpInput, nil)
+// Validate reports the first field of in that DumpWorkflow refuses, worded as the workflow
+// words it; `starter dump` checks its flags with it before starting anything.
+func (in DumpInput) Validate() error {
+	_, err := parseDumpFields(in)
+	return err
 }
 
 // parseDumpInput validates the input and resolves the dump date.
 func parseDumpInput(ctx workflow.Context, in DumpInput) (dumpRequest, error) {
-	var r dumpRequest
-	switch in.Format {
-	case "json", "ttl", "nt":
-		r.format = dump.Format(in.Format)
-	default:
-		return r, badDumpInput("format %q: want json, ttl or nt", in.Format)
+	r, err := parseDumpFields(in)
+	if err != nil {
+		return r, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
-	switch in.Flavor {
-	case "", "full", "all":
-		r.flavor = dump.FlavorFull
-	case "truthy":
-		if r.format == dump.FormatJSON {
-			return r, badDumpInput("flavor truthy: JSON dumps are only full")
-		}
-		r.flavor = dump.FlavorTruthy
-	default:
-		return r, badDumpInput("flavor %q: want full or truthy", in.Flavor)
-	}
-	switch in.Kind {
-	case "", "full", "all":
-		r.kind = dump.KindAll
-		if !in.Since.IsZero() {
-			return r, badDumpInput("since is set but kind is %q: a since time needs kind incremental", in.Kind)
-		}
-	case "incremental":
-		r.kind = dump.KindIncremental
-		if in.Since.IsZero() {
-			return r, badDumpInput("kind incremental needs a since time")
-		}
-		r.since = in.Since.UTC()
-	default:
-		return r, badDumpInput("kind %q: want full or incremental", in.Kind)
-	}
-	for _, t := range in.EntityTypes {
-		letter, ok := activities.EntityTypeLetter(t)
-		if !ok {
-			return r, badDumpInput("entity type %q: want item, property, lexeme or entityschema", t)
-		}
-		if !slices.Contains(r.entityTypes, letter) {
-			r.entityTypes = append(r.entityTypes, letter)
-		}
-	}
-	slices.Sort(r.entityTypes)
-	if in.Parallelism < 0 || in.Parallelism > 1000 {
-		return r, badDumpInput("parallelism %d: want 1 to 1000 (0 for DUMP_PARALLELISM)", in.Parallelism)
-	}
-	if in.ChunkSize < 0 {
-		return r, badDumpInput("chunk_size %d: want a positive number (0 for DUMP_CHUNK_SIZE)", in.ChunkSize)
-	}
-	r.parallelism, r.chunkSize = in.Parallelism, in.ChunkSize
-
 	r.trigger = "manual"
 	scheduled, isScheduled := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartAttr)
 	switch {
 	case in.Date != "":
-		d, err := time.Parse("20060102", strings.ReplaceAll(in.Date, "-", ""))
-		if err != nil {
-			return r, badDumpInput("date %q: want YYYYMMDD or YYYY-MM-DD", in.Date)
-		}
-		r.date = d
 	case isScheduled:
-		r.date, r.trigger = scheduled.UTC(), "schedule"
+		r.date = scheduled.UTC()
 	default:
 		r.date = workflow.Now(ctx).UTC()
 	}
@@ -358,6 +311,79 @@ func parseDumpInput(ctx workflow.Context, in DumpInput) (dumpRequest, error) {
 		r.trigger = "schedule"
 	}
 	return r, nil
+}
+
+// parseDumpFields checks what needs no workflow: every field but the default date.
+func parseDumpFields(in DumpInput) (dumpRequest, error) {
+	var r dumpRequest
+	switch in.Format {
+	case "json", "ttl", "nt":
+		r.format = dump.Format(in.Format)
+	default:
+		return r, fmt.Errorf("format %q: want json, ttl or nt", in.Format)
+	}
+	switch in.Flavor {
+	case "", "full", "all":
+		r.flavor = dump.FlavorFull
+	case "truthy":
+		if r.format == dump.FormatJSON {
+			return r, errors.New("flavor truthy: JSON dumps are only full")
+		}
+		r.flavor = dump.FlavorTruthy
+	default:
+		return r, fmt.Errorf("flavor %q: want full or truthy", in.Flavor)
+	}
+	switch in.Kind {
+	case "", "full", "all":
+		r.kind = dump.KindAll
+		if !in.Since.IsZero() {
+			return r, fmt.Errorf("since is set but kind is %q: a since time needs kind incremental", in.Kind)
+		}
+	case "incremental":
+		r.kind = dump.KindIncremental
+		if in.Since.IsZero() {
+			return r, errors.New("kind incremental needs a since time")
+		}
+		r.since = in.Since.UTC()
+	default:
+		return r, fmt.Errorf("kind %q: want full or incremental", in.Kind)
+	}
+	var err error
+	if r.entityTypes, err = DumpEntityTypes(in.EntityTypes); err != nil {
+		return r, err
+	}
+	if in.Parallelism < 0 || in.Parallelism > 1000 {
+		return r, fmt.Errorf("parallelism %d: want 1 to 1000 (0 for DUMP_PARALLELISM)", in.Parallelism)
+	}
+	if in.ChunkSize < 0 {
+		return r, fmt.Errorf("chunk_size %d: want a positive number (0 for DUMP_CHUNK_SIZE)", in.ChunkSize)
+	}
+	r.parallelism, r.chunkSize = in.Parallelism, in.ChunkSize
+	if in.Date != "" {
+		d, err := time.Parse("20060102", strings.ReplaceAll(in.Date, "-", ""))
+		if err != nil {
+			return r, fmt.Errorf("date %q: want YYYYMMDD or YYYY-MM-DD", in.Date)
+		}
+		r.date = d
+	}
+	return r, nil
+}
+
+// DumpEntityTypes maps the entity types of a dump (item, property, lexeme, entityschema, or
+// Q, P, L, E) to their letters, sorted and each once.
+func DumpEntityTypes(names []string) ([]string, error) {
+	var letters []string
+	for _, t := range names {
+		letter, ok := activities.EntityTypeLetter(t)
+		if !ok {
+			return nil, fmt.Errorf("entity type %q: want item, property, lexeme or entityschema", t)
+		}
+		if !slices.Contains(letters, letter) {
+			letters = append(letters, letter)
+		}
+	}
+	slices.Sort(letters)
+	return letters, nil
 }
 
 // planDump fixes the file, the cut and the chunks.
@@ -377,10 +403,10 @@ func planDump(r dumpRequest, snap activities.DumpSnapshot, now time.Time) (DumpP
 		p.Parallelism = snap.Parallelism
 	}
 	if p.ChunkSize <= 0 || p.Parallelism <= 0 {
-		return DumpPlan{}, badDumpInput("chunk size %d and parallelism %d must be positive (DUMP_CHUNK_SIZE, DUMP_PARALLELISM)", p.ChunkSize, p.Parallelism)
+		return DumpPlan{}, permanent.Errorf(permanent.BadConfig, "chunk size %d and parallelism %d must be positive (DUMP_CHUNK_SIZE, DUMP_PARALLELISM)", p.ChunkSize, p.Parallelism)
 	}
 	if err := p.File.Layout().Validate(); err != nil {
-		return DumpPlan{}, badDumpInput("%v", err)
+		return DumpPlan{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
 	// At least one chunk, so that an empty database still gives a valid (empty) dump.
 	p.Chunks = max(1, int((p.MaxInternalID+int64(p.ChunkSize)-1)/int64(p.ChunkSize)))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 var dumpSnap = activities.DumpSnapshot{
@@ -196,7 +197,7 @@ func TestDumpWorkflowRejectsBadInput(t *testing.T) {
 			require.Error(t, err)
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "%v", err)
-			assert.Equal(t, ErrBadDumpInput, appErr.Type())
+			assert.True(t, permanent.Is(err, permanent.BadInput), "%v", err)
 			assert.Equal(t, tc.want, appErr.Message())
 			assert.Empty(t, rec.chunks)
 		})

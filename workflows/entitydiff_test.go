@@ -9,12 +9,12 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 func change(rev int64) events.EntityChange {
@@ -47,7 +47,7 @@ func runEntityDiff(t *testing.T, in EntityDiffInput, stored int64, failing map[i
 	env.OnActivity(a.PublishEntityDiff, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PublishEntityDiffInput) (activities.PublishEntityDiffResult, error) {
 			if failing[in.RevisionID] {
-				return activities.PublishEntityDiffResult{}, temporal.NewNonRetryableApplicationError("bad", activities.ErrTypeBadRevision, nil)
+				return activities.PublishEntityDiffResult{}, permanent.Errorf(permanent.BadInput, "bad")
 			}
 			if in.RevisionID <= stored {
 				return activities.PublishEntityDiffResult{AlreadyPublished: true, PublishedRevisionID: stored}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // IDAllocatorInput starts (or continues) the allocator of one entity type. It is defined in
@@ -189,8 +190,7 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 				return ids.AllocateResult{}, err
 			}
 			if st.Available() < req.Count {
-				return ids.AllocateResult{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("no IDs for %s: %v", typ.Name, lastErr), "IDRangeUnavailable", nil)
+				return ids.AllocateResult{}, permanent.Errorf(permanent.BadConfig, "no IDs for %s: %v", typ.Name, lastErr)
 			}
 			if runs, err = st.Take(req.Count); err != nil {
 				return ids.AllocateResult{}, err

@@ -98,7 +98,11 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		planCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 6 * time.Hour,
 			HeartbeatTimeout:    time.Minute,
-			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+			// Bad input fails at once (non-retryable). The plan and the properties CSV only
+			// read the source, so ten failed attempts (four minutes of backoff between them)
+			// mean a source that stays unreadable, not a blip; the import then fails, naming
+			// the error.
+			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 		})
 		if in.PropertiesCSV != "" {
 			var loaded activities.LoadPropertyDatatypesResult
@@ -118,7 +122,11 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
 		HeartbeatTimeout:    30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+		// No attempt limit: a bad entity is rejected alone and bad input fails at once
+		// (non-retryable), so what is left to retry is MySQL or the source being unreachable,
+		// which an import of hours should wait out rather than start over (and plan the
+		// source again). `starter import --wait` shows the failure; `import cancel` stops it.
+		RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute},
 	})
 	parallelism := in.Parallelism
 	if parallelism <= 0 {

@@ -23,7 +23,8 @@ type ProbeResult struct {
 func ProbeWorkflow(ctx workflow.Context, _ ProbeInput) (ProbeResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		// Three attempts: the probe asks whether a worker answers now, not eventually.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3},
 	})
 	var a *activities.System
 	var out activities.PingResult

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // ScheduledStartTimeAttr is set by Temporal on every run a Schedule starts: the nominal time
@@ -45,8 +46,7 @@ func resolveJobTime(ctx workflow.Context, date string) (jobTime, error) {
 	case date != "":
 		day, err := time.Parse(activities.StatDateLayout, date)
 		if err != nil {
-			return jobTime{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("date %q is not a day in the form YYYY-MM-DD", date), activities.ErrBadStatDate, err)
+			return jobTime{}, permanent.Errorf(permanent.BadInput, "date %q is not a day in the form YYYY-MM-DD", date)
 		}
 		asOf := day.AddDate(0, 0, 1)
 		if asOf.After(now) {

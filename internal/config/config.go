@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
 // Config is the whole configuration, read once at start.
@@ -44,6 +46,9 @@ type Config struct {
 	IDMin        map[string]int64 // by prefix: Q, P, L, E
 	IDPrefetchAt float64
 	IDLeaseSize  int64
+
+	// EntityLimits bound every saved entity (import, seed, sample).
+	EntityLimits store.Limits
 
 	UserStatsActiveDays     int
 	BacklinkStatsTopLimit   int
@@ -122,6 +127,11 @@ func init() {
 		{"ID_MIN_E", "1", "lowest entity schema ID handed out", idMin("E")},
 		{"ID_PREFETCH_AT", "0.8", "block utilisation at which the next block is reserved (0 < x ≤ 1)", fraction(func(c *Config) *float64 { return &c.IDPrefetchAt })},
 		{"ID_LEASE_SIZE", "1000", "IDs a process leases from the allocator at a time", int64Range(func(c *Config) *int64 { return &c.IDLeaseSize }, 1, 10000)},
+
+		{"ENTITY_MAX_BYTES", strconv.Itoa(store.DefaultLimits.EntityBytes), "largest entity saved, in bytes of serialized JSON (Wikibase's maxSerializedEntitySize); larger ones are rejected", intRange(func(c *Config) *int { return &c.EntityLimits.EntityBytes }, 1024, store.MaxEntityBytes)},
+		{"LABEL_MAX_CHARS", strconv.Itoa(store.DefaultLimits.LabelChars), "longest label saved, in characters", intRange(func(c *Config) *int { return &c.EntityLimits.LabelChars }, 1, 10000)},
+		{"DESCRIPTION_MAX_CHARS", strconv.Itoa(store.DefaultLimits.DescriptionChars), "longest description saved, in characters", intRange(func(c *Config) *int { return &c.EntityLimits.DescriptionChars }, 1, 10000)},
+		{"ALIAS_MAX_CHARS", strconv.Itoa(store.DefaultLimits.AliasChars), "longest alias saved, in characters", intRange(func(c *Config) *int { return &c.EntityLimits.AliasChars }, 1, 10000)},
 
 		{"USER_STATS_ACTIVE_DAYS", "30", "a user is active if last_activity is this recent", intRange(func(c *Config) *int { return &c.UserStatsActiveDays }, 1, 3650)},
 		{"BACKLINK_STATS_TOP_LIMIT", "100", "entities in the backlink top list", intRange(func(c *Config) *int { return &c.BacklinkStatsTopLimit }, 1, 100000)},

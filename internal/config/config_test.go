@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -32,6 +33,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, config.Schedule{Cron: "0 2 * * 0", Enabled: true}, c.Schedules["json-dump"])
 	require.Equal(t, config.Schedule{Cron: "0 * * * *", Enabled: true}, c.Schedules["notification-cleanup"])
 	require.Len(t, c.Schedules, len(config.ScheduledJobs))
+	require.Equal(t, store.Limits{EntityBytes: 2 << 20, LabelChars: 250, DescriptionChars: 250, AliasChars: 250}, c.EntityLimits)
 }
 
 func TestOverrides(t *testing.T) {
@@ -57,6 +59,7 @@ func TestBadValuesNameTheVariableAndWhatIsAccepted(t *testing.T) {
 		"KAFKA_BRIDGE_ENABLED": "want true or false",
 		"KAFKA_BROKERS":        "want host:port",
 		"JSON_DUMP_SCHEDULE":   "has 1 fields, want 5",
+		"ENTITY_MAX_BYTES":     "want a whole number from 1024 to 8388608",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -196,7 +196,7 @@ func Load(ctx context.Context, s *store.Entities) (Result, error) {
 		case store.StatusUnchanged:
 			res.Unchanged++
 		case store.StatusRejected:
-			return res, fmt.Errorf("store sample entity %s: %w", r.EntityID, r.Rejection)
+			return res, fmt.Errorf("store sample entity %s: %s", r.EntityID, r.Reason)
 		default:
 			res.Created++
 		}

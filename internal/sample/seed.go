@@ -17,6 +17,8 @@ type SeedOptions struct {
 	Entities int   // items and lexemes (a lexeme every 20th)
 	Seed     int64 // generator seed
 	Batch    int   // entities per transaction
+	// Limits bound each entity as the store checks them (ENTITY_MAX_BYTES and the term limits).
+	Limits store.Limits
 	// Progress, when set, receives a line about once a second and a summary at the end.
 	Progress io.Writer
 }
@@ -51,7 +53,7 @@ func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error)
 		res.Offsets[typ] = base
 	}
 	g := synth.NewWithOffsets(opts.Seed, res.Offsets)
-	s := &store.Entities{DB: db, DatatypeLookup: g.Datatypes()}
+	s := &store.Entities{DB: db, DatatypeLookup: g.Datatypes(), Limits: opts.Limits}
 	if err := s.SaveDatatypes(ctx, g.Datatypes()); err != nil {
 		return SeedResult{}, err
 	}
@@ -65,7 +67,7 @@ func Seed(ctx context.Context, db *sql.DB, opts SeedOptions) (SeedResult, error)
 			case store.StatusUnchanged:
 				res.Unchanged++
 			case store.StatusRejected:
-				return r.Rejection // the claimed span rules it out
+				return fmt.Errorf("seed entity %s rejected: %s", r.EntityID, r.Reason)
 			}
 		}
 		return nil

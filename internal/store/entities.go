@@ -25,6 +25,10 @@ import (
 // ErrNotFound is returned by the reads when the entity or revision does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrRejected is what Save returns for an entity it does not store as it is: invalid, or over
+// the Limits. Saving it again fails the same way.
+var ErrRejected = errors.New("rejected")
+
 // SaveStatus says what a save did.
 type SaveStatus string
 
@@ -33,7 +37,7 @@ const (
 	StatusCreated   SaveStatus = "created"
 	StatusUpdated   SaveStatus = "updated"
 	StatusUnchanged SaveStatus = "unchanged"
-	// StatusRejected: nothing was written for the request; SaveResult.Rejection says why.
+	// StatusRejected: nothing was written for this request; SaveResult.Reason says why.
 	StatusRejected SaveStatus = "rejected"
 )
 
@@ -45,6 +49,8 @@ type Entities struct {
 	// DatatypeLookup gives the snak datatypes for serializing and for counting identifiers. Nil
 	// means each snak's own datatype as read (Special:EntityData and dumps carry it).
 	DatatypeLookup wikibase.DatatypeLookup
+	// Limits bound each saved entity; the zero value means DefaultLimits.
+	Limits Limits
 }
 
 // SaveRequest is one entity to store as a new revision.
@@ -69,8 +75,8 @@ type SaveResult struct {
 	Status         SaveStatus
 	// ChangedProperties are the properties whose statements differ from the previous revision.
 	ChangedProperties []string
-	// Rejection is why a StatusRejected request was not written (wraps ErrHandedOut).
-	Rejection error
+	// Reason says why a request was rejected (Status StatusRejected).
+	Reason string
 }
 
 // RedirectRequest turns From into a redirect to To.
@@ -126,20 +132,24 @@ type Revision struct {
 const maxSaveAttempts = 8
 
 // Save stores e as a new revision unless its content equals the head's. See SaveBatch; a
-// rejected request is an error here.
+// rejected entity is an error wrapping ErrRejected.
 func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error) {
 	out, err := s.SaveBatch(ctx, []SaveRequest{req})
 	if err != nil {
 		return SaveResult{}, err
 	}
-	return out[0], out[0].Rejection
+	if out[0].Status == StatusRejected {
+		return out[0], fmt.Errorf("save entity %s: %w: %s", out[0].EntityID, ErrRejected, out[0].Reason)
+	}
+	return out[0], nil
 }
 
 // SaveBatch stores the entities in one transaction, in order (the same entity may appear
-// more than once). Content equal to the head (same content hash) is a no-op: no revision, no
-// event. Otherwise it writes the next revision (1, 2, 3, …), moves the head, replaces the
-// entity's backlinks, records property datatypes and appends an entity_change event to the
-// outbox. Concurrent saves of one entity serialise on its entity_id_mapping row; a deadlock
+// more than once). A request whose entity is invalid or over the Limits is rejected alone
+// (StatusRejected with the reason): the others are stored. Content equal to the head (same
+// content hash) is a no-op: no revision, no event. Otherwise it writes the next revision (1,
+// 2, 3, …), moves the head, replaces the entity's backlinks, records property datatypes and
+// appends an entity_change event to the outbox. Concurrent saves of one entity serialise on its entity_id_mapping row; a deadlock
 // retries the whole transaction.
 //
 // The entity_id_mapping rows of the saved entities and of their link targets are created
@@ -152,10 +162,7 @@ func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error
 // handed out is rejected (StatusRejected, nothing written for it; see announceIDs); the rest
 // of the batch is written.
 func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveResult, error) {
-	prepared, err := s.prepareAll(reqs)
-	if err != nil {
-		return nil, err
-	}
+	prepared := s.prepareAll(reqs)
 	// Serializing and compressing cost as much as the database's part of a save, so they run
 	// in the background while the transaction reads mappings and heads and writes the entities
 	// already encoded; saveTx waits for each entity in turn. A retried transaction reuses them.
@@ -163,6 +170,9 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 	defer enc.stop()
 	var ids []parsedID
 	for i := range prepared {
+		if prepared[i].rejected != "" {
+			continue
+		}
 		ids = append(ids, prepared[i].id)
 		for _, t := range prepared[i].targets {
 			if t.id != "" {
@@ -174,11 +184,11 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 	if err != nil {
 		return nil, err
 	}
-	rejected := rejectHandedOut(prepared, handedOut)
+	rejectHandedOut(prepared, handedOut)
 	var out []SaveResult
 	err = retryTx(ctx, s.DB, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.saveTx(ctx, tx, prepared, rejected, internal, enc)
+		out, err = s.saveTx(ctx, tx, prepared, internal, enc)
 		return err
 	})
 	if err != nil {
@@ -188,28 +198,15 @@ func (s *Entities) SaveBatch(ctx context.Context, reqs []SaveRequest) ([]SaveRes
 }
 
 // prepareAll checks the requests and computes what the transaction needs before any content
-// is encoded: ids, backlink targets and summary counts. A bad request stops the batch before
-// anything is written; the first bad one in input order is reported, including one whose
-// entity does not serialize.
-func (s *Entities) prepareAll(reqs []SaveRequest) ([]preparedSave, error) {
+// is encoded: ids, backlink targets and summary counts. A request that fails a check is
+// marked rejected and left out of everything that follows.
+func (s *Entities) prepareAll(reqs []SaveRequest) []preparedSave {
+	limits := s.Limits.orDefaults()
 	prepared := make([]preparedSave, len(reqs))
 	for i := range reqs {
-		if err := s.prepare(&reqs[i], &prepared[i]); err != nil {
-			// An earlier entity that fails to serialize was the first bad request.
-			if i > 0 {
-				enc := s.startEncoding(prepared[:i])
-				for j := range i {
-					if err := enc.wait(context.Background(), j); err != nil {
-						enc.stop()
-						return nil, err
-					}
-				}
-				enc.stop()
-			}
-			return nil, err
-		}
+		prepared[i].rejected = s.prepare(&reqs[i], limits, &prepared[i])
 	}
-	return prepared, nil
+	return prepared
 }
 
 // preparedSave is a request with everything computed that needs no database. line,
@@ -220,6 +217,12 @@ type preparedSave struct {
 	summary wikibase.Summary
 	targets []parsedID // backlink targets, parallel to summary.Links (zero id when skipped)
 	at      time.Time
+
+	// rejected says why prepare refused the request, notEncoded why its entity did not
+	// serialize within the limits (written by the encoding, read after waiting for it),
+	// handedOut why the allocator's hand-outs rule it out (set once its IDs were announced,
+	// read by the transaction only); all are "" for a request that is saved.
+	rejected, notEncoded, handedOut string
 
 	labels, descriptions, aliases, properties []byte // JSON columns of the revision
 
@@ -255,19 +258,28 @@ func linkTarget(id string) (parsedID, bool) {
 	return parseEntityID(id)
 }
 
-func (s *Entities) prepare(req *SaveRequest, p *preparedSave) error {
+// prepare returns why the request is rejected, or "".
+func (s *Entities) prepare(req *SaveRequest, limits Limits, p *preparedSave) string {
+	p.req = req
 	e := req.Entity
 	if e == nil {
-		return errors.New("save entity: request has no entity")
+		return "the request has no entity"
 	}
+	p.id.id = e.ID
 	if e.ID == "" {
-		return fmt.Errorf("save %s entity: it has no id (ids are not allocated here; give it one)", e.Type)
+		return fmt.Sprintf("the %s entity has no id (ids are not allocated here; give it one)", e.Type)
 	}
 	id, ok := parseEntityID(e.ID)
 	if !ok {
-		return fmt.Errorf("save entity %q: not an entity id like Q42, P31, L7 or E1", e.ID)
+		return fmt.Sprintf("%q is not an entity id like Q42, P31, L7 or E1", e.ID)
 	}
-	p.req, p.id = req, id
+	p.id = id
+	if typ, ok := wikibase.EntityTypeOfID(e.ID); ok && e.Type != "" && e.Type != typ {
+		return fmt.Sprintf("entity %s has type %q, not %s", e.ID, e.Type, typ)
+	}
+	if reason := limits.checkTerms(e); reason != "" {
+		return reason
+	}
 	p.summary = wikibase.Summarize(e, s.DatatypeLookup)
 	p.targets = make([]parsedID, len(p.summary.Links))
 	for i, l := range p.summary.Links {
@@ -280,24 +292,24 @@ func (s *Entities) prepare(req *SaveRequest, p *preparedSave) error {
 		p.at = time.Now()
 	}
 	p.at = p.at.UTC()
-	return nil
+	return ""
 }
 
 // encoding serializes, hashes and compresses the entities of a batch in the background, in
 // input order.
 type encoding struct {
 	done    []chan struct{}
-	errs    []error
 	next    atomic.Int64
 	stopped atomic.Bool
 	wg      sync.WaitGroup
 }
 
 func (s *Entities) startEncoding(ps []preparedSave) *encoding {
-	enc := &encoding{done: make([]chan struct{}, len(ps)), errs: make([]error, len(ps))}
+	enc := &encoding{done: make([]chan struct{}, len(ps))}
 	for i := range enc.done {
 		enc.done[i] = make(chan struct{})
 	}
+	limits := s.Limits.orDefaults()
 	// One core fewer than there are: the transaction's goroutine is the critical path, and
 	// with every P busy encoding it waits for a preemption after each statement returns.
 	for range min(max(runtime.GOMAXPROCS(0)-1, 1), len(ps)) {
@@ -310,7 +322,7 @@ func (s *Entities) startEncoding(ps []preparedSave) *encoding {
 				if i >= len(ps) {
 					return
 				}
-				enc.errs[i] = encode(&we, &ps[i])
+				encode(&we, limits, &ps[i])
 				close(enc.done[i])
 			}
 		}()
@@ -318,11 +330,11 @@ func (s *Entities) startEncoding(ps []preparedSave) *encoding {
 	return enc
 }
 
-// wait returns when entity i is encoded, with its error.
+// wait returns when entity i is encoded.
 func (enc *encoding) wait(ctx context.Context, i int) error {
 	select {
 	case <-enc.done[i]:
-		return enc.errs[i]
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -334,17 +346,26 @@ func (enc *encoding) stop() {
 	enc.wg.Wait()
 }
 
-func encode(enc *wikibase.Encoder, p *preparedSave) error {
+// encode serializes, hashes and compresses p, or marks it rejected when its entity does not
+// serialize or is too big.
+func encode(enc *wikibase.Encoder, limits Limits, p *preparedSave) {
+	if p.rejected != "" {
+		return
+	}
 	line, err := enc.Marshal(p.req.Entity, nil)
 	if err != nil {
-		return fmt.Errorf("save entity %s: %w", p.id.id, err)
+		p.notEncoded = err.Error()
+		return
+	}
+	if reason := limits.checkSize(line); reason != "" {
+		p.notEncoded = reason
+		return
 	}
 	p.line = line
 	p.hash = sha256.Sum256(line)
 	p.content = EncodeContent(line)
 	p.labels, p.descriptions, p.aliases = termCounts(p.summary.Terms)
 	p.properties = stringArray(p.summary.Properties)
-	return nil
 }
 
 // headState is what the transaction knows about an entity's head.
@@ -358,32 +379,30 @@ type headState struct {
 	lineLoaded bool
 }
 
-// rejectHandedOut returns, for each request, why it must not be written: its entity, or one
-// its statements link to, is new and has an ID the allocator handed out; nil for the others.
-func rejectHandedOut(ps []preparedSave, handedOut map[string]bool) []error {
-	rejected := make([]error, len(ps))
+// rejectHandedOut marks the requests that must not be written: their entity, or one their
+// statements link to, is new and has an ID the allocator handed out.
+func rejectHandedOut(ps []preparedSave, handedOut map[string]bool) {
 	if len(handedOut) == 0 {
-		return rejected
+		return
 	}
 	for i := range ps {
 		if id := ps[i].id.id; handedOut[id] {
-			rejected[i] = fmt.Errorf("%s was %w; not written, so that it cannot overwrite the entity it was handed out for", id, ErrHandedOut)
+			ps[i].handedOut = fmt.Sprintf("%s was handed out by the ID allocator; not written, so that it cannot overwrite the entity it was handed out for", id)
 			continue
 		}
 		for _, t := range ps[i].targets {
 			if handedOut[t.id] {
-				rejected[i] = fmt.Errorf("a statement links to %s, which was %w for another entity; not written", t.id, ErrHandedOut)
+				ps[i].handedOut = fmt.Sprintf("a statement links to %s, which was handed out by the ID allocator for another entity; not written", t.id)
 				break
 			}
 		}
 	}
-	return rejected
 }
 
-func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, rejected []error, internal map[string]int64, enc *encoding) ([]SaveResult, error) {
+func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, internal map[string]int64, enc *encoding) ([]SaveResult, error) {
 	own := make([]int64, 0, len(ps))
 	for i := range ps {
-		if rejected[i] == nil {
+		if ps[i].rejected == "" && ps[i].handedOut == "" {
 			own = append(own, internal[ps[i].id.id])
 		}
 	}
@@ -398,9 +417,7 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, re
 	// last revision decides them.
 	last := make(map[string]int, len(ps))
 	for i := range ps {
-		if rejected[i] == nil {
-			last[ps[i].id.id] = i
-		}
+		last[ps[i].id.id] = i
 	}
 	var (
 		w         batchWriter
@@ -410,21 +427,22 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, re
 		lastLinks = map[int64][][]any{}
 	)
 	for i := range ps {
-		if rejected[i] != nil {
-			out[i] = SaveResult{EntityID: ps[i].id.id, Status: StatusRejected, Rejection: rejected[i]}
-			continue
-		}
 		if err := enc.wait(ctx, i); err != nil {
 			return nil, err
 		}
 		p := &ps[i]
 		iid := internal[p.id.id]
-		res, err := s.addRevision(ctx, tx, p, iid, heads, &w)
-		if err != nil {
-			return nil, err
+		if reason := p.rejected + p.handedOut + p.notEncoded; reason != "" {
+			// Its entity's earlier requests in the batch, if any, still decide the head.
+			out[i] = SaveResult{EntityID: p.id.id, Status: StatusRejected, Reason: reason}
+		} else {
+			res, err := s.addRevision(ctx, tx, p, iid, heads, &w)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = res
 		}
-		out[i] = res
-		if res.Status != StatusUnchanged {
+		if res := out[i]; res.Status != StatusUnchanged && res.Status != StatusRejected {
 			if res.Status == StatusUpdated {
 				stale[iid] = true
 			}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -177,36 +178,84 @@ func TestSavePropertyRecordsDatatypeAndFormLinks(t *testing.T) {
 	assert.Equal(t, "deprecated", rank)
 }
 
-func TestSaveRejectsBadInputWithoutWriting(t *testing.T) {
+func TestSaveBatchRejectsABadEntityAloneAndSavesTheRest(t *testing.T) {
 	db, _ := storetest.NewDB(t)
-	s := &store.Entities{DB: db}
+	// Small limits, so that the test entities can break them.
+	s := &store.Entities{DB: db, Limits: store.Limits{EntityBytes: 2000, LabelChars: 5, DescriptionChars: 6, AliasChars: 7}}
+	withTerms := func(id string, edit func(e *wikibase.Entity)) *wikibase.Entity {
+		e := item(t, id, "ok", "Q2", "s")
+		edit(e)
+		return e
+	}
 	cases := []struct {
 		name   string
 		entity *wikibase.Entity
+		id     string
 		want   string
-		// ids: the request passed the checks that need no encoding, so the entity ids of the
-		// batch were given internal ids before its serialization failed.
-		ids bool
 	}{
-		{"no id", &wikibase.Entity{Type: "item"}, "has no id", false},
-		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "not an entity id", false},
-		{"nil", nil, "no entity", false},
-		{"does not serialize", &wikibase.Entity{ID: "Q9"}, "needs a type", true},
+		{"no id", &wikibase.Entity{Type: "item"}, "", "the item entity has no id"},
+		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "X12", `"X12" is not an entity id`},
+		{"nil", nil, "", "the request has no entity"},
+		{"does not serialize", &wikibase.Entity{ID: "Q9"}, "Q9", "needs a type"},
+		{"unknown type", &wikibase.Entity{Type: "spaceship", ID: "Q14"}, "Q14", `entity Q14 has type "spaceship", not item`},
+		{"label", withTerms("Q10", func(e *wikibase.Entity) { e.Labels[0].Value = "éééééé" }), "Q10",
+			"label (en) is 6 characters, over the limit of 5 (LABEL_MAX_CHARS)"},
+		{"description", withTerms("Q11", func(e *wikibase.Entity) {
+			e.Descriptions = []wikibase.Term{{Language: "fr", Value: "1234567"}}
+		}), "Q11", "description (fr) is 7 characters, over the limit of 6 (DESCRIPTION_MAX_CHARS)"},
+		{"alias", withTerms("Q12", func(e *wikibase.Entity) { e.Aliases[0].Aliases[1].Value = "12345678" }), "Q12",
+			"alias (en) is 8 characters, over the limit of 7 (ALIAS_MAX_CHARS)"},
+		{"size", item(t, "Q13", "ok", "Q2", strings.Repeat("x", 2000)), "Q13", "bytes, over the limit of 2000 bytes (ENTITY_MAX_BYTES)"},
 	}
-	for _, c := range cases {
+	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			// A bad entity in a batch stops the whole batch before any entity is written.
-			_, err := s.SaveBatch(context.Background(), []store.SaveRequest{{Entity: item(t, "Q1", "a", "Q2", "s")}, {Entity: c.entity}})
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), c.want)
-			for _, table := range []string{"entity_head", "entity_revisions", "entity_backlinks", "entity_change_outbox"} {
-				assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM "+table), table)
+			before, beforeEvents := count(t, db, "SELECT COUNT(*) FROM entity_revisions"), count(t, db, "SELECT COUNT(*) FROM entity_change_outbox")
+			first, last := fmt.Sprintf("Q%d", 1000+2*i), fmt.Sprintf("Q%d", 1001+2*i)
+			res, err := s.SaveBatch(context.Background(), []store.SaveRequest{
+				{Entity: item(t, first, "a", "Q2", "s")}, {Entity: c.entity}, {Entity: item(t, last, "b", "Q2", "s")}})
+			require.NoError(t, err)
+			require.Len(t, res, 3)
+			assert.Equal(t, store.StatusCreated, res[0].Status)
+			assert.Equal(t, store.SaveResult{EntityID: c.id, Status: store.StatusRejected, Reason: res[1].Reason}, res[1])
+			assert.Contains(t, res[1].Reason, c.want)
+			assert.Equal(t, store.StatusCreated, res[2].Status)
+			assert.Equal(t, before+2, count(t, db, "SELECT COUNT(*) FROM entity_revisions"))
+			assert.Equal(t, beforeEvents+2, count(t, db, "SELECT COUNT(*) FROM entity_change_outbox"))
+			if c.id != "" {
+				assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM entity_head h JOIN entity_id_mapping m ON m.internal_id = h.internal_id WHERE m.entity_id = ?", c.id))
 			}
-			if !c.ids {
-				assert.Equal(t, 0, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping"))
+			// Save reports the rejection as an error.
+			if c.entity != nil {
+				_, err = s.Save(context.Background(), store.SaveRequest{Entity: c.entity})
+				require.ErrorIs(t, err, store.ErrRejected)
+				assert.Contains(t, err.Error(), c.want)
 			}
 		})
 	}
+}
+
+func TestSaveBatchKeepsTheRevisionBeforeARejectedOneOfTheSameEntity(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db, Limits: store.Limits{LabelChars: 5}}
+	res, err := s.SaveBatch(context.Background(), []store.SaveRequest{
+		{Entity: item(t, "Q1", "one", "Q2", "s")}, {Entity: item(t, "Q1", "too long", "Q2", "s")}})
+	require.NoError(t, err)
+	assert.Equal(t, []store.SaveStatus{store.StatusCreated, store.StatusRejected}, []store.SaveStatus{res[0].Status, res[1].Status})
+	head, err := s.Head(context.Background(), "Q1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), head.RevisionID)
+	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_backlinks"), "Q1's link to Q2")
+}
+
+func TestDefaultLimitsAreWikidatas(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db}
+	_, err := s.Save(context.Background(), store.SaveRequest{Entity: item(t, "Q1", strings.Repeat("ł", 250), "Q2", strings.Repeat("s", 1<<20))})
+	require.NoError(t, err, "250 characters in 500 bytes, 1 MiB of JSON")
+	_, err = s.Save(context.Background(), store.SaveRequest{Entity: item(t, "Q2", strings.Repeat("ł", 251), "Q3", "s")})
+	require.ErrorContains(t, err, "label (en) is 251 characters, over the limit of 250")
+	_, err = s.Save(context.Background(), store.SaveRequest{Entity: item(t, "Q3", "x", "Q3", strings.Repeat("s", 2<<20))})
+	require.ErrorContains(t, err, "over the limit of 2097152 bytes")
 }
 
 func TestSaveBatchSameEntityTwice(t *testing.T) {
@@ -403,7 +452,7 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 	_, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q5", "old", "Q6", "s")})
 	require.NoError(t, err)
 
-	// Random labels do not compress: 40 of them are several parts' worth of content.
+	// Random strings do not compress: 40 of them are several parts' worth of content.
 	rnd := rand.New(rand.NewPCG(1, 2))
 	noise := func() string {
 		b := make([]byte, 24<<10)
@@ -413,11 +462,11 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 		return string(b)
 	}
 	reqs := []store.SaveRequest{
-		{Entity: item(t, "Q1", noise(), "Q2", "s")},
+		{Entity: item(t, "Q1", "first", "Q2", noise())},
 		{Entity: item(t, "Q5", "new", "Q7", "s")},
 	}
 	for i := range 40 {
-		reqs = append(reqs, store.SaveRequest{Entity: item(t, fmt.Sprint("Q", 100+i), noise(), "Q2", "s")})
+		reqs = append(reqs, store.SaveRequest{Entity: item(t, fmt.Sprint("Q", 100+i), "x", "Q2", noise())})
 	}
 	reqs = append(reqs, store.SaveRequest{Entity: item(t, "Q1", "last", "Q3", "s")})
 	res, err := s.SaveBatch(ctx, reqs)

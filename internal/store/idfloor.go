@@ -27,10 +27,6 @@ import (
 // IDRun is a contiguous, inclusive run of numeric IDs.
 type IDRun struct{ Start, End int64 }
 
-// ErrHandedOut is why an entity with an ID of its own is not written: the ID allocator handed
-// out its ID, or the ID of an entity its statements link to, for an entity created here.
-var ErrHandedOut = errors.New("handed out by the ID allocator")
-
 // announceIDs raises the floor of each type to the highest of ids (new IDs a batch is about to
 // create) and returns those of them the allocator has handed out.
 func announceIDs(ctx context.Context, db *sql.DB, ids []parsedID) (map[string]bool, error) {

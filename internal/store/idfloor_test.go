@@ -85,15 +85,15 @@ func TestHandOutsAndWritersWithOwnIDs(t *testing.T) {
 		statuses = append(statuses, r.Status)
 	}
 	require.Equal(t, []store.SaveStatus{store.StatusCreated, store.StatusRejected, store.StatusRejected, store.StatusCreated}, statuses)
-	require.ErrorIs(t, res[1].Rejection, store.ErrHandedOut)
-	require.EqualError(t, res[1].Rejection, "Q8 was handed out by the ID allocator; not written, so that it cannot overwrite the entity it was handed out for")
-	require.EqualError(t, res[2].Rejection, "a statement links to Q2, which was handed out by the ID allocator for another entity; not written")
+	require.Equal(t, "Q8 was handed out by the ID allocator; not written, so that it cannot overwrite the entity it was handed out for", res[1].Reason)
+	require.Equal(t, "a statement links to Q2, which was handed out by the ID allocator for another entity; not written", res[2].Reason)
 	require.Zero(t, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping WHERE entity_id IN ('Q2', 'Q8')"))
 	require.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_id_mapping WHERE entity_id = 'Q20'"), "a link target of Q21")
 	require.Zero(t, count(t, db, "SELECT COUNT(*) FROM entity_head h JOIN entity_id_mapping m ON m.internal_id = h.internal_id WHERE m.entity_id = 'Q20'"))
 	require.Equal(t, int64(21), floorOf(t, db, "Q"), "the batch announced its IDs up to Q21")
 	_, err = s.Save(ctx, store.SaveRequest{Entity: plainItem(t, "Q9", "")})
-	require.ErrorIs(t, err, store.ErrHandedOut)
+	require.ErrorIs(t, err, store.ErrRejected)
+	require.ErrorContains(t, err, "Q9 was handed out by the ID allocator")
 
 	// The allocator's next hand-out is below the floor: not recorded; above it: recorded.
 	requireRecord(t, db, nil, []store.IDRun{{11, 15}, {30, 31}}, false, 21)

@@ -174,12 +174,15 @@ func appendRawField(fields []RawField, f RawField) []RawField {
 	return append(fields, f)
 }
 
+// ErrNoID is the parse error of an entity without an id.
+var ErrNoID = errors.New("entity has no id")
+
 func validateEntity(e *Entity) error {
 	if e.Type == "" {
 		return errors.New("entity has no type")
 	}
 	if e.ID == "" {
-		return errors.New("entity has no id")
+		return ErrNoID
 	}
 	switch e.Type {
 	case TypeItem, TypeProperty, TypeLexeme:

@@ -230,22 +230,32 @@ func (d *DumpReader) Next() (*Entity, int, error) {
 	}
 	e, err := ParseEntity(line)
 	if err != nil {
-		return nil, n, &LineError{Line: n, EntityID: sniffEntityID(line), Err: err}
+		return nil, n, &LineError{Line: n, EntityID: EntityIDOf(line), Err: err}
 	}
 	return e, n, nil
 }
 
-// sniffEntityID finds the first "id" member of a line, which in dump lines
-// is the entity's own id (type, datatype and id come first).
-func sniffEntityID(line []byte) string {
-	i := bytes.Index(line, []byte(`"id":"`))
-	if i < 0 {
-		return ""
-	}
-	rest := line[i+6:]
-	j := bytes.IndexByte(rest, '"')
-	if j <= 0 || j > 64 || bytes.IndexByte(rest[:j], '\\') >= 0 {
-		return ""
-	}
-	return string(rest[:j])
+// errStop ends a scan that found what it looked for.
+var errStop = errors.New("stop")
+
+// EntityIDOf returns the "id" member of an entity's top-level JSON object, reading only as far
+// as that member: a line malformed further on still names its entity, and the ids of
+// statements, forms and senses are never taken for it. It is "" when no id comes before the
+// object's first error.
+func EntityIDOf(data []byte) string {
+	s := scanner{data: data}
+	var id string
+	s.object(func(key []byte) error {
+		if string(key) != "id" {
+			_, err := s.skip()
+			return err
+		}
+		if s.peek() == '"' {
+			if v, err := s.str(); err == nil && len(v) <= 64 {
+				id = v
+			}
+		}
+		return errStop
+	})
+	return id
 }

@@ -169,3 +169,18 @@ func TestParseEntitiesForms(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "entities.Q1: entity has no id")
 }
+
+func TestEntityIDOfReadsOnlyTheTopLevelID(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{`{"type":"item","id":"Q42","labels":{"en":`, "Q42"},
+		// Statements before the id: their ids are not the entity's.
+		{`{"type":"item","claims":{"P1":[{"id":"Q42$abc","mainsnak":{}}]},"id":"Q42","labels":{"en":{"language":"en"}}}`, "Q42"},
+		{`{"type":"item","claims":{"P1":[{"id":"Q42$abc"}]},"labels":{}}`, ""},
+		{`{"type":"lexeme","forms":[{"id":"L1-F1"}],"id":"L1"}`, "L1"},
+		{`{"type":"item","claims":{"P1":[{"id":"Q42$abc"`, ""},
+		{`{"id":42}`, ""},
+		{`not json`, ""},
+	} {
+		assert.Equal(t, tc.want, EntityIDOf([]byte(tc.line)), tc.line)
+	}
+}

@@ -17,7 +17,7 @@ func Register(r worker.Registry, d Deps) {
 	r.RegisterActivity(&activities.System{DB: d.DB, WorkerID: d.Config.WorkerID})
 	registerScheduledJobs(r, d)
 	r.RegisterWorkflow(workflows.ImportWorkflow)
-	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import")})
+	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits})
 	registerIDs(r, d)
 	r.RegisterWorkflow(workflows.DumpWorkflow)
 	r.RegisterActivity(&activities.Dumps{DB: d.DB, StoreURL: d.Config.DumpURL, Name: d.Config.DumpName,
