@@ -30,7 +30,13 @@ type BridgeOptions struct {
 	BatchWait time.Duration
 	Shards    int
 	Deliver   Deliver
-	Log       *zap.Logger
+	// DeadLetterInvalid makes this bridge write the messages that fail to decode to the
+	// DLQ. Every group of the topic rejects the same messages, so exactly one of them
+	// should; the others commit past them and count them (skipped_invalid). Messages
+	// Temporal refuses are particular to a bridge's workflows: each bridge dead-letters
+	// those itself.
+	DeadLetterInvalid bool
+	Log               *zap.Logger
 	// Metrics is where the bridge's collectors register (the worker's /metrics); nil: nowhere.
 	Metrics prometheus.Registerer
 	// Kafka group timings; zero means the defaults below, which notice a dead bridge in
@@ -64,15 +70,18 @@ type Bridge struct {
 
 // BridgeState is what /health shows of the bridge.
 type BridgeState struct {
-	State        string           `json:"state"` // starting, consuming, retrying, stopped
-	Topic        string           `json:"topic"`
-	Group        string           `json:"group"`
-	Messages     int64            `json:"messages"`      // delivered to Temporal and committed
-	DeadLettered int64            `json:"dead_lettered"` // sent to the DLQ and committed
-	Batches      int64            `json:"batches"`
-	LastCommit   *time.Time       `json:"last_commit,omitempty"`
-	LastError    string           `json:"last_error,omitempty"`
-	PartitionLag map[string]int64 `json:"partition_lag"` // messages behind the end, per partition
+	State        string `json:"state"` // starting, consuming, retrying, stopped
+	Topic        string `json:"topic"`
+	Group        string `json:"group"`
+	Messages     int64  `json:"messages"`      // delivered to Temporal and committed
+	DeadLettered int64  `json:"dead_lettered"` // sent to the DLQ and committed
+	// SkippedInvalid are malformed messages committed without a dead letter, because
+	// another group of the topic writes it (see BridgeOptions.DeadLetterInvalid).
+	SkippedInvalid int64            `json:"skipped_invalid"`
+	Batches        int64            `json:"batches"`
+	LastCommit     *time.Time       `json:"last_commit,omitempty"`
+	LastError      string           `json:"last_error,omitempty"`
+	PartitionLag   map[string]int64 `json:"partition_lag"` // messages behind the end, per partition
 }
 
 // NewBridge checks opts and returns a bridge that is not yet running.
@@ -212,7 +221,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 				return // stopping: not committed, delivered again
 			}
 		}
-		b.commit(ctx, reader, p.msgs, p.delivered, len(p.dead))
+		b.commit(ctx, reader, p.msgs, p.delivered, len(p.dead), p.skipped)
 	})
 	return nil
 }
@@ -228,6 +237,7 @@ type pendingBatch struct {
 	waiting   int // shard jobs not finished
 	delivered int
 	dead      []deadMessage
+	skipped   int // malformed, dead-lettered by another group
 	byOffset  map[[2]int64]kafka.Message
 }
 
@@ -333,7 +343,13 @@ func (b *Bridge) split(seq int64, batch []fetched, jobs []chan shardJob) *pendin
 	for i, f := range batch {
 		p.msgs[i] = f.msg
 		if f.err != nil {
-			p.dead = append(p.dead, deadMessage{f.msg, f.err})
+			if b.opts.DeadLetterInvalid {
+				p.dead = append(p.dead, deadMessage{f.msg, f.err})
+			} else {
+				p.skipped++
+				b.opts.Log.Debug("malformed entity_change message skipped; another group dead-letters it",
+					zap.Int("partition", f.msg.Partition), zap.Int64("offset", f.msg.Offset), zap.Error(f.err))
+			}
 			continue
 		}
 		if _, ok := byShard[f.shard]; !ok {
@@ -469,7 +485,7 @@ func permanent(err error) bool {
 func (b *Bridge) deadLetter(ctx context.Context, w *kafka.Writer, dead []deadMessage) error {
 	out := make([]kafka.Message, len(dead))
 	for i, d := range dead {
-		out[i] = events.DeadLetter(d.msg, d.reason)
+		out[i] = events.DeadLetter(d.msg, b.opts.Group, d.reason)
 		b.opts.Log.Warn("entity_change message dead-lettered", zap.Int("partition", d.msg.Partition),
 			zap.Int64("offset", d.msg.Offset), zap.String("reason", d.reason.Error()))
 	}
@@ -490,7 +506,7 @@ func (b *Bridge) deadLetter(ctx context.Context, w *kafka.Writer, dead []deadMes
 
 // commit commits the batch; a failed commit only means redelivery, which the workflows
 // absorb, so after a few attempts the bridge moves on rather than stall the partition.
-func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message, delivered, dead int) {
+func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message, delivered, dead, skipped int) {
 	if ctx.Err() != nil {
 		return // stopping: the batch is delivered again and deduplicated
 	}
@@ -517,11 +533,13 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 	}
 	b.metrics.delivered.Add(float64(delivered))
 	b.metrics.deadLettered.Add(float64(dead))
+	b.metrics.skippedInvalid.Add(float64(skipped))
 	b.metrics.batches.Inc()
 	b.update(func(s *BridgeState) {
 		s.State = "consuming"
 		s.Messages += int64(delivered)
 		s.DeadLettered += int64(dead)
+		s.SkippedInvalid += int64(skipped)
 		s.Batches++
 		if err == nil {
 			s.LastCommit = &now

@@ -42,8 +42,13 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 		BatchWait: d.Config.BridgeBatchWait,
 		Shards:    d.Config.WatchlistShards,
 		Deliver:   deliver,
-		Log:       d.Log.Named("watchlist-bridge"),
-		Metrics:   d.Metrics,
+		// The watchlist group dead-letters the topic's malformed messages (the entity-diff
+		// group, reading the same ones, only counts them): it is the topic's consumer of
+		// record, whose DLQ operators already watch, and the entity-diff stream can be
+		// turned off or run elsewhere without changing where a bad message goes.
+		DeadLetterInvalid: true,
+		Log:               d.Log.Named("watchlist-bridge"),
+		Metrics:           d.Metrics,
 	})
 	if err != nil {
 		return err

@@ -105,8 +105,11 @@ func runEntityDiffBridge(ctx context.Context, d Deps) error {
 		BatchWait: d.Config.BridgeBatchWait,
 		Shards:    1, // one delivery per batch; it fans out per entity itself
 		Deliver:   deliver,
-		Log:       d.Log.Named("entity-diff-bridge"),
-		Metrics:   metrics,
+		// Malformed messages are the watchlist group's to dead-letter (see
+		// runWatchlistBridge); this bridge counts them as skipped_invalid.
+		DeadLetterInvalid: false,
+		Log:               d.Log.Named("entity-diff-bridge"),
+		Metrics:           metrics,
 	})
 	if err != nil {
 		return err
