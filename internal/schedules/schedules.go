@@ -168,9 +168,8 @@ func Apply(ctx context.Context, c client.Client, o Options) ([]Applied, error) {
 	if o.TaskQueue == "" {
 		return nil, errors.New("schedules: no task queue (TEMPORAL_TASK_QUEUE)")
 	}
-	if o.CatchupWindow < 10*time.Second {
-		// Temporal's minimum; below it the server silently uses its own.
-		return nil, fmt.Errorf("SCHEDULE_CATCHUP_WINDOW=%s: want at least 10s", o.CatchupWindow)
+	if o.CatchupWindow < config.MinCatchupWindow {
+		return nil, fmt.Errorf("SCHEDULE_CATCHUP_WINDOW=%s: want at least %s", o.CatchupWindow, config.MinCatchupWindow)
 	}
 	// Check every job before touching any schedule, so a bad cron changes nothing.
 	all := make([]desired, 0, len(Jobs))
