@@ -32,6 +32,7 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	WorkerStopTimeout time.Duration
+	HealthStallGrace  time.Duration
 
 	KafkaBrokers         []string
 	EntityChangeTopic    string
@@ -107,6 +108,7 @@ func init() {
 		{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 		{"LOG_FORMAT", "console", "console or json", oneOf(func(c *Config) *string { return &c.LogFormat }, "console", "json")},
 		{"WORKER_STOP_TIMEOUT", "30s", "on SIGTERM, how long running activities get to finish", durRange(func(c *Config) *time.Duration { return &c.WorkerStopTimeout }, time.Second, 24*time.Hour)},
+		{"HEALTH_STALL_GRACE", "1m", "how long a Kafka bridge or the outbox relay may fail without progress before /health and /readyz answer 503 (degraded)", durRange(func(c *Config) *time.Duration { return &c.HealthStallGrace }, time.Second, 24*time.Hour)},
 
 		{"KAFKA_BROKERS", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers", brokers(func(c *Config) *[]string { return &c.KafkaBrokers })},
 		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", checked(func(c *Config) *string { return &c.EntityChangeTopic }, checkTopic)},

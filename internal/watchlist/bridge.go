@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,8 @@ const (
 type Bridge struct {
 	opts    BridgeOptions
 	metrics *bridgeMetrics
+	// inFlight counts the fetched batches not yet committed.
+	inFlight atomic.Int64
 
 	mu    sync.Mutex
 	state BridgeState
@@ -77,11 +80,14 @@ type BridgeState struct {
 	DeadLettered int64  `json:"dead_lettered"` // sent to the DLQ and committed
 	// SkippedInvalid are malformed messages committed without a dead letter, because
 	// another group of the topic writes it (see BridgeOptions.DeadLetterInvalid).
-	SkippedInvalid int64            `json:"skipped_invalid"`
-	Batches        int64            `json:"batches"`
-	LastCommit     *time.Time       `json:"last_commit,omitempty"`
-	LastError      string           `json:"last_error,omitempty"`
-	PartitionLag   map[string]int64 `json:"partition_lag"` // messages behind the end, per partition
+	SkippedInvalid int64      `json:"skipped_invalid"`
+	Batches        int64      `json:"batches"`
+	LastCommit     *time.Time `json:"last_commit,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+	// FailingSince is when the current run of failures without progress began (a commit,
+	// or an idle stretch of clean fetches, is progress); zero while the bridge works.
+	FailingSince time.Time        `json:"failing_since,omitzero"`
+	PartitionLag map[string]int64 `json:"partition_lag"` // messages behind the end, per partition
 }
 
 // NewBridge checks opts and returns a bridge that is not yet running.
@@ -167,7 +173,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 		ReadBackoffMax:    500 * time.Millisecond,
 		// Partitions added to the topic later are consumed without a restart.
 		WatchPartitionChanges: true,
-		ErrorLogger:           kafka.LoggerFunc(b.opts.Log.Sugar().Named("kafka").Warnf),
+		// kafka-go retries its own failures (joining the group, reaching a partition
+		// leader) inside FetchMessage, which only waits meanwhile: its error log is where
+		// the bridge learns of them.
+		ErrorLogger: kafka.LoggerFunc(b.kafkaError),
 	})
 	dlq := &kafka.Writer{
 		Addr:                   kafka.TCP(b.opts.Brokers...),
@@ -191,7 +200,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	batches := make(chan []fetched, 1)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		b.watchReader(ctx, reader)
+	}()
 	go func() {
 		defer wg.Done()
 		defer close(batches)
@@ -207,6 +220,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 				}
 				continue
 			}
+			b.inFlight.Add(1)
 			select {
 			case batches <- batch:
 			case <-ctx.Done():
@@ -216,6 +230,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	b.deliverInOrder(ctx, batches, func(p *pendingBatch) {
+		defer b.inFlight.Add(-1)
 		if len(p.dead) > 0 {
 			if err := b.deadLetter(ctx, dlq, p.dead); err != nil {
 				return // stopping: not committed, delivered again
@@ -536,16 +551,15 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 	b.metrics.skippedInvalid.Add(float64(skipped))
 	b.metrics.batches.Inc()
 	b.update(func(s *BridgeState) {
-		s.State = "consuming"
 		s.Messages += int64(delivered)
 		s.DeadLettered += int64(dead)
 		s.SkippedInvalid += int64(skipped)
 		s.Batches++
 		if err == nil {
 			s.LastCommit = &now
-			s.LastError = ""
+			s.progressed()
 		} else {
-			s.LastError = "commit: " + err.Error()
+			s.failed("commit: " + err.Error())
 		}
 		for p, l := range lag {
 			s.PartitionLag[strconv.Itoa(p)] = l
@@ -555,10 +569,53 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 
 func (b *Bridge) retrying(what string, err error) {
 	b.opts.Log.Warn("watchlist bridge retrying", zap.String("step", what), zap.Error(err))
-	b.update(func(s *BridgeState) {
-		s.State = "retrying"
-		s.LastError = what + ": " + err.Error()
-	})
+	b.update(func(s *BridgeState) { s.failed(what + ": " + err.Error()) })
+}
+
+// kafkaError records an error kafka-go reports while it retries on its own.
+func (b *Bridge) kafkaError(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	b.opts.Log.Warn("kafka reader retrying", zap.String("error", msg))
+	b.update(func(s *BridgeState) { s.failed("kafka: " + msg) })
+}
+
+// readerCheckInterval is how often watchReader looks at the reader's counters; it spans
+// at least one idle poll (MaxWait) of every partition.
+const readerCheckInterval = 3 * time.Second
+
+// watchReader counts an interval in which the reader fetched without an error while no
+// batch waited for delivery as progress: an idle topic commits nothing, and this is what
+// tells a bridge that has recovered from one still failing. Batches in flight show their
+// progress by their commits instead.
+func (b *Bridge) watchReader(ctx context.Context, r *kafka.Reader) {
+	t := time.NewTicker(readerCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Stats returns the counters since its last call; this is its only caller.
+		st := r.Stats()
+		if st.Fetches > 0 && st.Errors == 0 && b.inFlight.Load() == 0 {
+			b.update(func(s *BridgeState) { s.progressed() })
+		}
+	}
+}
+
+func (s *BridgeState) failed(msg string) {
+	s.State = "retrying"
+	s.LastError = msg
+	if s.FailingSince.IsZero() {
+		s.FailingSince = time.Now()
+	}
+}
+
+func (s *BridgeState) progressed() {
+	s.State = "consuming"
+	s.LastError = ""
+	s.FailingSince = time.Time{}
 }
 
 func backoff(attempt int) time.Duration {

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -54,5 +55,14 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 		return err
 	}
 	d.Health.AddDetail("kafka_bridge", func() any { return b.State() })
+	d.Health.AddComponent("kafka_bridge", bridgeStall(b))
 	return b.Run(ctx)
+}
+
+// bridgeStall is what /health needs to tell a stuck bridge.
+func bridgeStall(b *watchlist.Bridge) func() health.Stall {
+	return func() health.Stall {
+		s := b.State()
+		return health.Stall{Since: s.FailingSince, LastError: s.LastError}
+	}
 }

@@ -115,5 +115,6 @@ func runEntityDiffBridge(ctx context.Context, d Deps) error {
 		return err
 	}
 	d.Health.AddDetail("entity_diff_bridge", func() any { return b.State() })
+	d.Health.AddComponent("entity_diff_bridge", bridgeStall(b))
 	return b.Run(ctx)
 }
