@@ -1,52 +1,19 @@
 package integration
 
 import (
-	"errors"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// faultyKafka is a Kafka broker of the test's own that, while broken, closes every
-// connection that asks for more than metadata: the worker's Kafka dependency check (a
-// metadata request) stays green while its bridge and relay cannot consume or publish.
-type faultyKafka struct {
-	*kfake.Cluster
-	broken atomic.Bool
-}
-
-func newFaultyKafka(t *testing.T, topics ...string) *faultyKafka {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(2),
-		kfake.SeedTopics(2, topics...))
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	k := &faultyKafka{Cluster: c}
-	c.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		switch kmsg.Key(req.Key()) {
-		case kmsg.Metadata, kmsg.ApiVersions:
-			return nil, nil, false
-		}
-		if k.broken.Load() {
-			return nil, errors.New("broken by the test"), true
-		}
-		return nil, nil, false
-	})
-	return k
-}
 
 // TestHealthNamesAStalledBridgeAndRelay: a bridge or relay that keeps failing for longer
 // than HEALTH_STALL_GRACE turns /health and /readyz to 503 (status degraded) with the
 // component and its last error, while every dependency check passes; both recover.
 func TestHealthNamesAStalledBridgeAndRelay(t *testing.T) {
 	cfg := testConfig(t)
-	k := newFaultyKafka(t, cfg.EntityChangeTopic, cfg.EntityChangeTopic+".dlq")
+	k := newTestKafka(t, cfg.EntityChangeTopic, cfg.EntityChangeTopic+".dlq")
 	cfg.KafkaBrokers = k.ListenAddrs()
 	cfg.EntityDiffEnabled = false // the same bridge code as the watchlist's; one is enough here
 	cfg.HealthStallGrace = 2 * time.Second

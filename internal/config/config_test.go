@@ -127,6 +127,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		// durations
 		"WORKER_STOP_TIMEOUT":     {{"0s", "from 1s to 24h"}, {"soon", "duration"}},
 		"HEALTH_STALL_GRACE":      {{"500ms", "from 1s to 24h"}, {"1 minute", "duration"}},
+		"KAFKA_SESSION_TIMEOUT":   {{"0s", "from 1s to 30m"}, {"1h", "from 1s to 30m"}},
 		"BRIDGE_BATCH_WAIT":       {{"0s", "from 1ms to 1m"}, {"-5ms", "from 1ms to 1m"}},
 		"OUTBOX_POLL_INTERVAL":    {{"0", "from 1ms to 1m"}, {"2h", "from 1ms to 1m"}},
 		"SCHEDULE_CATCHUP_WINDOW": {{"5s", "from 10s"}, {"1d", "duration"}},

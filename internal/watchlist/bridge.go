@@ -40,11 +40,18 @@ type BridgeOptions struct {
 	Log               *zap.Logger
 	// Metrics is where the bridge's collectors register (the worker's /metrics); nil: nowhere.
 	Metrics prometheus.Registerer
-	// Kafka group timings; zero means the defaults below, which notice a dead bridge in
-	// seconds rather than kafka-go's 30 s.
+	// SessionTimeout (KAFKA_SESSION_TIMEOUT) is how long the group waits for a member that
+	// went silent, a killed worker, before the broker hands its partitions on: a
+	// replacement stands still that long at most. It is also the rebalance timeout, the
+	// time the broker waits for every member to rejoin when one joins; a dead member never
+	// rejoins, so a larger value would hold the replacement up longer. Zero means 6 s, the
+	// smallest a broker accepts by default (group.min.session.timeout.ms); kafka-go's
+	// reader offers no static membership (group.instance.id), which would let a
+	// replacement take its predecessor's place at once.
+	SessionTimeout time.Duration
+	// HeartbeatInterval is how often a member tells the broker it lives, and so how soon it
+	// notices a rebalance; zero means a third of SessionTimeout, at most 1 s.
 	HeartbeatInterval time.Duration
-	SessionTimeout    time.Duration
-	RebalanceTimeout  time.Duration
 }
 
 const (
@@ -111,14 +118,11 @@ func NewBridge(opts BridgeOptions) (*Bridge, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
-	if opts.HeartbeatInterval == 0 {
-		opts.HeartbeatInterval = time.Second
-	}
 	if opts.SessionTimeout == 0 {
-		opts.SessionTimeout = 10 * time.Second
+		opts.SessionTimeout = 6 * time.Second
 	}
-	if opts.RebalanceTimeout == 0 {
-		opts.RebalanceTimeout = 10 * time.Second
+	if opts.HeartbeatInterval == 0 {
+		opts.HeartbeatInterval = min(time.Second, opts.SessionTimeout/3)
 	}
 	metrics, err := newBridgeMetrics(opts.Metrics, opts.Topic)
 	if err != nil {
@@ -168,7 +172,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		MaxWait:           2 * time.Second,
 		HeartbeatInterval: b.opts.HeartbeatInterval,
 		SessionTimeout:    b.opts.SessionTimeout,
-		RebalanceTimeout:  b.opts.RebalanceTimeout,
+		RebalanceTimeout:  b.opts.SessionTimeout,
 		JoinGroupBackoff:  time.Second,
 		ReadBackoffMax:    500 * time.Millisecond,
 		// Partitions added to the topic later are consumed without a restart.

@@ -36,13 +36,14 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 		return err
 	}
 	b, err := watchlist.NewBridge(watchlist.BridgeOptions{
-		Brokers:   d.Config.KafkaBrokers,
-		Topic:     topic,
-		Group:     d.Config.KafkaConsumerGroup,
-		BatchSize: d.Config.BridgeBatchSize,
-		BatchWait: d.Config.BridgeBatchWait,
-		Shards:    d.Config.WatchlistShards,
-		Deliver:   deliver,
+		Brokers:        d.Config.KafkaBrokers,
+		Topic:          topic,
+		Group:          d.Config.KafkaConsumerGroup,
+		BatchSize:      d.Config.BridgeBatchSize,
+		BatchWait:      d.Config.BridgeBatchWait,
+		Shards:         d.Config.WatchlistShards,
+		SessionTimeout: d.Config.KafkaSessionTimeout,
+		Deliver:        deliver,
 		// The watchlist group dead-letters the topic's malformed messages (the entity-diff
 		// group, reading the same ones, only counts them): it is the topic's consumer of
 		// record, whose DLQ operators already watch, and the entity-diff stream can be

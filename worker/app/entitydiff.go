@@ -98,13 +98,14 @@ func runEntityDiffBridge(ctx context.Context, d Deps) error {
 		metrics = prometheus.WrapRegistererWithPrefix("entity_diff_", d.Metrics)
 	}
 	b, err := watchlist.NewBridge(watchlist.BridgeOptions{
-		Brokers:   d.Config.KafkaBrokers,
-		Topic:     d.Config.EntityChangeTopic,
-		Group:     d.Config.EntityDiffGroup,
-		BatchSize: d.Config.BridgeBatchSize,
-		BatchWait: d.Config.BridgeBatchWait,
-		Shards:    1, // one delivery per batch; it fans out per entity itself
-		Deliver:   deliver,
+		Brokers:        d.Config.KafkaBrokers,
+		Topic:          d.Config.EntityChangeTopic,
+		Group:          d.Config.EntityDiffGroup,
+		BatchSize:      d.Config.BridgeBatchSize,
+		BatchWait:      d.Config.BridgeBatchWait,
+		Shards:         1, // one delivery per batch; it fans out per entity itself
+		SessionTimeout: d.Config.KafkaSessionTimeout,
+		Deliver:        deliver,
 		// Malformed messages are the watchlist group's to dead-letter (see
 		// runWatchlistBridge); this bridge counts them as skipped_invalid.
 		DeadLetterInvalid: false,
