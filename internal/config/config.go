@@ -315,7 +315,7 @@ func checkText(v string, maxLen int) error {
 // topic.
 func checkTopic(v string) error {
 	if v == "." || v == ".." {
-		return errors.New("want a topic name, not . or ..")
+		return errors.New(`want a topic name other than "." and ".."`)
 	}
 	return topicName(v)
 }

@@ -111,7 +111,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		"TEMPORAL_NAMESPACE":         {{"my namespace", "letters, digits"}},
 		"TEMPORAL_TASK_QUEUE":        {{"/_sys/queue", "reserved"}, {"two words", "without spaces"}},
 		"WORKER_ID":                  {{strings.Repeat("w", 256), "at most 255"}, {"a\tb", "without spaces"}},
-		"KAFKA_ENTITY_CHANGE_TOPIC":  {{"entity change", "A-Z a-z 0-9 . _ -"}, {"..", "not . or .."}, {strings.Repeat("t", 246), "1 to 245 characters"}},
+		"KAFKA_ENTITY_CHANGE_TOPIC":  {{"entity change", "A-Z a-z 0-9 . _ -"}, {"..", `other than "." and ".."`}, {strings.Repeat("t", 246), "1 to 245 characters"}},
 		"KAFKA_ENTITY_DIFF_TOPIC":    {{"diff/topic", "A-Z a-z 0-9 . _ -"}},
 		"KAFKA_CONSUMER_GROUP":       {{"group\x00", "without spaces or control characters"}},
 		"ENTITY_DIFF_CONSUMER_GROUP": {{strings.Repeat("g", 256), "at most 255"}},
