@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -300,67 +299,18 @@ func seedSynthetic(t testing.TB, db *sql.DB, n int) {
 	}
 }
 
-// workerBinary builds the worker command once per test binary.
-var workerBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "dump-worker-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "worker")
-	out, err := exec.Command("go", "build", "-o", bin, "../worker").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build ./worker: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// workerProcess is a worker running as a separate process, so it can be SIGKILLed.
-type workerProcess struct {
-	cmd *exec.Cmd
-	log *bytes.Buffer
-}
-
+// startWorkerProcess runs the worker command with cfg's dump settings, as id, without the
+// Kafka bridges and the outbox relay.
 func startWorkerProcess(t *testing.T, cfg config.Config, id string) *workerProcess {
 	t.Helper()
-	bin, err := workerBinary()
-	require.NoError(t, err)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
+	return startProcess(t,
 		"TEMPORAL_ADDRESS="+cfg.TemporalAddress, "TEMPORAL_NAMESPACE="+cfg.TemporalNamespace,
 		"TEMPORAL_TASK_QUEUE="+cfg.TaskQueue, "MYSQL_DSN="+cfg.MySQLDSN, "WORKER_ID="+id,
 		"HEALTH_ADDR=127.0.0.1:0", "KAFKA_BROKERS="+strings.Join(cfg.KafkaBrokers, ","),
-		"KAFKA_BRIDGE_ENABLED=false", "OUTBOX_RELAY_ENABLED=false", "DUMP_URL="+cfg.DumpURL,
+		"KAFKA_BRIDGE_ENABLED=false", "ENTITY_DIFF_ENABLED=false", "OUTBOX_RELAY_ENABLED=false", "DUMP_URL="+cfg.DumpURL,
 		"DUMP_NAME="+cfg.DumpName, "DUMP_CHUNK_SIZE="+strconv.Itoa(cfg.DumpChunkSize),
 		"DUMP_PARALLELISM="+strconv.Itoa(cfg.DumpParallelism), "LOG_LEVEL=warn",
 	)
-	w := &workerProcess{cmd: cmd, log: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = w.log, w.log
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return w
-}
-
-// peakRSS is the process's high-water mark of resident memory (VmHWM), in MiB.
-func (w *workerProcess) peakRSS(t *testing.T) float64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			require.NoError(t, err)
-			return kb / 1024
-		}
-	}
-	t.Fatal("no VmHWM in /proc status")
-	return 0
 }
 
 // waitForPollers waits until every named worker polls the queue for activities.
@@ -388,13 +338,6 @@ func waitForPollers(t *testing.T, queue string, identities ...string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// kill ends the process with SIGKILL: no graceful stop, no last heartbeat.
-func (w *workerProcess) kill(t *testing.T) {
-	t.Helper()
-	require.NoError(t, w.cmd.Process.Kill())
-	_ = w.cmd.Wait()
 }
 
 func dumpProgress(t *testing.T, run client.WorkflowRun) workflows.DumpProgress {

@@ -46,16 +46,20 @@ func describeSchedule(t *testing.T, o schedules.Options, job string) *client.Sch
 	return d
 }
 
+// scheduleConfig is the configuration env gives, on the test's own task queue.
+func scheduleConfig(t *testing.T, taskQueue string, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.LoadFrom(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	cfg.TaskQueue = taskQueue
+	return cfg
+}
+
 func TestScheduleApplyIsIdempotentAndFollowsTheEnvironment(t *testing.T) {
 	ctx := context.Background()
 	base := testConfig(t)
 	env := map[string]string{"USER_STATS_ENABLED": "false"}
-	load := func() config.Config {
-		cfg, err := config.LoadFrom(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-		require.NoError(t, err)
-		cfg.TaskQueue = base.TaskQueue
-		return cfg
-	}
+	load := func() config.Config { return scheduleConfig(t, base.TaskQueue, env) }
 	o := scheduleOptions(t, load())
 
 	applied, err := schedules.Apply(ctx, stack.client, o)
@@ -178,4 +182,105 @@ func TestScheduleApplyRejectsBadConfiguration(t *testing.T) {
 	o.CatchupWindow = time.Second
 	_, err = schedules.Apply(context.Background(), stack.client, o)
 	require.ErrorContains(t, err, "SCHEDULE_CATCHUP_WINDOW=1s")
+}
+
+// appliedJob is job's entry of an Apply result.
+func appliedJob(t *testing.T, applied []schedules.Applied, job string) schedules.Applied {
+	t.Helper()
+	for _, a := range applied {
+		if a.Job == job {
+			return a
+		}
+	}
+	t.Fatalf("apply said nothing of %s", job)
+	return schedules.Applied{}
+}
+
+// TestScheduleApplyKeepsAnOperatorsPause: apply runs at every start of the dev stack and of
+// deployments, so it may change a schedule's pause state only when the *_ENABLED setting
+// itself changed; a pause or unpause by an operator (Web UI, temporal CLI) stays.
+func TestScheduleApplyKeepsAnOperatorsPause(t *testing.T) {
+	ctx := context.Background()
+	base := testConfig(t)
+	env := map[string]string{"USER_STATS_ENABLED": "false"}
+	o := scheduleOptions(t, scheduleConfig(t, base.TaskQueue, env))
+	apply := func() []schedules.Applied {
+		t.Helper()
+		o.Schedules = scheduleConfig(t, base.TaskQueue, env).Schedules
+		applied, err := schedules.Apply(ctx, stack.client, o)
+		require.NoError(t, err)
+		return applied
+	}
+	state := func(job string) (bool, string) {
+		t.Helper()
+		s := describeSchedule(t, o, job).Schedule.State
+		return s.Paused, s.Note
+	}
+	apply()
+
+	// An operator pauses general statistics and runs user statistics although the
+	// configuration disables them, each with a note, as the Web UI and the CLI ask for.
+	const pauseNote, unpauseNote = "replica overloaded, INC-4711", "one run for the quarterly report"
+	require.NoError(t, stack.client.ScheduleClient().GetHandle(ctx, o.ScheduleID("general-stats")).
+		Pause(ctx, client.SchedulePauseOptions{Note: pauseNote}))
+	require.NoError(t, stack.client.ScheduleClient().GetHandle(ctx, o.ScheduleID("user-stats")).
+		Unpause(ctx, client.ScheduleUnpauseOptions{Note: unpauseNote}))
+
+	// Two restarts later both are as the operator left them, notes included, and apply says so.
+	for range 2 {
+		applied := apply()
+		gs := appliedJob(t, applied, "general-stats")
+		require.Equal(t, schedules.Unchanged, gs.Outcome)
+		require.True(t, gs.Paused)
+		require.Equal(t, "paused by an operator, left paused (GENERAL_STATS_ENABLED unchanged)", gs.Note)
+		us := appliedJob(t, applied, "user-stats")
+		require.Equal(t, schedules.Unchanged, us.Outcome)
+		require.False(t, us.Paused)
+		require.Equal(t, "running although USER_STATS_ENABLED=false: unpaused by an operator, left running (USER_STATS_ENABLED unchanged)", us.Note)
+		require.Empty(t, appliedJob(t, applied, "backlink-stats").Note, "a schedule as configured needs no word")
+
+		paused, note := state("general-stats")
+		require.True(t, paused, "the operator's pause survives apply")
+		require.Equal(t, pauseNote, note)
+		paused, note = state("user-stats")
+		require.False(t, paused, "the operator's unpause survives apply")
+		require.Equal(t, unpauseNote, note)
+	}
+
+	// A changed setting is a decision of its own: apply carries it out.
+	env["GENERAL_STATS_ENABLED"] = "false"
+	gs := appliedJob(t, apply(), "general-stats")
+	require.Equal(t, schedules.Updated, gs.Outcome)
+	require.Contains(t, gs.Changes, "GENERAL_STATS_ENABLED true → false")
+	require.True(t, gs.Paused)
+	require.Equal(t, "GENERAL_STATS_ENABLED changed to false: already paused", gs.Note)
+	paused, note := state("general-stats")
+	require.True(t, paused)
+	require.Equal(t, pauseNote, note, "a schedule already paused keeps its operator's note")
+
+	env["GENERAL_STATS_ENABLED"] = "true"
+	gs = appliedJob(t, apply(), "general-stats")
+	require.Equal(t, schedules.Updated, gs.Outcome)
+	require.False(t, gs.Paused)
+	require.Equal(t, "GENERAL_STATS_ENABLED changed to true: unpaused", gs.Note)
+	paused, note = state("general-stats")
+	require.False(t, paused)
+	require.Equal(t, "unpaused by schedules apply: GENERAL_STATS_ENABLED=true", note)
+
+	delete(env, "USER_STATS_ENABLED")
+	env["BACKLINK_STATS_ENABLED"] = "false"
+	applied := apply()
+	require.Equal(t, "USER_STATS_ENABLED changed to true: already running", appliedJob(t, applied, "user-stats").Note)
+	bs := appliedJob(t, applied, "backlink-stats")
+	require.True(t, bs.Paused)
+	require.Equal(t, "BACKLINK_STATS_ENABLED changed to false: paused", bs.Note)
+	paused, note = state("backlink-stats")
+	require.True(t, paused)
+	require.Equal(t, "paused by schedules apply: BACKLINK_STATS_ENABLED=false", note)
+
+	// Settled: nothing to do, nothing to say.
+	for _, a := range apply() {
+		require.Equal(t, schedules.Unchanged, a.Outcome, a.Job)
+		require.Empty(t, a.Note, a.Job)
+	}
 }

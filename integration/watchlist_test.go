@@ -724,3 +724,77 @@ func benchLag(b *testing.B, f *wlFixture, baseline bool) []time.Duration {
 	require.NoError(b, rows.Err())
 	return lags
 }
+
+// topicMessageCount is the number of messages in topic: the sum over its partitions of the
+// last offset less the first.
+func topicMessageCount(t testing.TB, topic string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kc := &kafka.Client{Addr: kafka.TCP(stack.KafkaBrokers...), Timeout: 10 * time.Second}
+	meta, err := kc.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	require.NoError(t, err)
+	require.Len(t, meta.Topics, 1)
+	require.NoError(t, meta.Topics[0].Error, topic)
+	var reqs []kafka.OffsetRequest
+	for _, p := range meta.Topics[0].Partitions {
+		reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+	}
+	res, err := kc.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	require.NoError(t, err)
+	var n int64
+	for _, p := range res.Topics[topic] {
+		require.NoError(t, p.Error)
+		n += p.LastOffset - p.FirstOffset
+	}
+	return n
+}
+
+// TestMalformedMessagesAreDeadLetteredOnce runs both bridges of the entity_change topic (two
+// consumer groups): each malformed message reaches the DLQ once, from the watchlist group,
+// with headers naming that group and the reason.
+func TestMalformedMessagesAreDeadLetteredOnce(t *testing.T) {
+	cfg := wlConfig(t, testConfig(t))
+	cfg.EntityDiffEnabled = true
+	cfg.EntityDiffGroup = "ed-" + cfg.KafkaConsumerGroup
+	w := startWorker(t, cfg)
+
+	bad, reasons := malformed(45)
+	producer := newProducer(cfg.EntityChangeTopic)
+	defer producer.Close()
+	require.NoError(t, producer.WriteMessages(context.Background(), bad...))
+
+	// Both groups have committed every message; a bridge writes its dead letters before it
+	// commits, so the DLQ holds all it ever will of these.
+	bridgeCount := func(details map[string]any, bridge string, fields ...string) float64 {
+		state, _ := details[bridge].(map[string]any)
+		var n float64
+		for _, f := range fields {
+			v, _ := state[f].(float64)
+			n += v
+		}
+		return n
+	}
+	var details map[string]any
+	require.Eventually(t, func() bool {
+		_, body := getJSON(t, w.healthURL+"/health")
+		details = body["details"].(map[string]any)
+		return bridgeCount(details, "kafka_bridge", "dead_lettered") == float64(len(bad)) &&
+			bridgeCount(details, "entity_diff_bridge", "dead_lettered", "skipped_invalid") == float64(len(bad))
+	}, 60*time.Second, 200*time.Millisecond, "both bridges commit the malformed messages")
+	require.Zero(t, bridgeCount(details, "entity_diff_bridge", "dead_lettered"), "the entity-diff group leaves them to the watchlist group")
+	require.EqualValues(t, len(bad), bridgeCount(details, "entity_diff_bridge", "skipped_invalid"), "and counts them")
+
+	require.Equal(t, int64(len(bad)), topicMessageCount(t, watchlist.DLQTopic(cfg.EntityChangeTopic)), "one dead letter per malformed message")
+	origins := map[string]bool{}
+	for _, m := range readDLQ(t, cfg.EntityChangeTopic, len(bad)) {
+		fragment, ok := reasons[string(m.Value)]
+		require.True(t, ok, "unexpected DLQ message %q", m.Value)
+		require.Contains(t, header(m, events.HeaderError), fragment, "reason of %q", m.Value)
+		require.Equal(t, cfg.KafkaConsumerGroup, header(m, events.HeaderConsumerGroup))
+		require.Equal(t, cfg.EntityChangeTopic, header(m, events.HeaderOriginalTopic))
+		origins[header(m, events.HeaderOriginalPartition)+"/"+header(m, events.HeaderOriginalOffset)] = true
+	}
+	require.Len(t, origins, len(bad), "each dead letter names a different source message")
+	require.NoError(t, w.stop())
+}

@@ -85,7 +85,7 @@ func startWorker(t testing.TB, cfg config.Config) *runningWorker {
 	return w
 }
 
-func getJSON(t *testing.T, url string) (int, map[string]any) {
+func getJSON(t testing.TB, url string) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)

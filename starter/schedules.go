@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		path:    "schedules apply",
-		summary: "Create or update the Temporal Schedules of every scheduled job from *_SCHEDULE, *_ENABLED (false pauses) and SCHEDULE_CATCHUP_WINDOW. Idempotent.",
+		summary: "Create or update the Temporal Schedules of every scheduled job from *_SCHEDULE, *_ENABLED and SCHEDULE_CATCHUP_WINDOW. Idempotent. A pause or unpause by an operator stays until the job's *_ENABLED changes.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			prefix := fs.String("id-prefix", "", "put this before every schedule ID (for test or staging namespaces)")
 			return func(ctx context.Context, e *env) error {
@@ -77,6 +77,12 @@ func applySchedules(ctx context.Context, out io.Writer, c client.Client, o sched
 	}
 	if ferr := tw.Flush(); err == nil {
 		err = ferr
+	}
+	// What apply did or left about a pause, one line each, below the table.
+	for _, a := range applied {
+		if a.Note != "" {
+			fmt.Fprintf(out, "%s: %s\n", a.ID, a.Note)
+		}
 	}
 	return err
 }

@@ -8,10 +8,17 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
@@ -26,11 +33,13 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	WorkerStopTimeout time.Duration
+	HealthStallGrace  time.Duration
 
 	KafkaBrokers         []string
 	EntityChangeTopic    string
 	EntityDiffTopic      string
 	KafkaConsumerGroup   string
+	KafkaSessionTimeout  time.Duration
 	EntityDiffEnabled    bool
 	EntityDiffGroup      string
 	KafkaBridgeEnabled   bool
@@ -95,30 +104,32 @@ var vars []Var
 
 func init() {
 	vars = []Var{
-		{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port", str(func(c *Config) *string { return &c.TemporalAddress })},
-		{"TEMPORAL_NAMESPACE", "default", "Temporal namespace", str(func(c *Config) *string { return &c.TemporalNamespace })},
-		{"TEMPORAL_TASK_QUEUE", "entitybase-workers", "task queue the worker polls", str(func(c *Config) *string { return &c.TaskQueue })},
-		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing)", str(func(c *Config) *string { return &c.MySQLDSN })},
-		{"WORKER_ID", "<host>-<pid>", "identity of this worker process (logs, /health, ID range owner)", str(func(c *Config) *string { return &c.WorkerID })},
+		{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port", checked(func(c *Config) *string { return &c.TemporalAddress }, checkHostPort)},
+		{"TEMPORAL_NAMESPACE", "default", "Temporal namespace", checked(func(c *Config) *string { return &c.TemporalNamespace }, checkNamespace)},
+		{"TEMPORAL_TASK_QUEUE", "entitybase-workers", "task queue the worker polls", checked(func(c *Config) *string { return &c.TaskQueue }, checkTaskQueue)},
+		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing)", checked(func(c *Config) *string { return &c.MySQLDSN }, checkDSN)},
+		{"WORKER_ID", "<host>-<pid>", "identity of this worker process (logs, /health, ID range owner)", checked(func(c *Config) *string { return &c.WorkerID }, checkID)},
 		{"HEALTH_ADDR", ":8080", "listen address of /health, /healthz, /readyz, /metrics", addr(func(c *Config) *string { return &c.HealthAddr })},
 		{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 		{"LOG_FORMAT", "console", "console or json", oneOf(func(c *Config) *string { return &c.LogFormat }, "console", "json")},
-		{"WORKER_STOP_TIMEOUT", "30s", "on SIGTERM, how long running activities get to finish", dur(func(c *Config) *time.Duration { return &c.WorkerStopTimeout })},
+		{"WORKER_STOP_TIMEOUT", "30s", "on SIGTERM, how long running activities get to finish", durRange(func(c *Config) *time.Duration { return &c.WorkerStopTimeout }, time.Second, 24*time.Hour)},
+		{"HEALTH_STALL_GRACE", "1m", "how long a Kafka bridge or the outbox relay may fail without progress before /health and /readyz answer 503 (degraded)", durRange(func(c *Config) *time.Duration { return &c.HealthStallGrace }, time.Second, 24*time.Hour)},
 
-		{"KAFKA_BROKERS", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers", list(func(c *Config) *[]string { return &c.KafkaBrokers })},
-		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", str(func(c *Config) *string { return &c.EntityChangeTopic })},
-		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", str(func(c *Config) *string { return &c.EntityDiffTopic })},
+		{"KAFKA_BROKERS", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers", brokers(func(c *Config) *[]string { return &c.KafkaBrokers })},
+		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", checked(func(c *Config) *string { return &c.EntityChangeTopic }, checkTopic)},
+		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", checked(func(c *Config) *string { return &c.EntityDiffTopic }, checkTopic)},
 		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
-		{"ENTITY_DIFF_CONSUMER_GROUP", "entity-diff", "consumer group of the entity-diff bridge", str(func(c *Config) *string { return &c.EntityDiffGroup })},
-		{"KAFKA_CONSUMER_GROUP", "watchlist-consumer", "consumer group of the watchlist bridge", str(func(c *Config) *string { return &c.KafkaConsumerGroup })},
+		{"ENTITY_DIFF_CONSUMER_GROUP", "entity-diff", "consumer group of the entity-diff bridge", checked(func(c *Config) *string { return &c.EntityDiffGroup }, checkID)},
+		{"KAFKA_CONSUMER_GROUP", "watchlist-consumer", "consumer group of the watchlist bridge", checked(func(c *Config) *string { return &c.KafkaConsumerGroup }, checkID)},
 		{"KAFKA_BRIDGE_ENABLED", "true", "run the Kafka → Temporal bridge in this worker", boolean(func(c *Config) *bool { return &c.KafkaBridgeEnabled })},
+		{"KAFKA_SESSION_TIMEOUT", "6s", "how long the bridges' consumer groups wait for a silent member (a killed worker) before its partitions go to the others; brokers accept 6s to 30m by default", durRange(func(c *Config) *time.Duration { return &c.KafkaSessionTimeout }, time.Second, 30*time.Minute)},
 		{"KAFKA_MAX_MESSAGE_BYTES", "1000000", "largest message produced; larger RDF diffs are split", intRange(func(c *Config) *int { return &c.KafkaMaxMessageBytes }, 1024, 100<<20)},
 		{"BRIDGE_BATCH_SIZE", "100", "messages per signal to a watchlist shard", intRange(func(c *Config) *int { return &c.BridgeBatchSize }, 1, 10000)},
-		{"BRIDGE_BATCH_WAIT", "200ms", "longest wait to fill a batch", dur(func(c *Config) *time.Duration { return &c.BridgeBatchWait })},
+		{"BRIDGE_BATCH_WAIT", "200ms", "longest wait to fill a batch", durRange(func(c *Config) *time.Duration { return &c.BridgeBatchWait }, time.Millisecond, time.Minute)},
 		{"WATCHLIST_SHARDS", "8", "number of WatchlistWorkflow shards", intRange(func(c *Config) *int { return &c.WatchlistShards }, 1, 1024)},
 		{"NOTIFY_SELF_EDITS", "false", "notify editors of their own edits", boolean(func(c *Config) *bool { return &c.NotifySelfEdits })},
 		{"OUTBOX_RELAY_ENABLED", "true", "publish the entity_change outbox to Kafka from this worker", boolean(func(c *Config) *bool { return &c.OutboxRelayEnabled })},
-		{"OUTBOX_POLL_INTERVAL", "500ms", "how often the outbox relay looks for new events", dur(func(c *Config) *time.Duration { return &c.OutboxPollInterval })},
+		{"OUTBOX_POLL_INTERVAL", "500ms", "how often the outbox relay looks for new events", durRange(func(c *Config) *time.Duration { return &c.OutboxPollInterval }, time.Millisecond, time.Minute)},
 
 		{"ID_RANGE_SIZE", "1000000", "IDs per block claimed in id_ranges", int64Range(func(c *Config) *int64 { return &c.IDRangeSize }, 10, 1<<40)},
 		{"ID_MIN_Q", "1", "lowest item ID handed out", idMin("Q")},
@@ -138,13 +149,13 @@ func init() {
 		{"NOTIFICATION_MAX_AGE_DAYS", "30", "cap on a user's retention_hours", intRange(func(c *Config) *int { return &c.NotificationMaxAgeDays }, 1, 3650)},
 		{"NOTIFICATION_MAX_PER_USER", "500", "cap on a user's notification_limit", intRange(func(c *Config) *int { return &c.NotificationMaxPerUser }, 1, 1000000)},
 		{"NOTIFICATION_DELETE_BATCH", "1000", "rows per DELETE in the cleanup", intRange(func(c *Config) *int { return &c.NotificationDeleteBatch }, 1, 100000)},
-		{"SCHEDULE_CATCHUP_WINDOW", "1h", "how late a missed scheduled run may still start", dur(func(c *Config) *time.Duration { return &c.CatchupWindow })},
+		{"SCHEDULE_CATCHUP_WINDOW", "1h", "how late a missed scheduled run may still start", durRange(func(c *Config) *time.Duration { return &c.CatchupWindow }, MinCatchupWindow, 366*24*time.Hour)},
 
-		{"DUMP_URL", "file://./dumps", "blob store for dumps (file://DIR or s3://bucket?region=…)", str(func(c *Config) *string { return &c.DumpURL })},
-		{"DUMP_NAME", "wikibase", "file name prefix of dumps", str(func(c *Config) *string { return &c.DumpName })},
+		{"DUMP_URL", "file://./dumps", "blob store for dumps: file://DIR, or s3://bucket?region=…&endpoint=…&use_path_style=true for S3-compatible stores (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)", checked(func(c *Config) *string { return &c.DumpURL }, dump.CheckStoreURL)},
+		{"DUMP_NAME", "wikibase", "file name prefix of dumps (letters, digits, . _ -)", checked(func(c *Config) *string { return &c.DumpName }, checkFileName)},
 		{"DUMP_CHUNK_SIZE", "10000", "entities per dump chunk", intRange(func(c *Config) *int { return &c.DumpChunkSize }, 1, 10000000)},
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},
-		{"WIKIBASE_CONFIG", "", "JSON file with concept/data URIs, sites and RDF settings (default: Wikidata's)", str(func(c *Config) *string { return &c.WikibaseConfig })},
+		{"WIKIBASE_CONFIG", "", "JSON file with concept/data URIs, sites and RDF settings (default: Wikidata's)", checked(func(c *Config) *string { return &c.WikibaseConfig }, checkWikibaseConfig)},
 	}
 	for _, job := range ScheduledJobs {
 		job := job
@@ -158,7 +169,7 @@ func init() {
 				c.Schedules[job.Name] = s
 				return nil
 			}},
-			Var{job.Env + "_ENABLED", "true", "false pauses the schedule of " + job.About, func(c *Config, v string) error {
+			Var{job.Env + "_ENABLED", "true", "false pauses the schedule of " + job.About + "; apply acts on a change of this value, so an operator's pause stays", func(c *Config, v string) error {
 				b, err := parseBool(v)
 				if err != nil {
 					return err
@@ -195,7 +206,29 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
+	if err := c.checkTogether(); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// MinCatchupWindow is Temporal's smallest schedule catch-up window; below it the server
+// silently uses its own.
+const MinCatchupWindow = 10 * time.Second
+
+// checkTogether checks the settings that must differ from each other.
+func (c Config) checkTogether() error {
+	var errs []error
+	if c.KafkaConsumerGroup == c.EntityDiffGroup {
+		errs = append(errs, fmt.Errorf("KAFKA_CONSUMER_GROUP and ENTITY_DIFF_CONSUMER_GROUP are both %q: the two bridges would split the topic's partitions between them and each would miss the other's events", c.KafkaConsumerGroup))
+	}
+	if c.EntityChangeTopic == c.EntityDiffTopic {
+		errs = append(errs, fmt.Errorf("KAFKA_ENTITY_CHANGE_TOPIC and KAFKA_ENTITY_DIFF_TOPIC are both %q: rdf_change events would be read as entity_change events", c.EntityChangeTopic))
+	}
+	if c.EntityDiffTopic == c.EntityChangeTopic+".dlq" {
+		errs = append(errs, fmt.Errorf("KAFKA_ENTITY_DIFF_TOPIC=%q is the dead-letter topic of KAFKA_ENTITY_CHANGE_TOPIC", c.EntityDiffTopic))
+	}
+	return errors.Join(errs...)
 }
 
 func defaultWorkerID() string {
@@ -206,10 +239,11 @@ func defaultWorkerID() string {
 	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
-func str(field func(*Config) *string) func(*Config, string) error {
+// checked sets a string field to a value check accepts.
+func checked(field func(*Config) *string, check func(string) error) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		if v == "" {
-			return nil
+		if err := check(v); err != nil {
+			return err
 		}
 		*field(c) = v
 		return nil
@@ -227,6 +261,96 @@ func addr(field func(*Config) *string) func(*Config, string) error {
 	}
 }
 
+// checkHostPort accepts host:port with a host and a port from 1 to 65535.
+func checkHostPort(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || host == "" {
+		return errors.New("want host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q: want host:port with a port from 1 to 65535", port)
+	}
+	return nil
+}
+
+// matching accepts the values re matches; accepts says what those are.
+func matching(re *regexp.Regexp, accepts string) func(string) error {
+	return func(v string) error {
+		if !re.MatchString(v) {
+			return errors.New("want " + accepts)
+		}
+		return nil
+	}
+}
+
+var (
+	// checkNamespace accepts what Temporal accepts as a namespace name.
+	checkNamespace = matching(regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`),
+		"a namespace name: letters, digits, '.', '_' and '-', at most 255, starting with a letter or digit")
+	// checkFileName accepts a name that stays one file name component on every store (the
+	// dumps' prefix): no path separators, no leading dot.
+	checkFileName = matching(regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`),
+		"a file name of letters, digits, '.', '_' and '-' starting with a letter or digit, at most 100 characters")
+	topicName = matching(regexp.MustCompile(`^[A-Za-z0-9._-]{1,245}$`),
+		"a Kafka topic name: 1 to 245 characters of A-Z a-z 0-9 . _ - (the dead-letter topic adds .dlq)")
+)
+
+// checkTaskQueue accepts a task queue name Temporal takes: at most 1000 characters, none
+// blank, not in the server's reserved /_sys/ space.
+func checkTaskQueue(v string) error {
+	if strings.HasPrefix(v, "/_sys/") {
+		return errors.New("task queue names starting with /_sys/ are reserved by Temporal")
+	}
+	return checkText(v, 1000)
+}
+
+// checkID accepts an identifier (worker ID, consumer group) that fits its 255-character
+// columns and reads well in logs.
+func checkID(v string) error { return checkText(v, 255) }
+
+func checkText(v string, maxLen int) error {
+	if utf8.RuneCountInString(v) > maxLen {
+		return fmt.Errorf("want at most %d characters", maxLen)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return errors.New("want printable characters without spaces or control characters")
+		}
+	}
+	return nil
+}
+
+// checkTopic accepts a Kafka topic name that leaves room for the ".dlq" of its dead-letter
+// topic.
+func checkTopic(v string) error {
+	if v == "." || v == ".." {
+		return errors.New(`want a topic name other than "." and ".."`)
+	}
+	return topicName(v)
+}
+
+// checkDSN accepts a go-sql-driver DSN that names a database.
+func checkDSN(v string) error {
+	dsn, err := mysql.ParseDSN(v)
+	if err != nil {
+		return fmt.Errorf("want a go-sql-driver DSN such as user:pass@tcp(host:3306)/dbname: %w", err)
+	}
+	if dsn.DBName == "" {
+		return errors.New("want a database name after the slash, e.g. root@tcp(127.0.0.1:3306)/entitybase")
+	}
+	return nil
+}
+
+// checkWikibaseConfig loads the file as the RDF code will, so a missing or broken file
+// stops the start rather than the first dump or entity diff.
+func checkWikibaseConfig(v string) error {
+	if v == "" {
+		return nil
+	}
+	_, err := rdf.LoadConfig(v)
+	return err
+}
+
 func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		for _, a := range allowed {
@@ -239,24 +363,36 @@ func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string)
 	}
 }
 
-func dur(field func(*Config) *time.Duration) func(*Config, string) error {
+func durRange(field func(*Config) *time.Duration, lo, hi time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return errors.New("want a non-negative duration such as 500ms, 30s or 1h")
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("want a duration from %s to %s, such as 500ms, 30s or 2m", formatDuration(lo), formatDuration(hi))
 		}
 		*field(c) = d
 		return nil
 	}
 }
 
-func list(field func(*Config) *[]string) func(*Config, string) error {
+// formatDuration drops the zero units time.Duration.String writes ("1m0s" → "1m").
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func brokers(field func(*Config) *[]string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		var out []string
 		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); p != "" {
-				if _, port, ok := strings.Cut(p, ":"); !ok || port == "" {
-					return fmt.Errorf("broker %q: want host:port", p)
+				if err := checkHostPort(p); err != nil {
+					return fmt.Errorf("broker %q: %w", p, err)
 				}
 				out = append(out, p)
 			}

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,123 @@ func TestValidateCron(t *testing.T) {
 		err := config.ValidateCron(s)
 		require.Error(t, err, s)
 		require.Contains(t, err.Error(), want, s)
+	}
+}
+
+// TestEveryVariableIsCheckedAtStart gives each variable a value it must reject, and the
+// words the error must use to say what is accepted. A variable without a case fails the
+// test: every setting that can be checked at start is checked at start.
+func TestEveryVariableIsCheckedAtStart(t *testing.T) {
+	badJSON := filepath.Join(t.TempDir(), "wikibase.json")
+	require.NoError(t, os.WriteFile(badJSON, []byte(`{"sites": [{"id": ""}]}`), 0o644))
+	cases := map[string][]struct{ value, want string }{
+		// addresses
+		"TEMPORAL_ADDRESS": {{"temporal", "want host:port"}, {"temporal:99999", "port from 1 to 65535"}, {":7233", "want host:port"}},
+		"HEALTH_ADDR":      {{"8080", "want [host]:port"}, {":70000", "port from 0 to 65535"}},
+		"KAFKA_BROKERS":    {{"kafka", "want host:port"}, {"kafka:9092,kafka:x", "port from 1 to 65535"}, {",", "at least one"}},
+		"MYSQL_DSN":        {{"root@tcp(127.0.0.1:3306", "go-sql-driver DSN"}, {"root@tcp(127.0.0.1:3306)/", "database name"}},
+		"DUMP_URL":         {{"ftp://dumps.example/x", "want file or s3"}, {"s3://", "bucket"}, {"file://dumps/x", "file://./relative"}, {"file://", "no path"}},
+		// names
+		"TEMPORAL_NAMESPACE":         {{"my namespace", "letters, digits"}},
+		"TEMPORAL_TASK_QUEUE":        {{"/_sys/queue", "reserved"}, {"two words", "without spaces"}},
+		"WORKER_ID":                  {{strings.Repeat("w", 256), "at most 255"}, {"a\tb", "without spaces"}},
+		"KAFKA_ENTITY_CHANGE_TOPIC":  {{"entity change", "A-Z a-z 0-9 . _ -"}, {"..", `other than "." and ".."`}, {strings.Repeat("t", 246), "1 to 245 characters"}},
+		"KAFKA_ENTITY_DIFF_TOPIC":    {{"diff/topic", "A-Z a-z 0-9 . _ -"}},
+		"KAFKA_CONSUMER_GROUP":       {{"group\x00", "without spaces or control characters"}},
+		"ENTITY_DIFF_CONSUMER_GROUP": {{strings.Repeat("g", 256), "at most 255"}},
+		"DUMP_NAME":                  {{"../../x", "file name"}, {"a/b", "file name"}, {".hidden", "starting with a letter or digit"}},
+		"WIKIBASE_CONFIG":            {{"/nonexistent/wikibase.json", "no such file"}, {badJSON, "sites[0]: id is empty"}},
+		// choices and switches
+		"LOG_LEVEL":            {{"loud", "want one of debug, info, warn, error"}},
+		"LOG_FORMAT":           {{"xml", "want one of console, json"}},
+		"ENTITY_DIFF_ENABLED":  {{"sometimes", "want true or false"}},
+		"KAFKA_BRIDGE_ENABLED": {{"2", "want true or false"}},
+		"NOTIFY_SELF_EDITS":    {{"maybe", "want true or false"}},
+		"OUTBOX_RELAY_ENABLED": {{"y", "want true or false"}},
+		// durations
+		"WORKER_STOP_TIMEOUT":     {{"0s", "from 1s to 24h"}, {"soon", "duration"}},
+		"HEALTH_STALL_GRACE":      {{"500ms", "from 1s to 24h"}, {"1 minute", "duration"}},
+		"KAFKA_SESSION_TIMEOUT":   {{"0s", "from 1s to 30m"}, {"1h", "from 1s to 30m"}},
+		"BRIDGE_BATCH_WAIT":       {{"0s", "from 1ms to 1m"}, {"-5ms", "from 1ms to 1m"}},
+		"OUTBOX_POLL_INTERVAL":    {{"0", "from 1ms to 1m"}, {"2h", "from 1ms to 1m"}},
+		"SCHEDULE_CATCHUP_WINDOW": {{"5s", "from 10s"}, {"1d", "duration"}},
+		// numbers in range
+		"KAFKA_MAX_MESSAGE_BYTES":   {{"100", "from 1024 to 104857600"}},
+		"BRIDGE_BATCH_SIZE":         {{"0", "from 1 to 10000"}},
+		"WATCHLIST_SHARDS":          {{"2000", "from 1 to 1024"}},
+		"ID_RANGE_SIZE":             {{"5", "from 10 to"}},
+		"ID_MIN_Q":                  {{"0", "at least 1"}},
+		"ID_MIN_P":                  {{"-1", "at least 1"}},
+		"ID_MIN_L":                  {{"x", "at least 1"}},
+		"ID_MIN_E":                  {{"1.5", "at least 1"}},
+		"ID_PREFETCH_AT":            {{"1.5", "greater than 0 and at most 1"}},
+		"ID_LEASE_SIZE":             {{"20000", "from 1 to 10000"}},
+		"USER_STATS_ACTIVE_DAYS":    {{"0", "from 1 to 3650"}},
+		"BACKLINK_STATS_TOP_LIMIT":  {{"0", "from 1 to 100000"}},
+		"NOTIFICATION_MAX_AGE_DAYS": {{"9999", "from 1 to 3650"}},
+		"NOTIFICATION_MAX_PER_USER": {{"0", "from 1 to 1000000"}},
+		"NOTIFICATION_DELETE_BATCH": {{"0", "from 1 to 100000"}},
+		"DUMP_CHUNK_SIZE":           {{"0", "from 1 to 10000000"}},
+		"ENTITY_MAX_BYTES":          {{"100", "from 1024 to"}, {"16777216", "from 1024 to 8388608"}},
+		"LABEL_MAX_CHARS":           {{"0", "from 1 to 10000"}},
+		"DESCRIPTION_MAX_CHARS":     {{"-3", "from 1 to 10000"}},
+		"ALIAS_MAX_CHARS":           {{"lots", "from 1 to 10000"}},
+		"DUMP_PARALLELISM":          {{"0", "from 1 to 1024"}},
+	}
+	for _, job := range config.ScheduledJobs {
+		cases[job.Env+"_SCHEDULE"] = []struct{ value, want string }{{"0 2 * *", "has 4 fields, want 5"}, {"0 25 * * *", "hour field"}}
+		cases[job.Env+"_ENABLED"] = []struct{ value, want string }{{"paused", "want true or false"}}
+	}
+	for _, v := range config.Vars() {
+		require.Contains(t, cases, v.Name, "%s needs a value it rejects here (or a reason it accepts everything)", v.Name)
+	}
+	for name, bad := range cases {
+		for _, tc := range bad {
+			t.Run(name+"="+tc.value, func(t *testing.T) {
+				_, err := config.LoadFrom(env(map[string]string{name: tc.value}))
+				require.Error(t, err)
+				require.Contains(t, err.Error(), name+"=")
+				require.Contains(t, err.Error(), tc.want)
+			})
+		}
+	}
+}
+
+func TestGoodValuesOfEachKind(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "wikibase.json")
+	require.NoError(t, os.WriteFile(good, []byte(`{}`), 0o644))
+	c, err := config.LoadFrom(env(map[string]string{
+		"TEMPORAL_ADDRESS": "temporal-frontend.temporal.svc:7233", "HEALTH_ADDR": "0.0.0.0:9090",
+		"KAFKA_BROKERS": "k1:9092,k2:9093", "MYSQL_DSN": "app:secret@tcp(db:3306)/wikibase?parseTime=true",
+		"DUMP_URL":  "s3://dumps?region=eu-west-1&endpoint=http://minio:9000&use_path_style=true",
+		"DUMP_NAME": "wikidata-test_1.0", "WIKIBASE_CONFIG": good, "TEMPORAL_NAMESPACE": "prod.wikibase",
+		"TEMPORAL_TASK_QUEUE": "entitybase/blue", "KAFKA_ENTITY_CHANGE_TOPIC": "wb.entity_change-v2",
+		"KAFKA_CONSUMER_GROUP": "watchlist-consumer#2", "SCHEDULE_CATCHUP_WINDOW": "10s",
+		"WORKER_STOP_TIMEOUT": "2m", "OUTBOX_POLL_INTERVAL": "1ms",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "wikidata-test_1.0", c.DumpName)
+	require.Equal(t, good, c.WikibaseConfig)
+	require.Equal(t, 10*time.Second, c.CatchupWindow)
+	for _, dumpURL := range []string{"file://./dumps", "file:///var/lib/dumps", "file:dumps"} {
+		_, err := config.LoadFrom(env(map[string]string{"DUMP_URL": dumpURL}))
+		require.NoError(t, err, dumpURL)
+	}
+}
+
+func TestSettingsThatMustDifferFromEachOther(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"KAFKA_CONSUMER_GROUP": "g", "ENTITY_DIFF_CONSUMER_GROUP": "g"},
+			`KAFKA_CONSUMER_GROUP and ENTITY_DIFF_CONSUMER_GROUP are both "g"`},
+		{map[string]string{"KAFKA_ENTITY_DIFF_TOPIC": "entitybase.entity_change"},
+			`KAFKA_ENTITY_CHANGE_TOPIC and KAFKA_ENTITY_DIFF_TOPIC are both "entitybase.entity_change"`},
+		{map[string]string{"KAFKA_ENTITY_DIFF_TOPIC": "entitybase.entity_change.dlq"},
+			`KAFKA_ENTITY_DIFF_TOPIC="entitybase.entity_change.dlq" is the dead-letter topic of KAFKA_ENTITY_CHANGE_TOPIC`},
+	} {
+		_, err := config.LoadFrom(env(tc.env))
+		require.ErrorContains(t, err, tc.want)
 	}
 }

@@ -94,31 +94,50 @@ var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
 // An empty URL means DefaultStoreURL. A file store's directory is created if
 // missing. S3 credentials come from the usual AWS environment.
 func OpenStore(ctx context.Context, rawURL string) (*BlobStore, error) {
+	dir, err := parseStoreURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		return OpenFileStore(dir)
+	}
+	b, err := blob.OpenBucket(ctx, rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("open dump store %q: %w", rawURL, err)
+	}
+	return &BlobStore{bucket: b, skipKey: func(string) bool { return false }}, nil
+}
+
+// CheckStoreURL reports what is wrong with rawURL as a store URL, without opening the store:
+// the configuration checks DUMP_URL at start with it.
+func CheckStoreURL(rawURL string) error {
+	_, err := parseStoreURL(rawURL)
+	return err
+}
+
+// parseStoreURL returns the directory of a file store URL, or "" for a valid s3:// URL.
+func parseStoreURL(rawURL string) (dir string, err error) {
 	if rawURL == "" {
 		rawURL = DefaultStoreURL
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("dump store URL %q: %w", rawURL, err)
+		return "", fmt.Errorf("dump store URL %q: %w", rawURL, err)
 	}
 	switch u.Scheme {
 	case "file":
 		dir, err := fileURLPath(u)
 		if err != nil {
-			return nil, fmt.Errorf("dump store URL %q: %w", rawURL, err)
+			return "", fmt.Errorf("dump store URL %q: %w", rawURL, err)
 		}
-		return OpenFileStore(dir)
+		return dir, nil
 	case "s3":
 		if u.Host == "" {
-			return nil, fmt.Errorf("dump store URL %q: missing bucket name (s3://bucket)", rawURL)
+			return "", fmt.Errorf("dump store URL %q: missing bucket name (s3://bucket)", rawURL)
 		}
-		b, err := blob.OpenBucket(ctx, rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("open dump store %q: %w", rawURL, err)
-		}
-		return &BlobStore{bucket: b, skipKey: func(string) bool { return false }}, nil
+		return "", nil
 	default:
-		return nil, fmt.Errorf("dump store URL %q: unsupported scheme %q, want file or s3", rawURL, u.Scheme)
+		return "", fmt.Errorf("dump store URL %q: unsupported scheme %q, want file or s3", rawURL, u.Scheme)
 	}
 }
 

@@ -93,7 +93,7 @@ func TestDeadLetter(t *testing.T) {
 		Key: []byte("Q42"), Value: []byte(`{"broken"`),
 		Headers: []kafka.Header{{Key: "trace", Value: []byte("abc")}},
 	}
-	dl := DeadLetter(original, errors.New("parse entity_change: not a JSON object"))
+	dl := DeadLetter(original, "watchlist-consumer", errors.New("parse entity_change: not a JSON object"))
 	assert.Equal(t, original.Key, dl.Key)
 	assert.Equal(t, original.Value, dl.Value)
 	assert.Empty(t, dl.Topic)
@@ -103,12 +103,13 @@ func TestDeadLetter(t *testing.T) {
 		{Key: HeaderOriginalTopic, Value: []byte("entitybase.entity_change")},
 		{Key: HeaderOriginalPartition, Value: []byte("3")},
 		{Key: HeaderOriginalOffset, Value: []byte("12345")},
+		{Key: HeaderConsumerGroup, Value: []byte("watchlist-consumer")},
 	}, dl.Headers)
 	// The original's header slice must not be aliased by the dead letter.
 	assert.Len(t, original.Headers, 1)
 
-	long := DeadLetterHeaders(original, errors.New(strings.Repeat("é", 1000)))
+	long := DeadLetterHeaders(original, "g", errors.New(strings.Repeat("é", 1000)))
 	assert.LessOrEqual(t, len(long[1].Value), maxReasonBytes)
 	assert.True(t, strings.HasPrefix(strings.Repeat("é", 1000), string(long[1].Value)))
-	assert.Equal(t, "unknown error", string(DeadLetterHeaders(original, nil)[1].Value))
+	assert.Equal(t, "unknown error", string(DeadLetterHeaders(original, "g", nil)[1].Value))
 }

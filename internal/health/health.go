@@ -1,11 +1,22 @@
-// Package health serves a worker's HTTP endpoints: /health (JSON status with details, HTTP
-// 503 when a dependency is down), /healthz (liveness), /readyz (every dependency checked) and
-// /metrics (Prometheus text).
+// Package health serves a worker's HTTP endpoints: /health (JSON status with details),
+// /healthz (liveness), /readyz (readiness) and /metrics (Prometheus text).
+//
+// A dependency that fails its check (MySQL, Temporal, Kafka) makes /health "unhealthy" and
+// /readyz fail. A background component (a Kafka bridge, the outbox relay) that has failed
+// without progress for longer than the stall grace makes /health "degraded", naming the
+// component, since when and its last error, and fails /readyz too: both answer 503, so a
+// Kubernetes readiness probe marks the pod not ready (a worker takes no traffic, but a
+// rollout stops instead of replacing working pods with stuck ones) and an alert on the
+// status code fires without parsing the body. Within the grace a retrying component changes
+// nothing: a rebalance or a broker restart must not flap the probe. /healthz stays 200
+// throughout, because restarting the process mends neither a broker outage nor a stuck
+// group, and restarts would only add rebalances.
 package health
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"sync"
@@ -17,20 +28,31 @@ type Check func(ctx context.Context) error
 
 // Report is the body of /health, the original's shape with real content.
 type Report struct {
-	Status      string         `json:"status"` // healthy or unhealthy
+	Status      string         `json:"status"` // healthy, degraded (a component stalled) or unhealthy (a dependency failed)
 	WorkerID    string         `json:"worker_id"`
 	Details     map[string]any `json:"details"`
 	RangeStatus any            `json:"range_status"`
+}
+
+// Stall is how a background component stands: Since is when its current run of failures
+// without progress began (zero while it works), LastError the latest of those failures.
+type Stall struct {
+	Since     time.Time
+	LastError string
 }
 
 // Server holds the named checks and detail sources of one process.
 type Server struct {
 	WorkerID string
 	Timeout  time.Duration // per check; default 2 s
-	Metrics  http.Handler
+	// StallGrace is how long a component may fail without progress before it degrades the
+	// worker (HEALTH_STALL_GRACE); zero means one minute.
+	StallGrace time.Duration
+	Metrics    http.Handler
 
 	mu          sync.Mutex
 	checks      map[string]Check
+	components  map[string]func() Stall
 	details     map[string]func() any
 	rangeStatus func(ctx context.Context) (any, error)
 	fatal       error
@@ -38,7 +60,46 @@ type Server struct {
 
 // New returns a server for workerID.
 func New(workerID string) *Server {
-	return &Server{WorkerID: workerID, checks: map[string]Check{}, details: map[string]func() any{}}
+	return &Server{WorkerID: workerID, checks: map[string]Check{}, components: map[string]func() Stall{}, details: map[string]func() any{}}
+}
+
+// AddComponent registers a background component (a Kafka bridge, the outbox relay) whose
+// stall, once longer than StallGrace, degrades /health and fails /readyz.
+func (s *Server) AddComponent(name string, stall func() Stall) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.components[name] = stall
+}
+
+// Stalled is a component past its grace, as /health shows it.
+type Stalled struct {
+	Since     time.Time `json:"since"`
+	For       string    `json:"for"`
+	LastError string    `json:"last_error"`
+}
+
+// stalled returns the components that have failed without progress for longer than the
+// grace, by name.
+func (s *Server) stalled(now time.Time) map[string]Stalled {
+	s.mu.Lock()
+	components := make(map[string]func() Stall, len(s.components))
+	for k, v := range s.components {
+		components[k] = v
+	}
+	grace := s.StallGrace
+	s.mu.Unlock()
+	if grace <= 0 {
+		grace = time.Minute
+	}
+	out := map[string]Stalled{}
+	for name, f := range components {
+		st := f()
+		if st.Since.IsZero() || now.Sub(st.Since) <= grace {
+			continue
+		}
+		out[name] = Stalled{Since: st.Since.UTC(), For: now.Sub(st.Since).Round(time.Second).String(), LastError: st.LastError}
+	}
+	return out
 }
 
 // AddCheck registers a dependency check under name (mysql, temporal, kafka, ...).
@@ -116,6 +177,7 @@ func (s *Server) Run(ctx context.Context) map[string]string {
 
 func (s *Server) report(ctx context.Context) (Report, int) {
 	failed := s.Run(ctx)
+	stalled := s.stalled(time.Now())
 	s.mu.Lock()
 	details := map[string]any{}
 	for name, f := range s.details {
@@ -138,6 +200,7 @@ func (s *Server) report(ctx context.Context) (Report, int) {
 		}
 	}
 	details["dependencies"] = deps
+	details["stalled"] = stalled
 	if fatal != nil {
 		details["fatal"] = fatal.Error()
 	}
@@ -150,8 +213,12 @@ func (s *Server) report(ctx context.Context) (Report, int) {
 		}
 	}
 	code := http.StatusOK
-	if len(failed) > 0 || fatal != nil {
+	switch {
+	case len(failed) > 0 || fatal != nil:
 		r.Status = "unhealthy"
+		code = http.StatusServiceUnavailable
+	case len(stalled) > 0:
+		r.Status = "degraded"
 		code = http.StatusServiceUnavailable
 	}
 	return r, code
@@ -175,6 +242,9 @@ func (s *Server) serveLive(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) serveReady(w http.ResponseWriter, req *http.Request) {
 	failed := s.Run(req.Context())
+	for name, st := range s.stalled(time.Now()) {
+		failed[name] = fmt.Sprintf("failing without progress for %s: %s", st.For, st.LastError)
+	}
 	if len(failed) > 0 {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": failed})
 		return

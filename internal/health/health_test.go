@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -61,4 +63,55 @@ func TestHealthNamesTheFailingDependencyAndSays503(t *testing.T) {
 	code, body = get(t, h, "/healthz")
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Equal(t, "worker stopped", body["error"])
+}
+
+func TestAComponentStalledPastTheGraceDegradesHealthAndReadiness(t *testing.T) {
+	s := New("w-1")
+	s.StallGrace = time.Minute
+	s.AddCheck("kafka", func(context.Context) error { return nil })
+	var mu sync.Mutex
+	bridge := Stall{}
+	s.AddComponent("kafka_bridge", func() Stall { mu.Lock(); defer mu.Unlock(); return bridge })
+	s.AddComponent("outbox_relay", func() Stall { return Stall{} })
+	set := func(st Stall) { mu.Lock(); bridge = st; mu.Unlock() }
+	h := s.Handler()
+
+	code, body := get(t, h, "/health")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, map[string]any{}, body["details"].(map[string]any)["stalled"])
+
+	// Failing, but within the grace: a rebalance or a broker restart changes nothing.
+	set(Stall{Since: time.Now().Add(-50 * time.Second), LastError: "kafka: Failed to join group g: EOF"})
+	code, body = get(t, h, "/health")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "healthy", body["status"])
+	code, _ = get(t, h, "/readyz")
+	require.Equal(t, http.StatusOK, code)
+
+	since := time.Now().Add(-90 * time.Second)
+	set(Stall{Since: since, LastError: "kafka: Failed to join group g: EOF"})
+	code, body = get(t, h, "/health")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, "degraded", body["status"])
+	stalled := body["details"].(map[string]any)["stalled"].(map[string]any)
+	require.Len(t, stalled, 1, "only the stalled component is named")
+	require.Equal(t, "kafka: Failed to join group g: EOF", stalled["kafka_bridge"].(map[string]any)["last_error"])
+	require.Equal(t, "1m30s", stalled["kafka_bridge"].(map[string]any)["for"])
+	require.Equal(t, since.UTC().Format(time.RFC3339Nano), stalled["kafka_bridge"].(map[string]any)["since"])
+	code, body = get(t, h, "/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, map[string]any{"kafka_bridge": "failing without progress for 1m30s: kafka: Failed to join group g: EOF"}, body["failed"])
+	code, _ = get(t, h, "/healthz")
+	require.Equal(t, http.StatusOK, code, "liveness stays: a restart mends no broker")
+
+	// A failing dependency outranks a stalled component.
+	s.AddCheck("mysql", func(context.Context) error { return errors.New("connection refused") })
+	_, body = get(t, h, "/health")
+	require.Equal(t, "unhealthy", body["status"])
+
+	set(Stall{})
+	s.AddCheck("mysql", func(context.Context) error { return nil })
+	code, body = get(t, h, "/health")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "healthy", body["status"])
 }

@@ -70,6 +70,21 @@ type Status struct {
 	LastPublish time.Time `json:"last_publish,omitempty"`
 	LastError   string    `json:"last_error,omitempty"`
 	Failures    int       `json:"consecutive_failures"`
+	// FailingSince is when the current run of failures began (zero while the relay works:
+	// it publishes, finds nothing to publish, or sees another worker hold the lock).
+	FailingSince time.Time `json:"failing_since,omitzero"`
+}
+
+func (s *Status) failed(err error) {
+	s.LastError = err.Error()
+	s.Failures++
+	if s.FailingSince.IsZero() {
+		s.FailingSince = time.Now().UTC()
+	}
+}
+
+func (s *Status) worked() {
+	s.LastError, s.Failures, s.FailingSince = "", 0, time.Time{}
 }
 
 // Status returns a snapshot for the health endpoint.
@@ -99,7 +114,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			r.Log.Warn("outbox relay: lost leadership or database", zap.Error(err))
-			r.update(func(s *Status) { s.Leader, s.LastError = false, err.Error() })
+			r.update(func(s *Status) { s.Leader = false; s.failed(err) })
 		}
 		if !sleep(ctx, poll) {
 			return ctx.Err()
@@ -119,6 +134,7 @@ func (r *Relay) lead(ctx context.Context, poll time.Duration) error {
 		return fmt.Errorf("outbox relay: take lock: %w", err)
 	}
 	if got.Int64 != 1 {
+		r.update(func(s *Status) { s.worked() })
 		return nil // another worker publishes
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK("+lockExpr+")")
@@ -133,7 +149,7 @@ func (r *Relay) lead(ctx context.Context, poll time.Duration) error {
 		switch {
 		case err != nil:
 			backoff = nextBackoff(backoff, r.MaxBackoff)
-			r.update(func(s *Status) { s.LastError, s.Failures = err.Error(), s.Failures+1 })
+			r.update(func(s *Status) { s.failed(err) })
 			r.Log.Warn("outbox relay: publish failed, retrying", zap.Error(err), zap.Duration("backoff", backoff))
 			if !sleep(ctx, backoff) {
 				return ctx.Err()
@@ -145,6 +161,7 @@ func (r *Relay) lead(ctx context.Context, poll time.Duration) error {
 			}
 		case n == 0:
 			backoff = 0
+			r.update(func(s *Status) { s.worked() })
 			if !sleep(ctx, poll) {
 				return ctx.Err()
 			}
@@ -207,7 +224,7 @@ func (r *Relay) publishBatch(ctx context.Context, conn *sql.Conn) (int, error) {
 	r.update(func(s *Status) {
 		s.Published += int64(len(ids))
 		s.LastPublish = time.Now().UTC()
-		s.LastError, s.Failures = "", 0
+		s.worked()
 	})
 	return len(ids), nil
 }

@@ -57,10 +57,13 @@ var Jobs = []Job{
 }
 
 // Memo keys of the schedules' workflow action. The cron string is kept there because the
-// server compiles cron expressions into calendars and does not describe them back.
+// server compiles cron expressions into calendars and does not describe them back; the
+// *_ENABLED value apply last carried out is kept there so that apply can tell a changed
+// setting from a pause or unpause by an operator.
 const (
-	memoJob  = "job"
-	memoCron = "cron"
+	memoJob     = "job"
+	memoCron    = "cron"
+	memoEnabled = "enabled"
 )
 
 // Options say where the schedules start their workflows and how they are named.
@@ -96,18 +99,22 @@ type Applied struct {
 	ID      string
 	Job     string
 	Cron    string
-	Paused  bool
+	Paused  bool // the schedule's state after apply
 	Outcome Outcome
 	Changes []string // what differed, for an update
+	// Note says what apply did or left about the pause state when that is not simply what
+	// *_ENABLED says, e.g. "paused by an operator, left paused (GENERAL_STATS_ENABLED unchanged)".
+	Note string
 }
 
 // desired is the schedule a job should have.
 type desired struct {
-	job    Job
-	id     string
-	cron   string
-	paused bool
-	input  *commonpb.Payload
+	job        Job
+	id         string
+	cron       string
+	enabled    bool
+	enabledVar string // the job's *_ENABLED variable
+	input      *commonpb.Payload
 }
 
 func (o Options) desired(j Job) (desired, error) {
@@ -122,7 +129,17 @@ func (o Options) desired(j Job) (desired, error) {
 	if err != nil {
 		return desired{}, fmt.Errorf("encode the input of %s: %w", j.Name, err)
 	}
-	return desired{job: j, id: o.ScheduleID(j.Name), cron: s.Cron, paused: !s.Enabled, input: input}, nil
+	return desired{job: j, id: o.ScheduleID(j.Name), cron: s.Cron, enabled: s.Enabled, enabledVar: enabledVar(j.Name), input: input}, nil
+}
+
+// enabledVar names job's *_ENABLED variable.
+func enabledVar(job string) string {
+	for _, j := range config.ScheduledJobs {
+		if j.Name == job {
+			return j.Env + "_ENABLED"
+		}
+	}
+	return job + " enabled"
 }
 
 func (o Options) action(d desired) *client.ScheduleWorkflowAction {
@@ -132,7 +149,7 @@ func (o Options) action(d desired) *client.ScheduleWorkflowAction {
 		Workflow:  d.job.WorkflowType,
 		Args:      []any{d.job.Input},
 		TaskQueue: o.TaskQueue,
-		Memo:      map[string]any{memoJob: d.job.Name, memoCron: d.cron},
+		Memo:      map[string]any{memoJob: d.job.Name, memoCron: d.cron, memoEnabled: d.enabled},
 	}
 }
 
@@ -141,15 +158,18 @@ func (o Options) policy() *client.SchedulePolicies {
 }
 
 // Apply creates every job's schedule that does not exist and updates those that differ from
-// the configuration (cron, workflow, input, task queue, overlap, catch-up window, paused).
-// A schedule that already matches is left alone, so applying twice changes nothing.
+// the configuration (cron, workflow, input, task queue, overlap, catch-up window). A schedule
+// that already matches is left alone, so applying twice changes nothing.
+//
+// The pause state follows *_ENABLED only when the setting changed since the last apply (or
+// at creation): apply runs at every start, and the README sends operators to the Web UI and
+// the temporal CLI to pause and unpause, so a pause of theirs must outlive restarts.
 func Apply(ctx context.Context, c client.Client, o Options) ([]Applied, error) {
 	if o.TaskQueue == "" {
 		return nil, errors.New("schedules: no task queue (TEMPORAL_TASK_QUEUE)")
 	}
-	if o.CatchupWindow < 10*time.Second {
-		// Temporal's minimum; below it the server silently uses its own.
-		return nil, fmt.Errorf("SCHEDULE_CATCHUP_WINDOW=%s: want at least 10s", o.CatchupWindow)
+	if o.CatchupWindow < config.MinCatchupWindow {
+		return nil, fmt.Errorf("SCHEDULE_CATCHUP_WINDOW=%s: want at least %s", o.CatchupWindow, config.MinCatchupWindow)
 	}
 	// Check every job before touching any schedule, so a bad cron changes nothing.
 	all := make([]desired, 0, len(Jobs))
@@ -172,14 +192,14 @@ func Apply(ctx context.Context, c client.Client, o Options) ([]Applied, error) {
 }
 
 func (o Options) apply(ctx context.Context, c client.Client, d desired) (Applied, error) {
-	a := Applied{ID: d.id, Job: d.job.Name, Cron: d.cron, Paused: d.paused}
+	a := Applied{ID: d.id, Job: d.job.Name, Cron: d.cron, Paused: !d.enabled}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:            d.id,
 		Spec:          client.ScheduleSpec{CronExpressions: []string{d.cron}},
 		Action:        o.action(d),
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: o.CatchupWindow,
-		Paused:        d.paused,
+		Paused:        !d.enabled,
 		Note:          d.job.About,
 		Memo:          map[string]any{memoJob: d.job.Name},
 	})
@@ -195,6 +215,8 @@ func (o Options) apply(ctx context.Context, c client.Client, d desired) (Applied
 	if err != nil {
 		return a, fmt.Errorf("describe schedule %s: %w", d.id, err)
 	}
+	p := decidePause(d, desc)
+	a.Paused, a.Note = p.paused, p.note
 	a.Changes = o.differences(d, desc)
 	if len(a.Changes) == 0 {
 		a.Outcome = Unchanged
@@ -205,30 +227,73 @@ func (o Options) apply(ctx context.Context, c client.Client, d desired) (Applied
 		s.Spec = &client.ScheduleSpec{CronExpressions: []string{d.cron}}
 		s.Action = o.action(d)
 		s.Policy = o.policy()
-		if s.State == nil {
-			s.State = &client.ScheduleState{}
+		// The state is what the server holds now (an operator's pause and note included);
+		// it changes, in the same update as the memo that records why, only with *_ENABLED.
+		if p.set {
+			if s.State == nil {
+				s.State = &client.ScheduleState{}
+			}
+			s.State.Paused = p.paused
+			s.State.Note = p.stateNote
 		}
-		s.State.Paused = d.paused
-		s.State.Note = d.job.About
 		return &client.ScheduleUpdate{Schedule: &s}, nil
 	}})
 	if err != nil {
 		return a, fmt.Errorf("update schedule %s: %w", d.id, err)
 	}
-	// The paused state is set explicitly as well: it is the operator-visible switch and must
-	// follow *_ENABLED whatever the update carried.
-	if desc.Schedule.State == nil || desc.Schedule.State.Paused != d.paused {
-		if d.paused {
-			err = h.Pause(ctx, client.SchedulePauseOptions{Note: "paused by configuration (*_ENABLED=false)"})
-		} else {
-			err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "enabled by configuration"})
-		}
-		if err != nil {
-			return a, fmt.Errorf("set paused=%t on schedule %s: %w", d.paused, d.id, err)
-		}
-	}
 	a.Outcome = Updated
 	return a, nil
+}
+
+// pauseDecision is what apply does to a schedule's pause state.
+type pauseDecision struct {
+	set       bool   // change the state to paused
+	paused    bool   // the state after apply
+	stateNote string // the schedule's note when set
+	note      string // for Applied.Note
+}
+
+// decidePause compares *_ENABLED with the value the last apply recorded in the action's
+// memo and the schedule's state. A schedule without a recorded value was last applied by a
+// version that forced the state every time, so a state differing from the setting is an
+// operator's and is kept too.
+func decidePause(d desired, desc *client.ScheduleDescription) pauseDecision {
+	paused := desc.Schedule.State != nil && desc.Schedule.State.Paused
+	var last, recorded bool
+	if act, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction); ok {
+		last, recorded = memoBool(act.Memo[memoEnabled])
+	}
+	return pauseFor(d.enabledVar, d.enabled, paused, last, recorded)
+}
+
+func pauseFor(enabledVar string, enabled, paused, last, recorded bool) pauseDecision {
+	want := !enabled
+	changed := recorded && last != enabled
+	switch {
+	case changed && paused == want:
+		return pauseDecision{paused: paused, note: fmt.Sprintf("%s changed to %t: already %s", enabledVar, enabled, stateWord(paused))}
+	case changed:
+		verb := "unpaused"
+		if want {
+			verb = "paused"
+		}
+		return pauseDecision{set: true, paused: want,
+			stateNote: fmt.Sprintf("%s by schedules apply: %s=%t", verb, enabledVar, enabled),
+			note:      fmt.Sprintf("%s changed to %t: %s", enabledVar, enabled, verb)}
+	case paused == want:
+		return pauseDecision{paused: paused}
+	case paused:
+		return pauseDecision{paused: true, note: fmt.Sprintf("paused by an operator, left paused (%s unchanged)", enabledVar)}
+	default:
+		return pauseDecision{note: fmt.Sprintf("running although %s=false: unpaused by an operator, left running (%s unchanged)", enabledVar, enabledVar)}
+	}
+}
+
+func stateWord(paused bool) string {
+	if paused {
+		return "paused"
+	}
+	return "running"
 }
 
 // differences lists what of the described schedule differs from d.
@@ -256,28 +321,34 @@ func (o Options) differences(d desired, desc *client.ScheduleDescription) []stri
 	if memoString(act.Memo[memoJob]) != d.job.Name {
 		diffs = append(diffs, "memo")
 	}
+	if last, ok := memoBool(act.Memo[memoEnabled]); !ok {
+		diffs = append(diffs, fmt.Sprintf("record %s=%t", d.enabledVar, d.enabled))
+	} else if last != d.enabled {
+		diffs = append(diffs, fmt.Sprintf("%s %t → %t", d.enabledVar, last, d.enabled))
+	}
 	if p := desc.Schedule.Policy; p == nil || p.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_SKIP {
 		diffs = append(diffs, "overlap policy → Skip")
 	} else if p.CatchupWindow != o.CatchupWindow {
 		diffs = append(diffs, fmt.Sprintf("catch-up window %s → %s", p.CatchupWindow, o.CatchupWindow))
 	}
-	paused := desc.Schedule.State != nil && desc.Schedule.State.Paused
-	if paused != d.paused {
-		diffs = append(diffs, fmt.Sprintf("paused %t → %t", paused, d.paused))
-	}
 	return diffs
 }
 
 func memoString(v any) string {
-	p, ok := v.(*commonpb.Payload)
-	if !ok {
-		return ""
-	}
 	var s string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
-		return ""
-	}
+	memoValue(v, &s)
 	return s
+}
+
+// memoBool decodes a boolean memo value; ok is false when there is none.
+func memoBool(v any) (b, ok bool) {
+	ok = memoValue(v, &b)
+	return b, ok
+}
+
+func memoValue(v, out any) bool {
+	p, ok := v.(*commonpb.Payload)
+	return ok && converter.GetDefaultDataConverter().FromPayload(p, out) == nil
 }
 
 func samePayload(v any, want *commonpb.Payload) bool {

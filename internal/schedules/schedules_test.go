@@ -38,9 +38,38 @@ func TestDesiredEncodesTheDumpInput(t *testing.T) {
 	d, err := o.desired(Jobs[5])
 	require.NoError(t, err)
 	require.Equal(t, "t-ttl-dump", d.id)
-	require.True(t, d.paused)
+	require.False(t, d.enabled)
+	require.Equal(t, "TTL_DUMP_ENABLED", d.enabledVar)
 	require.JSONEq(t, `{"format":"ttl","flavor":"full","kind":"full"}`, string(d.input.GetData()))
 	require.Equal(t, "DumpWorkflow", d.job.WorkflowType)
+}
+
+func TestPauseStateChangesOnlyWithTheSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name                            string
+		enabled, paused, last, recorded bool
+		want                            pauseDecision
+	}{
+		{"as configured, running", true, false, true, true, pauseDecision{}},
+		{"as configured, paused", false, true, false, true, pauseDecision{paused: true}},
+		{"operator paused", true, true, true, true, pauseDecision{paused: true,
+			note: "paused by an operator, left paused (X_ENABLED unchanged)"}},
+		{"operator unpaused", false, false, false, true, pauseDecision{
+			note: "running although X_ENABLED=false: unpaused by an operator, left running (X_ENABLED unchanged)"}},
+		{"disabled now", false, false, true, true, pauseDecision{set: true, paused: true,
+			stateNote: "paused by schedules apply: X_ENABLED=false", note: "X_ENABLED changed to false: paused"}},
+		{"enabled now", true, true, false, true, pauseDecision{set: true,
+			stateNote: "unpaused by schedules apply: X_ENABLED=true", note: "X_ENABLED changed to true: unpaused"}},
+		{"disabled now, operator had paused", false, true, true, true, pauseDecision{paused: true,
+			note: "X_ENABLED changed to false: already paused"}},
+		{"nothing recorded, operator paused", true, true, false, false, pauseDecision{paused: true,
+			note: "paused by an operator, left paused (X_ENABLED unchanged)"}},
+		{"nothing recorded, as configured", false, true, false, false, pauseDecision{paused: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, pauseFor("X_ENABLED", tc.enabled, tc.paused, tc.last, tc.recorded))
+		})
+	}
 }
 
 func TestStatusName(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,14 +31,27 @@ type BridgeOptions struct {
 	BatchWait time.Duration
 	Shards    int
 	Deliver   Deliver
-	Log       *zap.Logger
+	// DeadLetterInvalid makes this bridge write the messages that fail to decode to the
+	// DLQ. Every group of the topic rejects the same messages, so exactly one of them
+	// should; the others commit past them and count them (skipped_invalid). Messages
+	// Temporal refuses are particular to a bridge's workflows: each bridge dead-letters
+	// those itself.
+	DeadLetterInvalid bool
+	Log               *zap.Logger
 	// Metrics is where the bridge's collectors register (the worker's /metrics); nil: nowhere.
 	Metrics prometheus.Registerer
-	// Kafka group timings; zero means the defaults below, which notice a dead bridge in
-	// seconds rather than kafka-go's 30 s.
+	// SessionTimeout (KAFKA_SESSION_TIMEOUT) is how long the group waits for a member that
+	// went silent, a killed worker, before the broker hands its partitions on: a
+	// replacement stands still that long at most. It is also the rebalance timeout, the
+	// time the broker waits for every member to rejoin when one joins; a dead member never
+	// rejoins, so a larger value would hold the replacement up longer. Zero means 6 s, the
+	// smallest a broker accepts by default (group.min.session.timeout.ms); kafka-go's
+	// reader offers no static membership (group.instance.id), which would let a
+	// replacement take its predecessor's place at once.
+	SessionTimeout time.Duration
+	// HeartbeatInterval is how often a member tells the broker it lives, and so how soon it
+	// notices a rebalance; zero means a third of SessionTimeout, at most 1 s.
 	HeartbeatInterval time.Duration
-	SessionTimeout    time.Duration
-	RebalanceTimeout  time.Duration
 }
 
 const (
@@ -57,6 +71,8 @@ const (
 type Bridge struct {
 	opts    BridgeOptions
 	metrics *bridgeMetrics
+	// inFlight counts the fetched batches not yet committed.
+	inFlight atomic.Int64
 
 	mu    sync.Mutex
 	state BridgeState
@@ -64,14 +80,20 @@ type Bridge struct {
 
 // BridgeState is what /health shows of the bridge.
 type BridgeState struct {
-	State        string           `json:"state"` // starting, consuming, retrying, stopped
-	Topic        string           `json:"topic"`
-	Group        string           `json:"group"`
-	Messages     int64            `json:"messages"`      // delivered to Temporal and committed
-	DeadLettered int64            `json:"dead_lettered"` // sent to the DLQ and committed
-	Batches      int64            `json:"batches"`
-	LastCommit   *time.Time       `json:"last_commit,omitempty"`
-	LastError    string           `json:"last_error,omitempty"`
+	State        string `json:"state"` // starting, consuming, retrying, stopped
+	Topic        string `json:"topic"`
+	Group        string `json:"group"`
+	Messages     int64  `json:"messages"`      // delivered to Temporal and committed
+	DeadLettered int64  `json:"dead_lettered"` // sent to the DLQ and committed
+	// SkippedInvalid are malformed messages committed without a dead letter, because
+	// another group of the topic writes it (see BridgeOptions.DeadLetterInvalid).
+	SkippedInvalid int64      `json:"skipped_invalid"`
+	Batches        int64      `json:"batches"`
+	LastCommit     *time.Time `json:"last_commit,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+	// FailingSince is when the current run of failures without progress began (a commit,
+	// or an idle stretch of clean fetches, is progress); zero while the bridge works.
+	FailingSince time.Time        `json:"failing_since,omitzero"`
 	PartitionLag map[string]int64 `json:"partition_lag"` // messages behind the end, per partition
 }
 
@@ -96,14 +118,11 @@ func NewBridge(opts BridgeOptions) (*Bridge, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
-	if opts.HeartbeatInterval == 0 {
-		opts.HeartbeatInterval = time.Second
-	}
 	if opts.SessionTimeout == 0 {
-		opts.SessionTimeout = 10 * time.Second
+		opts.SessionTimeout = 6 * time.Second
 	}
-	if opts.RebalanceTimeout == 0 {
-		opts.RebalanceTimeout = 10 * time.Second
+	if opts.HeartbeatInterval == 0 {
+		opts.HeartbeatInterval = min(time.Second, opts.SessionTimeout/3)
 	}
 	metrics, err := newBridgeMetrics(opts.Metrics, opts.Topic)
 	if err != nil {
@@ -153,12 +172,15 @@ func (b *Bridge) Run(ctx context.Context) error {
 		MaxWait:           2 * time.Second,
 		HeartbeatInterval: b.opts.HeartbeatInterval,
 		SessionTimeout:    b.opts.SessionTimeout,
-		RebalanceTimeout:  b.opts.RebalanceTimeout,
+		RebalanceTimeout:  b.opts.SessionTimeout,
 		JoinGroupBackoff:  time.Second,
 		ReadBackoffMax:    500 * time.Millisecond,
 		// Partitions added to the topic later are consumed without a restart.
 		WatchPartitionChanges: true,
-		ErrorLogger:           kafka.LoggerFunc(b.opts.Log.Sugar().Named("kafka").Warnf),
+		// kafka-go retries its own failures (joining the group, reaching a partition
+		// leader) inside FetchMessage, which only waits meanwhile: its error log is where
+		// the bridge learns of them.
+		ErrorLogger: kafka.LoggerFunc(b.kafkaError),
 	})
 	dlq := &kafka.Writer{
 		Addr:                   kafka.TCP(b.opts.Brokers...),
@@ -182,7 +204,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	batches := make(chan []fetched, 1)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		b.watchReader(ctx, reader)
+	}()
 	go func() {
 		defer wg.Done()
 		defer close(batches)
@@ -198,6 +224,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 				}
 				continue
 			}
+			b.inFlight.Add(1)
 			select {
 			case batches <- batch:
 			case <-ctx.Done():
@@ -207,12 +234,13 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	b.deliverInOrder(ctx, batches, func(p *pendingBatch) {
+		defer b.inFlight.Add(-1)
 		if len(p.dead) > 0 {
 			if err := b.deadLetter(ctx, dlq, p.dead); err != nil {
 				return // stopping: not committed, delivered again
 			}
 		}
-		b.commit(ctx, reader, p.msgs, p.delivered, len(p.dead))
+		b.commit(ctx, reader, p.msgs, p.delivered, len(p.dead), p.skipped)
 	})
 	return nil
 }
@@ -228,6 +256,7 @@ type pendingBatch struct {
 	waiting   int // shard jobs not finished
 	delivered int
 	dead      []deadMessage
+	skipped   int // malformed, dead-lettered by another group
 	byOffset  map[[2]int64]kafka.Message
 }
 
@@ -333,7 +362,13 @@ func (b *Bridge) split(seq int64, batch []fetched, jobs []chan shardJob) *pendin
 	for i, f := range batch {
 		p.msgs[i] = f.msg
 		if f.err != nil {
-			p.dead = append(p.dead, deadMessage{f.msg, f.err})
+			if b.opts.DeadLetterInvalid {
+				p.dead = append(p.dead, deadMessage{f.msg, f.err})
+			} else {
+				p.skipped++
+				b.opts.Log.Debug("malformed entity_change message skipped; another group dead-letters it",
+					zap.Int("partition", f.msg.Partition), zap.Int64("offset", f.msg.Offset), zap.Error(f.err))
+			}
 			continue
 		}
 		if _, ok := byShard[f.shard]; !ok {
@@ -469,7 +504,7 @@ func permanent(err error) bool {
 func (b *Bridge) deadLetter(ctx context.Context, w *kafka.Writer, dead []deadMessage) error {
 	out := make([]kafka.Message, len(dead))
 	for i, d := range dead {
-		out[i] = events.DeadLetter(d.msg, d.reason)
+		out[i] = events.DeadLetter(d.msg, b.opts.Group, d.reason)
 		b.opts.Log.Warn("entity_change message dead-lettered", zap.Int("partition", d.msg.Partition),
 			zap.Int64("offset", d.msg.Offset), zap.String("reason", d.reason.Error()))
 	}
@@ -490,7 +525,7 @@ func (b *Bridge) deadLetter(ctx context.Context, w *kafka.Writer, dead []deadMes
 
 // commit commits the batch; a failed commit only means redelivery, which the workflows
 // absorb, so after a few attempts the bridge moves on rather than stall the partition.
-func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message, delivered, dead int) {
+func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message, delivered, dead, skipped int) {
 	if ctx.Err() != nil {
 		return // stopping: the batch is delivered again and deduplicated
 	}
@@ -517,17 +552,18 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 	}
 	b.metrics.delivered.Add(float64(delivered))
 	b.metrics.deadLettered.Add(float64(dead))
+	b.metrics.skippedInvalid.Add(float64(skipped))
 	b.metrics.batches.Inc()
 	b.update(func(s *BridgeState) {
-		s.State = "consuming"
 		s.Messages += int64(delivered)
 		s.DeadLettered += int64(dead)
+		s.SkippedInvalid += int64(skipped)
 		s.Batches++
 		if err == nil {
 			s.LastCommit = &now
-			s.LastError = ""
+			s.progressed()
 		} else {
-			s.LastError = "commit: " + err.Error()
+			s.failed("commit: " + err.Error())
 		}
 		for p, l := range lag {
 			s.PartitionLag[strconv.Itoa(p)] = l
@@ -537,10 +573,53 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 
 func (b *Bridge) retrying(what string, err error) {
 	b.opts.Log.Warn("watchlist bridge retrying", zap.String("step", what), zap.Error(err))
-	b.update(func(s *BridgeState) {
-		s.State = "retrying"
-		s.LastError = what + ": " + err.Error()
-	})
+	b.update(func(s *BridgeState) { s.failed(what + ": " + err.Error()) })
+}
+
+// kafkaError records an error kafka-go reports while it retries on its own.
+func (b *Bridge) kafkaError(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	b.opts.Log.Warn("kafka reader retrying", zap.String("error", msg))
+	b.update(func(s *BridgeState) { s.failed("kafka: " + msg) })
+}
+
+// readerCheckInterval is how often watchReader looks at the reader's counters; it spans
+// at least one idle poll (MaxWait) of every partition.
+const readerCheckInterval = 3 * time.Second
+
+// watchReader counts an interval in which the reader fetched without an error while no
+// batch waited for delivery as progress: an idle topic commits nothing, and this is what
+// tells a bridge that has recovered from one still failing. Batches in flight show their
+// progress by their commits instead.
+func (b *Bridge) watchReader(ctx context.Context, r *kafka.Reader) {
+	t := time.NewTicker(readerCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Stats returns the counters since its last call; this is its only caller.
+		st := r.Stats()
+		if st.Fetches > 0 && st.Errors == 0 && b.inFlight.Load() == 0 {
+			b.update(func(s *BridgeState) { s.progressed() })
+		}
+	}
+}
+
+func (s *BridgeState) failed(msg string) {
+	s.State = "retrying"
+	s.LastError = msg
+	if s.FailingSince.IsZero() {
+		s.FailingSince = time.Now()
+	}
+}
+
+func (s *BridgeState) progressed() {
+	s.State = "consuming"
+	s.LastError = ""
+	s.FailingSince = time.Time{}
 }
 
 func backoff(attempt int) time.Duration {

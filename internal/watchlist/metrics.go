@@ -10,9 +10,9 @@ import (
 // bridgeMetrics are one bridge's Prometheus metrics: throughput (messages, batches, signals)
 // and lag (messages behind the partition end, age of an event at commit).
 type bridgeMetrics struct {
-	delivered, deadLettered, batches, signals, signalErrors prometheus.Counter
-	signalSeconds, eventAge                                 prometheus.Observer
-	lag                                                     *prometheus.GaugeVec
+	delivered, deadLettered, skippedInvalid, batches, signals, signalErrors prometheus.Counter
+	signalSeconds, eventAge                                                 prometheus.Observer
+	lag                                                                     *prometheus.GaugeVec
 }
 
 // newBridgeMetrics creates the metrics and registers them on reg (the worker's /metrics
@@ -21,7 +21,7 @@ func newBridgeMetrics(reg prometheus.Registerer, topic string) (*bridgeMetrics, 
 	labels := prometheus.Labels{"topic": topic}
 	messages := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "entitybase_watchlist_bridge_messages_total", ConstLabels: labels,
-		Help: "entity_change messages the bridge committed, by outcome (delivered to Temporal or dead_lettered).",
+		Help: "entity_change messages the bridge committed, by outcome (delivered to Temporal, dead_lettered, or skipped_invalid: malformed, dead-lettered by another group).",
 	}, []string{"outcome"})
 	batches := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "entitybase_watchlist_bridge_batches_total", ConstLabels: labels,
@@ -60,7 +60,8 @@ func newBridgeMetrics(reg prometheus.Registerer, topic string) (*bridgeMetrics, 
 	}
 	return &bridgeMetrics{
 		delivered: messages.WithLabelValues("delivered"), deadLettered: messages.WithLabelValues("dead_lettered"),
-		batches: batches, signals: signals, signalErrors: signalErrors,
+		skippedInvalid: messages.WithLabelValues("skipped_invalid"),
+		batches:        batches, signals: signals, signalErrors: signalErrors,
 		signalSeconds: signalSeconds, eventAge: eventAge, lag: lag,
 	}, nil
 }

@@ -65,6 +65,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 
 	hs := health.New(cfg.WorkerID)
 	hs.Metrics = metrics.HTTP
+	hs.StallGrace = cfg.HealthStallGrace
 	hs.AddCheck("mysql", db.PingContext)
 	hs.AddCheck("temporal", func(ctx context.Context) error {
 		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -35,19 +36,34 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 		return err
 	}
 	b, err := watchlist.NewBridge(watchlist.BridgeOptions{
-		Brokers:   d.Config.KafkaBrokers,
-		Topic:     topic,
-		Group:     d.Config.KafkaConsumerGroup,
-		BatchSize: d.Config.BridgeBatchSize,
-		BatchWait: d.Config.BridgeBatchWait,
-		Shards:    d.Config.WatchlistShards,
-		Deliver:   deliver,
-		Log:       d.Log.Named("watchlist-bridge"),
-		Metrics:   d.Metrics,
+		Brokers:        d.Config.KafkaBrokers,
+		Topic:          topic,
+		Group:          d.Config.KafkaConsumerGroup,
+		BatchSize:      d.Config.BridgeBatchSize,
+		BatchWait:      d.Config.BridgeBatchWait,
+		Shards:         d.Config.WatchlistShards,
+		SessionTimeout: d.Config.KafkaSessionTimeout,
+		Deliver:        deliver,
+		// The watchlist group dead-letters the topic's malformed messages (the entity-diff
+		// group, reading the same ones, only counts them): it is the topic's consumer of
+		// record, whose DLQ operators already watch, and the entity-diff stream can be
+		// turned off or run elsewhere without changing where a bad message goes.
+		DeadLetterInvalid: true,
+		Log:               d.Log.Named("watchlist-bridge"),
+		Metrics:           d.Metrics,
 	})
 	if err != nil {
 		return err
 	}
 	d.Health.AddDetail("kafka_bridge", func() any { return b.State() })
+	d.Health.AddComponent("kafka_bridge", bridgeStall(b))
 	return b.Run(ctx)
+}
+
+// bridgeStall is what /health needs to tell a stuck bridge.
+func bridgeStall(b *watchlist.Bridge) func() health.Stall {
+	return func() health.Stall {
+		s := b.State()
+		return health.Stall{Since: s.FailingSince, LastError: s.LastError}
+	}
 }

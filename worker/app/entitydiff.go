@@ -98,19 +98,24 @@ func runEntityDiffBridge(ctx context.Context, d Deps) error {
 		metrics = prometheus.WrapRegistererWithPrefix("entity_diff_", d.Metrics)
 	}
 	b, err := watchlist.NewBridge(watchlist.BridgeOptions{
-		Brokers:   d.Config.KafkaBrokers,
-		Topic:     d.Config.EntityChangeTopic,
-		Group:     d.Config.EntityDiffGroup,
-		BatchSize: d.Config.BridgeBatchSize,
-		BatchWait: d.Config.BridgeBatchWait,
-		Shards:    1, // one delivery per batch; it fans out per entity itself
-		Deliver:   deliver,
-		Log:       d.Log.Named("entity-diff-bridge"),
-		Metrics:   metrics,
+		Brokers:        d.Config.KafkaBrokers,
+		Topic:          d.Config.EntityChangeTopic,
+		Group:          d.Config.EntityDiffGroup,
+		BatchSize:      d.Config.BridgeBatchSize,
+		BatchWait:      d.Config.BridgeBatchWait,
+		Shards:         1, // one delivery per batch; it fans out per entity itself
+		SessionTimeout: d.Config.KafkaSessionTimeout,
+		Deliver:        deliver,
+		// Malformed messages are the watchlist group's to dead-letter (see
+		// runWatchlistBridge); this bridge counts them as skipped_invalid.
+		DeadLetterInvalid: false,
+		Log:               d.Log.Named("entity-diff-bridge"),
+		Metrics:           metrics,
 	})
 	if err != nil {
 		return err
 	}
 	d.Health.AddDetail("entity_diff_bridge", func() any { return b.State() })
+	d.Health.AddComponent("entity_diff_bridge", bridgeStall(b))
 	return b.Run(ctx)
 }

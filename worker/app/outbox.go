@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/outbox"
 )
 
@@ -18,6 +19,10 @@ func init() {
 			relay := &outbox.Relay{DB: d.DB, Writer: w, Log: d.Log.Named("outbox"), PollInterval: d.Config.OutboxPollInterval}
 			if d.Health != nil {
 				d.Health.AddDetail("outbox_relay", func() any { return relay.Status() })
+				d.Health.AddComponent("outbox_relay", func() health.Stall {
+					s := relay.Status()
+					return health.Stall{Since: s.FailingSince, LastError: s.LastError}
+				})
 			}
 			return relay.Run(ctx)
 		},
