@@ -130,7 +130,7 @@ func init() {
 		{"NOTIFICATION_DELETE_BATCH", "1000", "rows per DELETE in the cleanup", intRange(func(c *Config) *int { return &c.NotificationDeleteBatch }, 1, 100000)},
 		{"SCHEDULE_CATCHUP_WINDOW", "1h", "how late a missed scheduled run may still start", dur(func(c *Config) *time.Duration { return &c.CatchupWindow })},
 
-		{"DUMP_URL", "file://./dumps", "blob store for dumps (file://DIR or s3://bucket?region=…)", str(func(c *Config) *string { return &c.DumpURL })},
+		{"DUMP_URL", "file://./dumps", "blob store for dumps (file://DIR or s3://bucket?region=…); checked at start by writing and deleting a probe object", str(func(c *Config) *string { return &c.DumpURL })},
 		{"DUMP_NAME", "wikibase", "file name prefix of dumps", str(func(c *Config) *string { return &c.DumpName })},
 		{"DUMP_CHUNK_SIZE", "10000", "entities per dump chunk", intRange(func(c *Config) *int { return &c.DumpChunkSize }, 1, 10000000)},
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},
