@@ -177,6 +177,11 @@ func TestDumpShowsTheLastFailureWhileRetrying(t *testing.T) {
 	t.Logf("status:\n%s", out)
 	assert.Regexp(t, `last failure: DumpChunk attempt \d+ at .*: chunk 0: .*ServiceUnavailable`, string(out))
 
+	// --force does not attach to the running dump: it needs a run of its own.
+	out, err = starterCommand(t, cfg, "dump", "--format", "json", "--date", "20260110", "--force").CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "dump dump-json-full-20260110 is running")
+
 	srv.Stop()
 	out, err = starterCommand(t, cfg, "dump", "--format", "json", "--date", "20260109").CombinedOutput()
 	require.NoError(t, err, "%s", out)

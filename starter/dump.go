@@ -181,15 +181,25 @@ func runDump(ctx context.Context, e *env, in workflows.DumpInput, wait bool) err
 	}
 	defer c.Close()
 	id := dumpWorkflowID(in)
+	// A second start of the same dump attaches to the running one instead of writing the
+	// same file twice. A finished one is not rewritten either: the new run finds it
+	// published in the store and returns it. --force must start a run of its own.
+	conflict := enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	if in.Force {
+		conflict = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:        id,
-		TaskQueue: e.cfg.TaskQueue,
-		// A second start of the same dump attaches to the running one instead of
-		// writing the same file twice. A finished one is not rewritten either: the new
-		// run finds it published in the store and returns it.
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.DumpJobName(in.Format))),
+		ID:                       id,
+		TaskQueue:                e.cfg.TaskQueue,
+		WorkflowIDConflictPolicy: conflict,
+		// With FAIL, an error rather than the running run.
+		WorkflowExecutionErrorWhenAlreadyStarted: in.Force,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.DumpJobName(in.Format))),
 	}, workflows.DumpWorkflow, in)
+	var running *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &running) {
+		return fmt.Errorf("dump %s is running (run %s): wait for it, or `starter dump cancel %s`, then --force again", id, running.RunId, id)
+	}
 	if err != nil {
 		return fmt.Errorf("start dump %s: %w", id, err)
 	}
