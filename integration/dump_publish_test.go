@@ -218,6 +218,15 @@ func TestDumpPublishedIsNeverRewritten(t *testing.T) {
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.MemoResult], &memo))
 	assert.Equal(t, true, memo["already_published"], "the Web UI shows the run found the dump published: %v", memo)
 	assert.Equal(t, first.Key, memo["file"])
+
+	// The CLI prints the published dump and exits 0, with and without --wait.
+	for _, args := range [][]string{{"dump", "--date", "20260110"}, {"dump", "--date", "20260110", "--wait"}} {
+		out, err := starterCommand(t, cfg, args...).CombinedOutput()
+		require.NoError(t, err, "%v: %s", args, out)
+		assert.Contains(t, string(out), "already published: 4 entities (4 items) as of 2026-01-10T23:59:59.999999Z; nothing was written", "%v", args)
+		assert.Contains(t, string(out), "sha256  "+first.SHA256, "%v", args)
+	}
+	assert.Equal(t, published, storeFiles(t, dir))
 }
 
 // deleteWorkflowHistory deletes every run of workflow id, as the namespace's retention does
