@@ -3,15 +3,19 @@ package activities
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
@@ -46,7 +50,10 @@ type Dumps struct {
 }
 
 // DumpSnapshotInput asks for the consistent cut a dump reads.
-type DumpSnapshotInput struct{}
+type DumpSnapshotInput struct {
+	// AsOf is the cut asked for; zero or a time not yet reached means now.
+	AsOf time.Time
+}
 
 // DumpSnapshot is the cut: every entity with internal_id <= MaxInternalID, each at its latest
 // revision created at or before Time. Also the configured defaults, so the workflow (which
@@ -57,21 +64,107 @@ type DumpSnapshot struct {
 	Name          string
 	ChunkSize     int
 	Parallelism   int
+	// Run names the plan's parts (dump.Layout.Run); set by DumpBegin.
+	Run string
 }
 
-// DumpSnapshot takes the cut. Idempotent: it only reads; a retry gives a later cut, and the
-// workflow keeps whichever result was recorded first.
-func (a *Dumps) DumpSnapshot(ctx context.Context, _ DumpSnapshotInput) (DumpSnapshot, error) {
+// DumpSnapshot takes the cut (dumps started before DumpBegin existed). Idempotent: it only
+// reads; a retry gives a later cut, and the workflow keeps whichever result was recorded
+// first.
+func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpSnapshot, error) {
 	s := DumpSnapshot{Name: a.Name, ChunkSize: a.ChunkSize, Parallelism: a.Parallelism}
 	// Microseconds: created_at is TIMESTAMP(6), and a cut finer than the column would compare
 	// differently after a round trip through the database.
 	s.Time = time.Now().UTC().Truncate(time.Microsecond)
+	if !in.AsOf.IsZero() && in.AsOf.Before(s.Time) {
+		s.Time = in.AsOf.UTC().Truncate(time.Microsecond)
+	}
 	// The mapping is read after the time is taken: an entity created after the cut has
 	// either a larger internal id or revisions newer than the cut, so it is left out.
 	if err := a.DB.QueryRowContext(ctx, "SELECT COALESCE(MAX(internal_id), 0) FROM entity_id_mapping").Scan(&s.MaxInternalID); err != nil {
 		return DumpSnapshot{}, fmt.Errorf("read highest internal id: %w", err)
 	}
 	return s, nil
+}
+
+// DumpBeginInput asks to start a dump of File; its Name is DUMP_NAME, filled in here.
+type DumpBeginInput struct {
+	File DumpFileSpec
+	// AsOf is the cut asked for; zero or a time not yet reached means now.
+	AsOf time.Time
+	// ChunkSize (0: DUMP_CHUNK_SIZE) and EntityTypes (sorted type letters; empty: all) are
+	// the chunking asked for.
+	ChunkSize   int
+	EntityTypes []string
+	// Replace asks for a new dump even if the file is published.
+	Replace bool
+}
+
+// DumpBeginResult is the published file (Published), or the cut and plan to run.
+type DumpBeginResult struct {
+	Published *DumpAssembleResult
+	Snapshot  DumpSnapshot
+	// Continued says the plan is that of an earlier run of the file that did not finish
+	// (cancelled, failed, killed): its parts are used as they are.
+	Continued bool
+}
+
+// DumpBegin decides, from the store, whether the dump is to be written: a published file
+// (its metadata, and the file as the metadata describes it) is returned as it is, unless
+// Replace. Otherwise it continues the plan of an earlier unfinished run of the file that
+// asked for the same cut and chunking, or takes a new cut and records its plan. Deciding
+// from the store, not from workflow IDs, holds however the dump was started (CLI,
+// schedule) and however long ago (the workflow history may be gone). Idempotent: a retry
+// finds the plan an earlier attempt recorded and continues it.
+func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBeginResult, err error) {
+	defer func() { err = a.storeFailure(err) }()
+	in.File.Name = a.Name
+	l := in.File.Layout()
+	if err := l.Validate(); err != nil {
+		return DumpBeginResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
+	}
+	store, err := a.openStore(ctx)
+	if err != nil {
+		return DumpBeginResult{}, err
+	}
+	meta, published, err := (&dump.Assembler{Store: store}).Published(ctx, l)
+	if err != nil {
+		return DumpBeginResult{}, fmt.Errorf("read published %s: %w", l.FileName(), err)
+	}
+	if published && !in.Replace {
+		out := assembleResult(l, meta, true)
+		return DumpBeginResult{Published: &out}, nil
+	}
+	chunkSize := in.ChunkSize
+	if chunkSize == 0 {
+		chunkSize = a.ChunkSize
+	}
+	explicitCut := !in.AsOf.IsZero() && in.AsOf.Before(time.Now())
+	plans, err := dump.ReadPlans(ctx, store, l)
+	if err != nil {
+		return DumpBeginResult{}, fmt.Errorf("read unfinished runs of %s: %w", l.FileName(), err)
+	}
+	for _, p := range plans {
+		switch {
+		case p.ChunkSize != chunkSize || !slices.Equal(p.EntityTypes, in.EntityTypes):
+		case explicitCut && !p.SnapshotTime.Equal(in.AsOf.UTC().Truncate(time.Microsecond)):
+		case published && !p.SnapshotTime.After(meta.SnapshotTime): // replacing: only a newer cut
+		default:
+			snap := DumpSnapshot{Time: p.SnapshotTime, MaxInternalID: p.MaxInternalID, Name: a.Name,
+				ChunkSize: chunkSize, Parallelism: a.Parallelism, Run: p.Run()}
+			return DumpBeginResult{Snapshot: snap, Continued: true}, nil
+		}
+	}
+	snap, err := a.DumpSnapshot(ctx, DumpSnapshotInput{AsOf: in.AsOf})
+	if err != nil {
+		return DumpBeginResult{}, err
+	}
+	plan := dump.Plan{SnapshotTime: snap.Time, MaxInternalID: snap.MaxInternalID, ChunkSize: chunkSize, EntityTypes: in.EntityTypes}
+	if err := dump.WritePlan(ctx, store, l, plan); err != nil {
+		return DumpBeginResult{}, err
+	}
+	snap.ChunkSize, snap.Run = chunkSize, plan.Run()
+	return DumpBeginResult{Snapshot: snap}, nil
 }
 
 // DumpFileSpec names one dump file; the workflow fills it from its input and the snapshot.
@@ -82,11 +175,13 @@ type DumpFileSpec struct {
 	Flavor dump.Flavor
 	Kind   dump.Kind
 	Since  time.Time
+	// Run names the plan whose parts the dump is built from (dump.Layout.Run).
+	Run string `json:",omitempty"`
 }
 
 // Layout is the dump package's naming of the file.
 func (s DumpFileSpec) Layout() dump.Layout {
-	return dump.Layout{Name: s.Name, Date: s.Date, Format: s.Format, Flavor: s.Flavor, Kind: s.Kind, Since: s.Since}
+	return dump.Layout{Name: s.Name, Date: s.Date, Format: s.Format, Flavor: s.Flavor, Kind: s.Kind, Since: s.Since, Run: s.Run}
 }
 
 // DumpChunkInput is one chunk: the entities with internal ids in (AfterID, UpToID].
@@ -126,7 +221,8 @@ const dumpHeartbeatEvery = time.Second
 // Idempotent: a part whose record exists is kept as it is, and otherwise the part is
 // rewritten from the start with the same bytes (fixed order, deterministic gzip), so a
 // retried or resumed chunk never changes the dump.
-func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (DumpChunkResult, error) {
+func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunkResult, err error) {
+	defer func() { err = a.storeFailure(err) }()
 	l := in.File.Layout()
 	if err := l.Validate(); err != nil {
 		return DumpChunkResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
@@ -325,6 +421,9 @@ type DumpAssembleInput struct {
 	Parts        int
 	SnapshotTime time.Time
 	StartedAt    time.Time
+	// Replace publishes over the file if another run has published it (--force); without
+	// it that file is kept.
+	Replace bool
 }
 
 // DumpAssembleResult describes the published file.
@@ -340,17 +439,38 @@ type DumpAssembleResult struct {
 	EntityCounts map[string]int64
 	// ChecksumKeys are the day's md5sums, sha1sums and sha256sums files.
 	ChecksumKeys []string
+	// SnapshotTime is the cut of the file's data.
+	SnapshotTime time.Time
+	// AlreadyPublished says the file had been published by another run and was kept as it
+	// is; the fields describe that file.
+	AlreadyPublished bool `json:",omitempty"`
+}
+
+// assembleResult describes the published file of l from its metadata.
+func assembleResult(l dump.Layout, meta dump.Metadata, kept bool) DumpAssembleResult {
+	out := DumpAssembleResult{
+		File: meta.File, Key: meta.Key, MetadataKey: l.MetadataKey(), Bytes: meta.Bytes,
+		MD5: meta.MD5, SHA1: meta.SHA1, SHA256: meta.SHA256,
+		EntityCount: meta.EntityCount, EntityCounts: meta.EntityCounts,
+		SnapshotTime: meta.SnapshotTime, AlreadyPublished: kept,
+	}
+	for _, algo := range dump.ChecksumAlgorithms {
+		out.ChecksumKeys = append(out.ChecksumKeys, l.ChecksumKey(algo))
+	}
+	return out
 }
 
 // assembleLockWait is how long an assembly waits for another dump of the same date.
 const assembleLockWait = 10 * time.Minute
 
 // DumpAssemble concatenates the parts into the dump file, merges its checksums into the
-// day's files, writes its metadata, moves latest-* and deletes the parts. Idempotent:
-// dump.Assembler.Assemble finishes an interrupted assembly and repeats a finished one
-// without change. The day's checksum files are read-merge-written, so assemblies of one date
-// take a MySQL named lock (shared by every worker) for the whole run.
-func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (DumpAssembleResult, error) {
+// day's files, writes its metadata, moves latest-* and deletes the parts; a file another
+// run published is kept unless in.Replace. Idempotent: dump.Assembler.Assemble finishes an
+// interrupted assembly and repeats a finished one without change. The day's checksum files
+// are read-merge-written, so assemblies of one date take a MySQL named lock (shared by
+// every worker) for the whole run, and updates of a latest-* pointer one of their own.
+func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res DumpAssembleResult, err error) {
+	defer func() { err = a.storeFailure(err) }()
 	l := in.File.Layout()
 	if err := l.Validate(); err != nil {
 		return DumpAssembleResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
@@ -371,49 +491,44 @@ func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (DumpAss
 	stopBeats := heartbeatWhile(ctx, 5*time.Second)
 	defer stopBeats()
 
-	unlock, err := a.lockDate(ctx, l)
+	unlock, err := a.lock(ctx, "dump-assemble-"+l.DateStamp()+"-"+l.Name, "another dump of "+l.DateStamp()+" is still assembling")
 	if err != nil {
-		return DumpAssembleResult{}, err
+		return DumpAssembleResult{}, fmt.Errorf("assemble %s: %w", l.FileName(), err)
 	}
 	defer unlock()
-	asm := &dump.Assembler{Store: store, Level: a.level()}
+	asm := &dump.Assembler{Store: store, Level: a.level(), LockLatest: func(ctx context.Context, key string) (func(), error) {
+		return a.lock(ctx, "dump-latest-"+key, "another dump is moving "+key)
+	}}
 	meta, err := asm.Assemble(ctx, dump.AssembleRequest{
-		Layout: l, Parts: in.Parts, Framing: framing, SnapshotTime: in.SnapshotTime, StartedAt: in.StartedAt,
+		Layout: l, Parts: in.Parts, Framing: framing, SnapshotTime: in.SnapshotTime, StartedAt: in.StartedAt, Replace: in.Replace,
 	})
 	if err != nil {
 		return DumpAssembleResult{}, err
 	}
-	out := DumpAssembleResult{
-		File: meta.File, Key: meta.Key, MetadataKey: l.MetadataKey(), Bytes: meta.Bytes,
-		MD5: meta.MD5, SHA1: meta.SHA1, SHA256: meta.SHA256,
-		EntityCount: meta.EntityCount, EntityCounts: meta.EntityCounts,
-	}
-	for _, algo := range dump.ChecksumAlgorithms {
-		out.ChecksumKeys = append(out.ChecksumKeys, l.ChecksumKey(algo))
-	}
-	return out, nil
+	return assembleResult(l, meta.Metadata, meta.Kept), nil
 }
 
-// lockDate takes the per-date assembly lock on a connection of its own; the returned
-// function releases it (a lost connection releases it too).
-func (a *Dumps) lockDate(ctx context.Context, l dump.Layout) (func(), error) {
+// lock takes a MySQL named lock (shared by every worker) on a connection of its own; the
+// returned function releases it (a lost connection releases it too). busy says what holds
+// it, for the error after assembleLockWait.
+func (a *Dumps) lock(ctx context.Context, name, busy string) (func(), error) {
 	conn, err := a.DB.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("assemble %s: database connection for the date lock: %w", l.FileName(), err)
+		return nil, fmt.Errorf("database connection for lock %s: %w", name, err)
 	}
 	// MySQL limits lock names to 64 characters.
-	name := "dump-assemble-" + l.DateStamp() + "-" + l.Name
 	if len(name) > 64 {
-		name = name[:64]
+		sum := sha256.Sum256([]byte(name))
+		name = name[:47] + "-" + hex.EncodeToString(sum[:8])
 	}
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, int(assembleLockWait.Seconds())).Scan(&got); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("assemble %s: take lock %s: %w", l.FileName(), name, err)
+		return nil, fmt.Errorf("take lock %s: %w", name, err)
 	}
 	if got.Int64 != 1 {
 		conn.Close()
-		return nil, fmt.Errorf("assemble %s: another dump of %s is still assembling after %s (lock %s)", l.FileName(), l.DateStamp(), assembleLockWait, name)
+		return nil, fmt.Errorf("%s after %s (lock %s)", busy, assembleLockWait, name)
 	}
 	return func() {
 		// Background: the release must happen even when the activity was cancelled.
@@ -463,6 +578,24 @@ func (a *Dumps) format(f dump.Format) (DumpFormat, error) {
 		return nil, permanent.Errorf(permanent.BadInput, "dump format %q is not available in this worker", f)
 	}
 	return df, nil
+}
+
+// storeFailure makes the store's refusal of access (dump.IsDenied: credentials, a
+// permission, no such bucket) non-retryable, with a message naming the store: retrying
+// cannot change the configuration. Other failures (an unreachable store) keep retrying.
+func (a *Dumps) storeFailure(err error) error {
+	var appErr *temporal.ApplicationError
+	if err == nil || errors.As(err, &appErr) || !dump.IsDenied(err) {
+		return err
+	}
+	return permanent.Errorf(permanent.BadConfig, "dump store %s (DUMP_URL) refuses access: %w", a.storeURL(), err)
+}
+
+func (a *Dumps) storeURL() string {
+	if a.StoreURL == "" {
+		return dump.DefaultStoreURL
+	}
+	return a.StoreURL
 }
 
 func (a *Dumps) openStore(ctx context.Context) (dump.Store, error) {

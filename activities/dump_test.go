@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,9 +14,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/dump/dumptest"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -253,4 +257,119 @@ func TestDumpRDFWritesEntitiesAndRedirects(t *testing.T) {
 	}
 	assert.NotContains(t, text, `"two"@en`)
 	assert.True(t, strings.HasPrefix(text, "<http://wikiba.se/ontology#Dump> "), "the header comes first")
+}
+
+// TestDumpBeginDecidesFromTheStore: a new dump records its plan, a second start continues
+// it (same cut, same parts), other cuts or chunkings get plans of their own, a published
+// dump is returned unless replaced, and a replacement gets a newer cut.
+func TestDumpBeginDecidesFromTheStore(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	dir := t.TempDir()
+	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
+	defer acts.Close()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	begin := func(in DumpBeginInput) DumpBeginResult {
+		t.Helper()
+		v, err := env.ExecuteActivity(acts.DumpBegin, in)
+		require.NoError(t, err)
+		var res DumpBeginResult
+		require.NoError(t, v.Get(&res))
+		return res
+	}
+	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	endOfDay := day.Add(24*time.Hour - time.Microsecond)
+	file := DumpFileSpec{Date: day, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	in := DumpBeginInput{File: file, AsOf: endOfDay}
+
+	first := begin(in)
+	require.Nil(t, first.Published)
+	assert.False(t, first.Continued)
+	assert.Equal(t, endOfDay, first.Snapshot.Time)
+	assert.Equal(t, DumpSnapshot{Time: endOfDay, Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: first.Snapshot.Run}, first.Snapshot)
+	l := file.Layout()
+	l.Name, l.Run = "wikibase", first.Snapshot.Run
+	_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(l.PlanKey())))
+	require.NoError(t, err, "the plan is recorded with the run's parts")
+
+	again := begin(in)
+	assert.True(t, again.Continued)
+	assert.Equal(t, first.Snapshot, again.Snapshot)
+
+	noon := begin(DumpBeginInput{File: file, AsOf: day.Add(12 * time.Hour)})
+	assert.False(t, noon.Continued)
+	assert.NotEqual(t, first.Snapshot.Run, noon.Snapshot.Run)
+	otherChunks := begin(DumpBeginInput{File: file, AsOf: endOfDay, ChunkSize: 5})
+	assert.False(t, otherChunks.Continued)
+	assert.Equal(t, 5, otherChunks.Snapshot.ChunkSize)
+
+	// Publish the first run's dump.
+	_, err = dump.WritePart(context.Background(), mustStore(t, acts), l, 0, dump.DefaultLevel, func(*dump.PartWriter) error { return nil })
+	require.NoError(t, err)
+	v, err := env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: DumpFileSpec{Name: "wikibase", Date: day, Format: dump.FormatJSON,
+		Flavor: dump.FlavorFull, Kind: dump.KindAll, Run: first.Snapshot.Run}, Parts: 1, SnapshotTime: endOfDay, StartedAt: day})
+	require.NoError(t, err)
+	var published DumpAssembleResult
+	require.NoError(t, v.Get(&published))
+	assert.False(t, published.AlreadyPublished)
+	assert.Equal(t, endOfDay, published.SnapshotTime)
+
+	kept := begin(in)
+	require.NotNil(t, kept.Published)
+	want := published
+	want.AlreadyPublished = true
+	assert.Equal(t, want, *kept.Published)
+
+	// A replacement continues no plan whose cut is not newer than the published dump's: it
+	// takes a cut of its own (for a past day, the same end of the day).
+	replace := in
+	replace.Replace = true
+	fresh := begin(replace)
+	assert.Nil(t, fresh.Published)
+	assert.False(t, fresh.Continued)
+	assert.Equal(t, endOfDay, fresh.Snapshot.Time)
+}
+
+func mustStore(t *testing.T, a *Dumps) dump.Store {
+	t.Helper()
+	s, err := a.openStore(context.Background())
+	require.NoError(t, err)
+	return s
+}
+
+// A store that refuses the credentials fails the activity at once: retrying cannot help.
+func TestDumpActivitiesDoNotRetryARefusedStore(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	srv := dumptest.NewS3(t, "dumps")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+	acts := &Dumps{DB: db, StoreURL: srv.URL, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
+	defer acts.Close()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	file := DumpFileSpec{Name: "wikibase", Date: day, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	for name, run := range map[string]func() error{
+		"begin": func() error { _, err := env.ExecuteActivity(acts.DumpBegin, DumpBeginInput{File: file}); return err },
+		"chunk": func() error {
+			_, err := env.ExecuteActivity(acts.DumpChunk, DumpChunkInput{File: file, UpToID: 10, SnapshotTime: day})
+			return err
+		},
+		"assemble": func() error {
+			_, err := env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: file, Parts: 1, SnapshotTime: day})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := run()
+			require.Error(t, err)
+			var appErr *temporal.ApplicationError
+			require.True(t, errors.As(err, &appErr), "%v", err)
+			assert.True(t, appErr.NonRetryable())
+			assert.Equal(t, string(permanent.BadConfig), appErr.Type())
+			assert.Contains(t, appErr.Message(), "SignatureDoesNotMatch")
+			assert.Contains(t, appErr.Message(), "DUMP_URL")
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -26,6 +27,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/dump/dumptest"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -361,8 +364,10 @@ func decompressedSHA256(t *testing.T, path string) string {
 }
 
 // TestDumpSurvivesKilledWorkers SIGKILLs the worker process several times at random points
-// of a 50k-entity dump; the finished file decompresses to exactly what an uninterrupted run
-// writes, and gzip -t accepts it.
+// of a 50k-entity dump, into a directory and into an S3 bucket; the finished file
+// decompresses to exactly what an uninterrupted run writes, gzip -t accepts it, and the dump
+// folder holds exactly what the uninterrupted run's folder holds: no parts, no temporary
+// files of the killed writes.
 func TestDumpSurvivesKilledWorkers(t *testing.T) {
 	n := 50000
 	if v := os.Getenv("DUMP_TEST_ENTITIES"); v != "" {
@@ -370,17 +375,70 @@ func TestDumpSurvivesKilledWorkers(t *testing.T) {
 		n, err = strconv.Atoi(v)
 		require.NoError(t, err)
 	}
-	cfg, dir := dumpConfig(t)
-	cfg.DumpChunkSize = 1000
-	cfg.DumpParallelism = 2
-	db := dumpDB(t, cfg)
-	start := time.Now()
-	seedSynthetic(t, db, n)
-	t.Logf("stored %d synthetic entities in %s", n, time.Since(start).Round(time.Millisecond))
+	for _, storeKind := range []string{"file", "s3"} {
+		t.Run(storeKind, func(t *testing.T) {
+			cfg, dir := dumpConfig(t)
+			if storeKind == "s3" {
+				cfg.DumpURL, _ = dumptest.S3(t, "dumps")
+			}
+			cfg.DumpChunkSize = 1000
+			cfg.DumpParallelism = 2
+			db := dumpDB(t, cfg)
+			start := time.Now()
+			seedSynthetic(t, db, n)
+			t.Logf("stored %d synthetic entities in %s", n, time.Since(start).Round(time.Millisecond))
+			killed, killedDir := dumpWithKills(t, cfg, n, "20260105")
+			t.Logf("killed dump: %d entities, %d bytes, runs %d", killed.EntityCount, killed.Bytes, killed.Runs)
+			if storeKind == "file" {
+				require.Positive(t, killedDir.tempFiles, "no kill left a temporary file behind, so the clean-up is not tested")
+			}
 
+			// The uninterrupted run, on the same data, by an in-process worker.
+			startWorker(t, cfg)
+			clean := waitDump(t, startDump(t, cfg, "dump-clean-"+cfg.TaskQueue, workflows.DumpInput{Format: "json", Date: "20260106"}), 10*time.Minute)
+			assert.Equal(t, killed.EntityCount, clean.EntityCount)
+			// Same parts, same framing, no date inside: the compressed files are identical.
+			assert.Equal(t, clean.SHA256, killed.SHA256)
+
+			listing := dumpStoreListing(t, cfg.DumpURL)
+			var fromKilled, fromClean []string
+			for _, k := range listing {
+				switch {
+				case strings.HasPrefix(k, "20260105/"):
+					fromKilled = append(fromKilled, strings.ReplaceAll(k, "20260105", "DATE"))
+				case strings.HasPrefix(k, "20260106/"):
+					fromClean = append(fromClean, strings.ReplaceAll(k, "20260106", "DATE"))
+				}
+			}
+			assert.Equal(t, []string{
+				"DATE/wikibase-DATE-all.json.gz", "DATE/wikibase-DATE-all.json.gz.meta.json",
+				"DATE/wikibase-DATE-md5sums.txt", "DATE/wikibase-DATE-sha1sums.txt", "DATE/wikibase-DATE-sha256sums.txt",
+			}, fromClean)
+			assert.Equal(t, fromClean, fromKilled, "the killed dump's folder holds what the uninterrupted one's holds")
+			assert.Equal(t, len(fromKilled)+len(fromClean)+1, len(listing), "nothing else in the store but the latest pointer: %v", listing)
+			if storeKind == "file" {
+				path := filepath.Join(dir, "20260105", "wikibase-20260105-all.json.gz")
+				out, err := exec.Command("gzip", "-t", path).CombinedOutput()
+				require.NoError(t, err, "gzip -t: %s", out)
+				assert.Equal(t, decompressedSHA256(t, filepath.Join(dir, "20260106", "wikibase-20260106-all.json.gz")), decompressedSHA256(t, path))
+			}
+		})
+	}
+}
+
+// killedDump is what the kills of dumpWithKills left for the next worker.
+type killedDump struct {
+	tempFiles int // temporary files of interrupted writes seen in a file store after the kills
+}
+
+// dumpWithKills runs a JSON dump of date on worker processes, SIGKILLing the worker three
+// times at random moments while chunks are being written.
+func dumpWithKills(t *testing.T, cfg config.Config, n int, date string) (workflows.DumpResult, killedDump) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	w := startWorkerProcess(t, cfg, "killable-1")
-	run := startDump(t, cfg, "dump-killed-"+cfg.TaskQueue, workflows.DumpInput{Format: "json", Date: "20260105"})
+	run := startDump(t, cfg, "dump-killed-"+cfg.TaskQueue, workflows.DumpInput{Format: "json", Date: date})
+	var left killedDump
 	kills := 0
 	for kills < 3 {
 		// Let some chunks finish (a kill before the first one proves less), then kill at a
@@ -398,25 +456,75 @@ func TestDumpSurvivesKilledWorkers(t *testing.T) {
 		t.Logf("kill %d: %d of %d chunks done, peak RSS %.0f MiB", kills+1, p.ChunksDone, p.ChunksTotal, w.peakRSS(t))
 		w.kill(t)
 		kills++
+		left.tempFiles += countTempFiles(t, cfg.DumpURL)
 		w = startWorkerProcess(t, cfg, fmt.Sprintf("killable-%d", kills+1))
 	}
 	require.GreaterOrEqual(t, kills, 3, "the dump finished before three kills")
 	res := waitDump(t, run, 10*time.Minute)
-	t.Logf("killed dump: %d entities, %d bytes, runs %d, peak RSS of the last worker %.0f MiB", res.EntityCount, res.Bytes, res.Runs, w.peakRSS(t))
+	t.Logf("peak RSS of the last worker %.0f MiB", w.peakRSS(t))
 	assert.Equal(t, int64(n), res.EntityCount)
-
-	killed := filepath.Join(dir, "20260105", "wikibase-20260105-all.json.gz")
-	out, err := exec.Command("gzip", "-t", killed).CombinedOutput()
-	require.NoError(t, err, "gzip -t: %s", out)
-
-	// The uninterrupted run, on the same data, by an in-process worker.
 	w.kill(t)
-	startWorker(t, cfg)
-	clean := waitDump(t, startDump(t, cfg, "dump-clean-"+cfg.TaskQueue, workflows.DumpInput{Format: "json", Date: "20260106"}), 10*time.Minute)
-	assert.Equal(t, res.EntityCount, clean.EntityCount)
-	assert.Equal(t, decompressedSHA256(t, filepath.Join(dir, "20260106", "wikibase-20260106-all.json.gz")), decompressedSHA256(t, killed))
-	// Same parts, same framing, no date inside: the compressed files are identical too.
-	assert.Equal(t, clean.SHA256, res.SHA256)
+	return res, left
+}
+
+// countTempFiles counts the temporary files (name.<hex>.tmp) of a file store.
+func countTempFiles(t *testing.T, storeURL string) int {
+	t.Helper()
+	dir, ok := strings.CutPrefix(storeURL, "file://")
+	if !ok {
+		return 0
+	}
+	n := 0
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".tmp") {
+			n++
+		}
+		return err
+	}))
+	return n
+}
+
+// dumpStoreListing lists everything in a dump store, as an operator or a mirror sees it: for
+// a file store every file and every folder (a folder as "name/", so an empty one left behind
+// shows), for an S3 bucket every object.
+func dumpStoreListing(t *testing.T, storeURL string) []string {
+	t.Helper()
+	var out []string
+	if dir, ok := strings.CutPrefix(storeURL, "file://"); ok {
+		require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || path == dir {
+				return err
+			}
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return err
+			}
+			rel = filepath.ToSlash(rel)
+			if d.IsDir() {
+				entries, err := os.ReadDir(path)
+				if err != nil {
+					return err
+				}
+				if len(entries) > 0 {
+					return nil // a folder with content shows through its content
+				}
+				rel += "/"
+			}
+			out = append(out, rel)
+			return nil
+		}))
+		return out
+	}
+	ctx := context.Background()
+	s, err := dump.OpenStore(ctx, storeURL)
+	require.NoError(t, err)
+	defer s.Close()
+	objs, err := s.List(ctx, "")
+	require.NoError(t, err)
+	for _, o := range objs {
+		out = append(out, o.Key)
+	}
+	return out
 }
 
 // TestDumpTwoWorkersShareOneDump runs two worker processes on one queue and checks, from the

@@ -57,5 +57,6 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	stack.Stack, stack.client = s, c
+	defer removeBuiltCommands()
 	return m.Run()
 }

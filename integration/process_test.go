@@ -18,18 +18,39 @@ import (
 )
 
 // workerBinary builds the worker command once per test binary.
-var workerBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "itest-worker-")
+var workerBinary = sync.OnceValues(func() (string, error) { return buildCommand("worker") })
+
+// builtDirs are the folders of the commands built by buildCommand, removed after the tests.
+var builtDirs struct {
+	sync.Mutex
+	dirs []string
+}
+
+// buildCommand builds the command in the module's folder name into a temporary folder.
+func buildCommand(name string) (string, error) {
+	dir, err := os.MkdirTemp("", "itest-"+name+"-")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "worker")
-	out, err := exec.Command("go", "build", "-o", bin, "../worker").CombinedOutput()
+	builtDirs.Lock()
+	builtDirs.dirs = append(builtDirs.dirs, dir)
+	builtDirs.Unlock()
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", bin, "../"+name).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build ./worker: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./%s: %v\n%s", name, err, out)
 	}
 	return bin, nil
-})
+}
+
+// removeBuiltCommands removes what buildCommand built.
+func removeBuiltCommands() {
+	builtDirs.Lock()
+	defer builtDirs.Unlock()
+	for _, d := range builtDirs.dirs {
+		os.RemoveAll(d)
+	}
+}
 
 // workerProcess is a worker running as a separate process, so it can be SIGKILLed.
 type workerProcess struct {

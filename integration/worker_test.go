@@ -167,7 +167,7 @@ func TestWorkerRunsWorkflowAndReportsMySQLOutage(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "healthy", body["status"])
 	require.Equal(t, cfg.WorkerID, body["worker_id"])
-	require.Equal(t, map[string]any{"kafka": "ok", "mysql": "ok", "temporal": "ok"}, body["details"].(map[string]any)["dependencies"])
+	require.Equal(t, map[string]any{"dump_store": "ok", "kafka": "ok", "mysql": "ok", "temporal": "ok"}, body["details"].(map[string]any)["dependencies"])
 	code, _ = getJSON(t, w.healthURL+"/readyz")
 	require.Equal(t, http.StatusOK, code)
 

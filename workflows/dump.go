@@ -30,6 +30,10 @@ func DumpJobName(format string) string { return format + "-dump" }
 // DumpInput says which dump to write. Zero values mean the defaults: flavor full, kind
 // full, every entity type, DUMP_CHUNK_SIZE and DUMP_PARALLELISM, and the date of the
 // schedule's nominal time (TemporalScheduledStartTime) or of today (UTC).
+//
+// The dump shows each entity at its last revision at or before the cut: AsOf if set (its
+// day is the dump's date), else the end of the date. A cut not yet reached (today's date)
+// means now; a date not yet begun means today, as of now.
 type DumpInput struct {
 	Format string `json:"format"`           // json, ttl or nt
 	Flavor string `json:"flavor,omitempty"` // full (default) or truthy (RDF only)
@@ -42,6 +46,12 @@ type DumpInput struct {
 	ChunkSize   int      `json:"chunk_size,omitempty"`
 	// Date is the dump's date (YYYYMMDD or YYYY-MM-DD), as `starter dump` names the run.
 	Date string `json:"date,omitempty"`
+	// AsOf is the dump's cut, within Date if both are set.
+	AsOf time.Time `json:"as_of,omitzero"`
+	// Force writes a new dump even if this file is published, and replaces the published
+	// one once the new one is complete. Without it a published dump is never rewritten: the
+	// run returns it (DumpResult.AlreadyPublished).
+	Force bool `json:"force,omitempty"`
 
 	// Resume is the state carried over continue-as-new; empty on the first run.
 	Resume *DumpState `json:"resume,omitempty"`
@@ -100,16 +110,16 @@ type DumpProgress struct {
 	Runs              int     `json:"runs"`
 }
 
-// DumpResult describes the published dump file.
+// DumpResult describes the published dump file (its SnapshotTime is the cut), and the
+// runs that wrote it: none when it was AlreadyPublished.
 type DumpResult struct {
 	activities.DumpAssembleResult
-	Format       string
-	Flavor       string
-	Kind         string
-	Date         string
-	SnapshotTime time.Time
-	Chunks       int
-	Runs         int
+	Format string
+	Flavor string
+	Kind   string
+	Date   string
+	Chunks int
+	Runs   int
 }
 
 // dumpContinueAfterEvents continues as new well before the server's hard history limits
@@ -146,14 +156,18 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 			recordDumpOutcome(ctx, nil, err)
 			return DumpResult{}, err
 		}
-		var snap activities.DumpSnapshot
-		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: time.Minute,
-			// About eight minutes of backoff: reading one row outlasts a MySQL restart.
-			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
-		})
-		if err := workflow.ExecuteActivity(sctx, a.DumpSnapshot, activities.DumpSnapshotInput{}).Get(ctx, &snap); err != nil {
-			return DumpResult{}, fmt.Errorf("take snapshot: %w", err)
+		snap, published, err := beginDump(ctx, req)
+		if err != nil {
+			err = fmt.Errorf("begin dump: %w", err)
+			recordDumpOutcome(ctx, nil, err)
+			return DumpResult{}, err
+		}
+		if published != nil {
+			phase = DumpPhaseDone
+			recordDumpOutcome(ctx, map[string]any{"already_published": true, "file": published.Key, "bytes": published.Bytes,
+				"sha256": published.SHA256, "entities": published.EntityCount, "snapshot_time": published.SnapshotTime}, nil)
+			return DumpResult{DumpAssembleResult: *published, Format: string(req.format), Flavor: string(req.flavor),
+				Kind: string(req.kind), Date: req.date.Format("20060102")}, nil
 		}
 		plan, err := planDump(req, snap, workflow.Now(ctx))
 		if err != nil {
@@ -192,7 +206,7 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 	})
 	var out activities.DumpAssembleResult
 	if err := workflow.ExecuteActivity(actx, a.DumpAssemble, activities.DumpAssembleInput{
-		File: plan.File, Parts: plan.Chunks, SnapshotTime: plan.SnapshotTime, StartedAt: plan.StartedAt,
+		File: plan.File, Parts: plan.Chunks, SnapshotTime: plan.SnapshotTime, StartedAt: plan.StartedAt, Replace: in.Force,
 	}).Get(ctx, &out); err != nil {
 		err = fmt.Errorf("assemble %s: %w", plan.File.Layout().FileName(), err)
 		recordDumpOutcome(ctx, nil, err)
@@ -201,11 +215,49 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 	phase = DumpPhaseDone
 	res := DumpResult{
 		DumpAssembleResult: out, Format: string(plan.File.Format), Flavor: string(plan.File.Flavor),
-		Kind: string(plan.File.Kind), Date: plan.File.Layout().DateStamp(), SnapshotTime: plan.SnapshotTime,
-		Chunks: plan.Chunks, Runs: st.Runs,
+		Kind: string(plan.File.Kind), Date: plan.File.Layout().DateStamp(), Chunks: plan.Chunks, Runs: st.Runs,
 	}
-	recordDumpOutcome(ctx, map[string]any{"file": out.Key, "bytes": out.Bytes, "sha256": out.SHA256, "entities": out.EntityCount}, nil)
+	if res.SnapshotTime.IsZero() { // assembled by a worker from before the result had it
+		res.SnapshotTime = plan.SnapshotTime
+	}
+	outcome := map[string]any{"file": out.Key, "bytes": out.Bytes, "sha256": out.SHA256, "entities": out.EntityCount}
+	if out.AlreadyPublished {
+		// Another run published the file while this one ran; its file was kept.
+		outcome["already_published"] = true
+	}
+	recordDumpOutcome(ctx, outcome, nil)
 	return res, nil
+}
+
+// dumpPublishOnce is the change (workflow.GetVersion) that made DumpWorkflow begin with
+// DumpBegin, which returns a published dump instead of writing it again and gives each plan
+// its own parts, instead of DumpSnapshot.
+const dumpPublishOnce = "dump-publish-once"
+
+// beginDump takes the cut, or finds the file published (then the returned result is set).
+func beginDump(ctx workflow.Context, req dumpRequest) (activities.DumpSnapshot, *activities.DumpAssembleResult, error) {
+	var a *activities.Dumps
+	if workflow.GetVersion(ctx, dumpPublishOnce, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
+		})
+		var snap activities.DumpSnapshot
+		err := workflow.ExecuteActivity(sctx, a.DumpSnapshot, activities.DumpSnapshotInput{AsOf: req.asOf}).Get(ctx, &snap)
+		return snap, nil, err
+	}
+	bctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		// As a chunk's: an unreachable store is retried for about 25 minutes (the last
+		// failure shows in `starter dump status`); a store that refuses access fails at once.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 30},
+	})
+	var begin activities.DumpBeginResult
+	err := workflow.ExecuteActivity(bctx, a.DumpBegin, activities.DumpBeginInput{
+		File: activities.DumpFileSpec{Date: req.date, Format: req.format, Flavor: req.flavor, Kind: req.kind, Since: req.since},
+		AsOf: req.asOf, ChunkSize: req.chunkSize, EntityTypes: req.entityTypes, Replace: req.force,
+	}).Get(ctx, &begin)
+	return begin.Snapshot, begin.Published, err
 }
 
 // runDumpChunks runs the unfinished chunks, at most Parallelism at a time, and reports
@@ -281,7 +333,9 @@ type dumpRequest struct {
 	entityTypes []string
 	parallelism int
 	chunkSize   int
-	date        time.Time
+	date        time.Time // the day, at midnight UTC
+	asOf        time.Time // the cut; zero means now
+	force       bool
 	trigger     string
 }
 
@@ -300,15 +354,35 @@ func parseDumpInput(ctx workflow.Context, in DumpInput) (dumpRequest, error) {
 	}
 	r.trigger = "manual"
 	scheduled, isScheduled := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartAttr)
-	switch {
-	case in.Date != "":
-	case isScheduled:
-		r.date = scheduled.UTC()
-	default:
-		r.date = workflow.Now(ctx).UTC()
-	}
 	if isScheduled {
 		r.trigger = "schedule"
+	}
+	const day = 24 * time.Hour
+	now := workflow.Now(ctx).UTC()
+	switch {
+	case in.Date != "":
+	case !in.AsOf.IsZero():
+		r.date = in.AsOf.UTC().Truncate(day)
+	case isScheduled:
+		r.date = scheduled.UTC().Truncate(day)
+	default:
+		r.date = now.Truncate(day)
+	}
+	switch {
+	case !in.AsOf.IsZero():
+		r.asOf = in.AsOf.UTC()
+		if !r.asOf.Truncate(day).Equal(r.date) {
+			return r, permanent.Errorf(permanent.BadInput, "as_of %s is not on the dump's date %s", r.asOf.Format(time.RFC3339Nano), r.date.Format("20060102"))
+		}
+	case in.Date != "" || isScheduled:
+		// The last microsecond of the day: created_at has microseconds.
+		r.asOf = r.date.Add(day - time.Microsecond)
+	}
+	if r.date.After(now) {
+		r.date, r.asOf = now.Truncate(day), time.Time{}
+	}
+	if !r.asOf.IsZero() && r.kind == dump.KindIncremental && !r.since.Before(r.asOf) {
+		return r, permanent.Errorf(permanent.BadInput, "since %s is not before the dump's cut %s", r.since.Format(time.RFC3339Nano), r.asOf.Format(time.RFC3339Nano))
 	}
 	return r, nil
 }
@@ -358,7 +432,7 @@ func parseDumpFields(in DumpInput) (dumpRequest, error) {
 	if in.ChunkSize < 0 {
 		return r, fmt.Errorf("chunk_size %d: want a positive number (0 for DUMP_CHUNK_SIZE)", in.ChunkSize)
 	}
-	r.parallelism, r.chunkSize = in.Parallelism, in.ChunkSize
+	r.parallelism, r.chunkSize, r.force = in.Parallelism, in.ChunkSize, in.Force
 	if in.Date != "" {
 		d, err := time.Parse("20060102", strings.ReplaceAll(in.Date, "-", ""))
 		if err != nil {
@@ -391,6 +465,7 @@ func planDump(r dumpRequest, snap activities.DumpSnapshot, now time.Time) (DumpP
 	p := DumpPlan{
 		File: activities.DumpFileSpec{
 			Name: snap.Name, Date: r.date.UTC().Truncate(24 * time.Hour), Format: r.format, Flavor: r.flavor, Kind: r.kind, Since: r.since,
+			Run: snap.Run,
 		},
 		SnapshotTime: snap.Time, MaxInternalID: snap.MaxInternalID,
 		ChunkSize: r.chunkSize, Parallelism: r.parallelism, EntityTypes: r.entityTypes,

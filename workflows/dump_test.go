@@ -23,7 +23,24 @@ import (
 
 var dumpSnap = activities.DumpSnapshot{
 	Time: time.Date(2026, 1, 4, 2, 0, 0, 123456000, time.UTC), MaxInternalID: 25,
-	Name: "wikibase", ChunkSize: 10, Parallelism: 2,
+	Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: "0a0b0c0d",
+}
+
+// beginRecorder answers DumpBegin with dumpSnap (or published, if set) and records the input.
+type beginRecorder struct {
+	mu        sync.Mutex
+	in        []activities.DumpBeginInput
+	published *activities.DumpAssembleResult
+}
+
+func (b *beginRecorder) run(_ context.Context, in activities.DumpBeginInput) (activities.DumpBeginResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.in = append(b.in, in)
+	if b.published != nil {
+		return activities.DumpBeginResult{Published: b.published}, nil
+	}
+	return activities.DumpBeginResult{Snapshot: dumpSnap}, nil
 }
 
 // chunkRecorder answers DumpChunk like the real activity would (one entity per id) and
@@ -64,6 +81,12 @@ func assembleOK(_ context.Context, in activities.DumpAssembleInput) (activities.
 
 // newDumpEnv mocks the dump activities; chunk nil records chunks, assemble nil succeeds.
 func newDumpEnv(t *testing.T, chunk any, assemble assembleFunc) (*testsuite.TestWorkflowEnvironment, *chunkRecorder) {
+	env, rec, _ := newDumpEnvWithBegin(t, chunk, assemble)
+	return env, rec
+}
+
+// newDumpEnvWithBegin is newDumpEnv that also returns DumpBegin's recorder.
+func newDumpEnvWithBegin(t *testing.T, chunk any, assemble assembleFunc) (*testsuite.TestWorkflowEnvironment, *chunkRecorder, *beginRecorder) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -76,10 +99,11 @@ func newDumpEnv(t *testing.T, chunk any, assemble assembleFunc) (*testsuite.Test
 	if assemble == nil {
 		assemble = assembleOK
 	}
-	env.OnActivity(a.DumpSnapshot, mock.Anything, activities.DumpSnapshotInput{}).Return(dumpSnap, nil)
+	begin := &beginRecorder{}
+	env.OnActivity(a.DumpBegin, mock.Anything, mock.Anything).Return(begin.run)
 	env.OnActivity(a.DumpChunk, mock.Anything, mock.Anything).Return(chunk)
 	env.OnActivity(a.DumpAssemble, mock.Anything, mock.Anything).Return(assemble)
-	return env, rec
+	return env, rec, begin
 }
 
 func TestDumpWorkflowChunksTheCutAndAssembles(t *testing.T) {
@@ -98,14 +122,17 @@ func TestDumpWorkflowChunksTheCutAndAssembles(t *testing.T) {
 		assert.Empty(t, c.EntityTypes)
 	}
 	want := activities.DumpFileSpec{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
-		Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+		Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll, Run: "0a0b0c0d"}
 	assert.Equal(t, want, assembled.File)
+	assert.Equal(t, want, rec.chunks[0].File, "the chunks write the parts of the plan's run")
+	assert.False(t, assembled.Replace)
 	assert.Equal(t, 3, assembled.Parts)
 	assert.Equal(t, dumpSnap.Time, assembled.SnapshotTime)
 
 	var out DumpResult
 	require.NoError(t, env.GetWorkflowResult(&out))
 	assert.Equal(t, "20260104/wikibase-20260104-all.json.gz", out.Key)
+	assert.Equal(t, dumpSnap.Time, out.SnapshotTime)
 	assert.Equal(t, 3, out.Chunks)
 	assert.Equal(t, 1, out.Runs)
 	assert.Equal(t, "20260104", out.Date)
@@ -171,6 +198,76 @@ func TestDumpWorkflowTakesTheDateFromTheSchedule(t *testing.T) {
 	assert.Equal(t, "20260103/wikibase-20260103-all.json.gz", out.Key)
 }
 
+func TestDumpWorkflowReturnsAPublishedDump(t *testing.T) {
+	env, rec, begin := newDumpEnvWithBegin(t, nil, func(context.Context, activities.DumpAssembleInput) (activities.DumpAssembleResult, error) {
+		t.Error("a published dump is assembled again")
+		return activities.DumpAssembleResult{}, nil
+	})
+	published := activities.DumpAssembleResult{File: "wikibase-20260103-all.json.gz", Key: "20260103/wikibase-20260103-all.json.gz",
+		Bytes: 77, SHA256: "ab", EntityCount: 25, SnapshotTime: time.Date(2026, 1, 3, 23, 59, 59, 999999000, time.UTC), AlreadyPublished: true}
+	begin.published = &published
+	env.ExecuteWorkflow(DumpWorkflow, DumpInput{Format: "json", Date: "20260103"})
+	require.NoError(t, env.GetWorkflowError())
+	var out DumpResult
+	require.NoError(t, env.GetWorkflowResult(&out))
+	assert.Equal(t, DumpResult{DumpAssembleResult: published, Format: "json", Flavor: "all", Kind: "all", Date: "20260103"}, out)
+	assert.Empty(t, rec.chunks)
+	v, err := env.QueryWorkflow(QueryDumpProgress)
+	require.NoError(t, err)
+	var p DumpProgress
+	require.NoError(t, v.Get(&p))
+	assert.Equal(t, DumpPhaseDone, p.Phase)
+}
+
+func TestDumpWorkflowForceReplaces(t *testing.T) {
+	var assembled activities.DumpAssembleInput
+	env, _, begin := newDumpEnvWithBegin(t, nil, func(ctx context.Context, in activities.DumpAssembleInput) (activities.DumpAssembleResult, error) {
+		assembled = in
+		return assembleOK(ctx, in)
+	})
+	env.ExecuteWorkflow(DumpWorkflow, DumpInput{Format: "json", Force: true})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, begin.in, 1)
+	assert.True(t, begin.in[0].Replace)
+	assert.True(t, assembled.Replace)
+}
+
+// The cut: the end of a past date, AsOf (on its own day), now for today and for a date not
+// yet begun; the nominal day of a schedule's run.
+func TestDumpWorkflowCut(t *testing.T) {
+	endOf := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 23, 59, 59, 999999000, time.UTC) }
+	noon := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		in        DumpInput
+		scheduled time.Time
+		date      time.Time
+		asOf      time.Time
+	}{
+		{"past date", DumpInput{Date: "20260102"}, time.Time{}, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), endOf(2026, 1, 2)},
+		{"today", DumpInput{Date: "2026-01-04"}, time.Time{}, time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC), endOf(2026, 1, 4)},
+		{"no date", DumpInput{}, time.Time{}, time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC), time.Time{}},
+		{"future date", DumpInput{Date: "20260105"}, time.Time{}, time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC), time.Time{}},
+		{"as of", DumpInput{AsOf: noon}, time.Time{}, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), noon},
+		{"as of on the date", DumpInput{Date: "20260102", AsOf: noon}, time.Time{}, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), noon},
+		{"as of in the future", DumpInput{AsOf: noon.AddDate(0, 1, 0)}, time.Time{}, time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC), time.Time{}},
+		{"scheduled", DumpInput{}, time.Date(2026, 1, 3, 2, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC), endOf(2026, 1, 3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, _, begin := newDumpEnvWithBegin(t, nil, nil)
+			if !tc.scheduled.IsZero() {
+				env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStartAttr.ValueSet(tc.scheduled)))
+			}
+			tc.in.Format = "json"
+			env.ExecuteWorkflow(DumpWorkflow, tc.in)
+			require.NoError(t, env.GetWorkflowError())
+			require.Len(t, begin.in, 1)
+			assert.Equal(t, tc.date, begin.in[0].File.Date)
+			assert.Equal(t, tc.asOf, begin.in[0].AsOf)
+		})
+	}
+}
+
 func TestDumpWorkflowRejectsBadInput(t *testing.T) {
 	since := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -188,6 +285,9 @@ func TestDumpWorkflowRejectsBadInput(t *testing.T) {
 		{"parallelism", DumpInput{Format: "json", Parallelism: -1}, "parallelism -1: want 1 to 1000 (0 for DUMP_PARALLELISM)"},
 		{"chunk size", DumpInput{Format: "json", ChunkSize: -5}, "chunk_size -5: want a positive number (0 for DUMP_CHUNK_SIZE)"},
 		{"date", DumpInput{Format: "json", Date: "2026-13-01"}, `date "2026-13-01": want YYYYMMDD or YYYY-MM-DD`},
+		{"as of off the date", DumpInput{Format: "json", Date: "20260102", AsOf: since}, "as_of 2026-01-01T00:00:00Z is not on the dump's date 20260102"},
+		{"since after as of", DumpInput{Format: "json", Kind: "incremental", Since: since.Add(time.Hour), AsOf: since},
+			"since 2026-01-01T01:00:00Z is not before the dump's cut 2026-01-01T00:00:00Z"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env, rec := newDumpEnv(t, nil, nil)

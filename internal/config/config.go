@@ -151,7 +151,7 @@ func init() {
 		{"NOTIFICATION_DELETE_BATCH", "1000", "rows per DELETE in the cleanup", intRange(func(c *Config) *int { return &c.NotificationDeleteBatch }, 1, 100000)},
 		{"SCHEDULE_CATCHUP_WINDOW", "1h", "how late a missed scheduled run may still start", durRange(func(c *Config) *time.Duration { return &c.CatchupWindow }, MinCatchupWindow, 366*24*time.Hour)},
 
-		{"DUMP_URL", "file://./dumps", "blob store for dumps: file://DIR, or s3://bucket?region=…&endpoint=…&use_path_style=true for S3-compatible stores (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)", checked(func(c *Config) *string { return &c.DumpURL }, dump.CheckStoreURL)},
+		{"DUMP_URL", "file://./dumps", "blob store for dumps: file://DIR, or s3://bucket?region=…&endpoint=…&use_path_style=true for S3-compatible stores (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); the worker checks it at start by writing and deleting a probe object", checked(func(c *Config) *string { return &c.DumpURL }, dump.CheckStoreURL)},
 		{"DUMP_NAME", "wikibase", "file name prefix of dumps (letters, digits, . _ -)", checked(func(c *Config) *string { return &c.DumpName }, checkFileName)},
 		{"DUMP_CHUNK_SIZE", "10000", "entities per dump chunk", intRange(func(c *Config) *int { return &c.DumpChunkSize }, 1, 10000000)},
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},

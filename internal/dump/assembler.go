@@ -66,8 +66,20 @@ type AssembleRequest struct {
 	Framing Framing
 	// SnapshotTime is when the dump's data was read; it ends the time range.
 	SnapshotTime time.Time
-	// StartedAt is when the dump run started, for the duration.
+	// StartedAt is when the dump run started, for the duration. With SnapshotTime it
+	// tells this run's metadata from another run's.
 	StartedAt time.Time
+	// Replace publishes over a finished dump of the same file made by another run. Without
+	// it, that dump is kept as it is (a published dump never changes) and returned.
+	Replace bool
+}
+
+// Assembled is the outcome of Assemble: the published dump's metadata.
+type Assembled struct {
+	Metadata
+	// Kept says another run had already published the file, which was kept as it is:
+	// Metadata is that run's, and this run's parts were deleted unused.
+	Kept bool
 }
 
 // Assembler turns finished parts into the published dump file.
@@ -77,6 +89,9 @@ type Assembler struct {
 	Level int
 	// Now gives the finish time; time.Now if nil.
 	Now func() time.Time
+	// LockLatest, if set, serializes the read-compare-write of a latest-* pointer (key)
+	// across processes; assemblies of different dates update the same pointer.
+	LockLatest func(ctx context.Context, key string) (unlock func(), err error)
 }
 
 // Assemble publishes the dump file described by req, in this order:
@@ -85,85 +100,119 @@ type Assembler struct {
 //     file, hashing it (md5, sha1, sha256) in the same pass;
 //  2. merge its lines into the day's checksum files;
 //  3. write its metadata;
-//  4. point latest-* at it, unless a newer dump is already there;
-//  5. delete the parts.
+//  4. point latest-* at it, unless it points to a newer date;
+//  5. delete the parts, and what killed writes left of them.
 //
 // Each step is idempotent, and the metadata marks steps 1–3 as done, so
 // running Assemble again after a failure at any point finishes the job and
 // leaves the same dump file, checksums and pointer.
-func (a *Assembler) Assemble(ctx context.Context, req AssembleRequest) (Metadata, error) {
+//
+// A file that another run has published is kept unless req.Replace: steps 2,
+// 4 and 5 are repeated for it (finishing its publication if that run was
+// interrupted) and this run's parts are deleted. With req.Replace the new
+// file replaces it in step 1: the object appears only when complete, so a
+// reader sees the old file or the new one, never part of either.
+//
+// Callers serialize assemblies of one date: they share the checksum files.
+func (a *Assembler) Assemble(ctx context.Context, req AssembleRequest) (Assembled, error) {
 	l := req.Layout
 	if err := l.Validate(); err != nil {
-		return Metadata{}, fmt.Errorf("assemble: %w", err)
+		return Assembled{}, fmt.Errorf("assemble: %w", err)
 	}
 	if req.Parts < 0 {
-		return Metadata{}, fmt.Errorf("assemble %s: part count %d is negative", l.FileName(), req.Parts)
+		return Assembled{}, fmt.Errorf("assemble %s: part count %d is negative", l.FileName(), req.Parts)
 	}
 	if req.SnapshotTime.IsZero() {
-		return Metadata{}, fmt.Errorf("assemble %s: missing snapshot time", l.FileName())
+		return Assembled{}, fmt.Errorf("assemble %s: missing snapshot time", l.FileName())
 	}
-	previous, havePrevious, err := a.readMetadata(ctx, l)
+	previous, published, err := a.Published(ctx, l)
 	if err != nil {
-		return Metadata{}, err
+		return Assembled{}, fmt.Errorf("assemble %s: %w", l.FileName(), err)
+	}
+	if published && !sameRun(previous, req) && !req.Replace {
+		if err := a.writeChecksums(ctx, l, previous); err != nil {
+			return Assembled{}, err
+		}
+		if err := a.finish(ctx, l, previous); err != nil {
+			return Assembled{}, err
+		}
+		return Assembled{Metadata: previous, Kept: true}, nil
 	}
 	parts, missing, err := a.readPartInfos(ctx, l, req.Parts)
 	if err != nil {
-		return Metadata{}, err
+		return Assembled{}, err
 	}
 
 	meta := previous
-	done, err := a.alreadyAssembled(ctx, l, previous, havePrevious, parts, missing)
-	if err != nil {
-		return Metadata{}, err
-	}
+	done := published && sameRun(previous, req) && (len(missing) > 0 || reflect.DeepEqual(previous.Parts, parts))
 	if !done {
 		if len(missing) > 0 {
-			return Metadata{}, fmt.Errorf("assemble %s: %d of %d parts are not finished, first missing is part %d (%s)",
+			return Assembled{}, fmt.Errorf("assemble %s: %d of %d parts are not finished, first missing is part %d (%s)",
 				l.FileName(), len(missing), req.Parts, missing[0], l.PartKey(missing[0]))
 		}
 		if meta, err = a.concatenate(ctx, req, parts); err != nil {
-			return Metadata{}, err
+			return Assembled{}, err
 		}
 	}
 	if err := a.writeChecksums(ctx, l, meta); err != nil {
-		return Metadata{}, err
+		return Assembled{}, err
 	}
 	if !done {
 		if err := a.writeMetadata(ctx, l, meta); err != nil {
-			return Metadata{}, err
+			return Assembled{}, err
 		}
 	}
-	if err := a.updateLatest(ctx, l, meta); err != nil {
-		return Metadata{}, err
+	if err := a.finish(ctx, l, meta); err != nil {
+		return Assembled{}, err
 	}
-	if err := a.deleteParts(ctx, l); err != nil {
-		return Metadata{}, err
-	}
-	return meta, nil
+	return Assembled{Metadata: meta}, nil
 }
 
-// alreadyAssembled reports whether an earlier run got past the metadata
-// step for these same parts, so only the later steps remain.
-func (a *Assembler) alreadyAssembled(ctx context.Context, l Layout, previous Metadata, havePrevious bool, parts []PartInfo, missing []int) (bool, error) {
-	if !havePrevious {
-		return false, nil
+// finish ends the publication of meta's file: the latest pointer, and the removal of the
+// parts and of what killed writes of the date's files left.
+func (a *Assembler) finish(ctx context.Context, l Layout, meta Metadata) error {
+	if err := a.updateLatest(ctx, l, meta); err != nil {
+		return err
+	}
+	if err := a.deleteParts(ctx, l); err != nil {
+		return err
+	}
+	// The file, its metadata and the checksum files are written only by assemblies of this
+	// date, which the caller serializes, so no write of them is running now.
+	prefixes := []string{l.FileKey() + "."}
+	for _, algo := range ChecksumAlgorithms {
+		prefixes = append(prefixes, l.ChecksumKey(algo)+".")
+	}
+	for _, p := range prefixes {
+		if _, err := a.Store.RemoveAbandoned(ctx, p); err != nil {
+			return fmt.Errorf("assemble %s: %w", l.FileName(), err)
+		}
+	}
+	return nil
+}
+
+// sameRun reports whether meta was written by the run req belongs to (an earlier attempt
+// of this assembly).
+func sameRun(meta Metadata, req AssembleRequest) bool {
+	return meta.StartedAt.Equal(req.StartedAt.UTC()) && meta.SnapshotTime.Equal(req.SnapshotTime.UTC())
+}
+
+// Published returns the metadata of l's published file, and whether the file is there as
+// the metadata describes it. Metadata without its file (or with a file of another size)
+// is a publication that was damaged or is being replaced right now: not published.
+func (a *Assembler) Published(ctx context.Context, l Layout) (Metadata, bool, error) {
+	meta, ok, err := a.readMetadata(ctx, l)
+	if err != nil || !ok {
+		return Metadata{}, false, err
 	}
 	info, err := a.Store.Stat(ctx, l.FileKey())
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return meta, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("assemble %s: %w", l.FileName(), err)
+		return Metadata{}, false, err
 	}
-	if info.Size != previous.Bytes {
-		return false, nil
-	}
-	// Parts gone means the earlier run was deleting them; all parts present
-	// but different means a new run of the same dump.
-	if len(missing) > 0 {
-		return true, nil
-	}
-	return reflect.DeepEqual(previous.Parts, parts), nil
+	return meta, info.Size == meta.Bytes, nil
 }
 
 func (a *Assembler) readMetadata(ctx context.Context, l Layout) (Metadata, bool, error) {
@@ -172,11 +221,11 @@ func (a *Assembler) readMetadata(ctx context.Context, l Layout) (Metadata, bool,
 		return Metadata{}, false, nil
 	}
 	if err != nil {
-		return Metadata{}, false, fmt.Errorf("assemble %s: %w", l.FileName(), err)
+		return Metadata{}, false, err
 	}
 	var m Metadata
 	if err := json.Unmarshal(b, &m); err != nil {
-		return Metadata{}, false, fmt.Errorf("assemble %s: metadata %s: %w", l.FileName(), l.MetadataKey(), err)
+		return Metadata{}, false, fmt.Errorf("metadata %s: %w", l.MetadataKey(), err)
 	}
 	return m, true, nil
 }
@@ -358,21 +407,30 @@ func (a *Assembler) writeMetadata(ctx context.Context, l Layout, meta Metadata) 
 	return nil
 }
 
-// updateLatest points latest-* at this dump unless the pointer already names
-// a dump with a later snapshot (re-assembling an old date must not roll
-// latest back).
+// updateLatest points latest-* at this dump unless the pointer names a newer
+// date: latest is the newest date, whenever each date was dumped. Of two dumps
+// of one date (one replacing the other) the later snapshot wins.
 func (a *Assembler) updateLatest(ctx context.Context, l Layout, meta Metadata) error {
+	if a.LockLatest != nil {
+		unlock, err := a.LockLatest(ctx, l.LatestKey())
+		if err != nil {
+			return fmt.Errorf("assemble %s: %w", l.FileName(), err)
+		}
+		defer unlock()
+	}
+	p := Pointer{
+		File: meta.File, Key: meta.Key, MetadataKey: l.MetadataKey(), Date: meta.Date,
+		SnapshotTime: meta.SnapshotTime, Bytes: meta.Bytes, SHA256: meta.SHA256,
+	}
 	current, err := ReadPointer(ctx, a.Store, l)
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		return fmt.Errorf("assemble %s: %w", l.FileName(), err)
-	case current.SnapshotTime.After(meta.SnapshotTime):
+	case current.Key == p.Key && current.SHA256 == p.SHA256 && current.SnapshotTime.Equal(p.SnapshotTime):
+		return nil // already there
+	case current.Date > meta.Date || current.Date == meta.Date && current.SnapshotTime.After(meta.SnapshotTime):
 		return nil
-	}
-	p := Pointer{
-		File: meta.File, Key: meta.Key, MetadataKey: l.MetadataKey(), Date: meta.Date,
-		SnapshotTime: meta.SnapshotTime, Bytes: meta.Bytes, SHA256: meta.SHA256,
 	}
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
@@ -380,6 +438,12 @@ func (a *Assembler) updateLatest(ctx context.Context, l Layout, meta Metadata) e
 	}
 	if err := a.Store.ReplaceAtomic(ctx, l.LatestKey(), append(b, '\n'), "application/json"); err != nil {
 		return fmt.Errorf("assemble %s: %w", l.FileName(), err)
+	}
+	// Under the lock no other write of the pointer runs.
+	if a.LockLatest != nil {
+		if _, err := a.Store.RemoveAbandoned(ctx, l.LatestKey()+"."); err != nil {
+			return fmt.Errorf("assemble %s: %w", l.FileName(), err)
+		}
 	}
 	return nil
 }
@@ -397,18 +461,24 @@ func ReadPointer(ctx context.Context, store Store, l Layout) (Pointer, error) {
 	return p, nil
 }
 
+// deleteParts deletes the parts of every run of the file (those of runs that never
+// finished too: the file is published) and what killed writes left among them.
 func (a *Assembler) deleteParts(ctx context.Context, l Layout) error {
-	objs, err := a.Store.List(ctx, l.PartsPrefix())
+	root := l.PartsRoot()
+	objs, err := a.Store.List(ctx, root)
 	if err != nil {
 		return fmt.Errorf("assemble %s: %w", l.FileName(), err)
 	}
 	for _, o := range objs {
-		if !strings.HasPrefix(o.Key, l.PartsPrefix()) {
+		if !strings.HasPrefix(o.Key, root) {
 			continue
 		}
 		if err := a.Store.Delete(ctx, o.Key); err != nil {
 			return fmt.Errorf("assemble %s: %w", l.FileName(), err)
 		}
+	}
+	if _, err := a.Store.RemoveAbandoned(ctx, root); err != nil {
+		return fmt.Errorf("assemble %s: %w", l.FileName(), err)
 	}
 	return nil
 }

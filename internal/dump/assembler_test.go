@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -171,7 +173,7 @@ func TestAssembleChecksumsAndMetadata(t *testing.T) {
 
 	var stored Metadata
 	require.NoError(t, json.Unmarshal(readObject(t, s, l.MetadataKey()), &stored))
-	assert.Equal(t, meta, stored)
+	assert.Equal(t, meta.Metadata, stored)
 	assert.Equal(t, Metadata{
 		Name: "wikidata", File: "wikidata-20260105-all.json.gz", Key: "20260105/wikidata-20260105-all.json.gz",
 		Date: "20260105", Format: FormatJSON, Flavor: FlavorFull, Kind: KindAll,
@@ -181,7 +183,7 @@ func TestAssembleChecksumsAndMetadata(t *testing.T) {
 		MD5: meta.MD5, SHA1: meta.SHA1, SHA256: meta.SHA256,
 		StartedAt: testSnapshot, FinishedAt: testFinish, DurationSeconds: 1800,
 		Parts: meta.Parts,
-	}, meta)
+	}, meta.Metadata)
 	require.Len(t, meta.Parts, 3)
 	assert.Equal(t, int64(0), meta.Parts[1].UncompressedBytes)
 
@@ -228,16 +230,13 @@ func TestAssembleIncrementalRDF(t *testing.T) {
 	assert.Equal(t, KindIncremental, meta.Kind)
 }
 
-// snapshot returns every object except ReplaceAtomic's temporaries.
+// snapshot returns every object.
 func snapshot(t *testing.T, s Store) map[string]string {
 	t.Helper()
 	objs, err := s.List(context.Background(), "")
 	require.NoError(t, err)
 	out := map[string]string{}
 	for _, o := range objs {
-		if strings.HasPrefix(o.Key, tmpPrefix) {
-			continue
-		}
 		out[o.Key] = string(readObject(t, s, o.Key))
 	}
 	return out
@@ -347,22 +346,126 @@ func TestAssembleIsIdempotentAfterAnInterruption(t *testing.T) {
 	}
 }
 
-func TestAssembleNewRunOfSameDateReplacesTheFile(t *testing.T) {
+// newRun is another run of the same dump, started later with a later cut.
+func newRun(l Layout, parts int) AssembleRequest {
+	req := request(l, parts)
+	req.SnapshotTime, req.StartedAt = testSnapshot.Add(time.Hour), testSnapshot.Add(time.Hour)
+	return req
+}
+
+// publishOne publishes a one-entity dump of l and returns it.
+func publishOne(t *testing.T, s Store, l Layout) Assembled {
+	t.Helper()
+	writeJSONChunks(t, s, l, [][]int{{1}})
+	first, err := assembler(s).Assemble(context.Background(), request(l, 1))
+	require.NoError(t, err)
+	require.False(t, first.Kept)
+	return first
+}
+
+func TestAssembleKeepsADumpAnotherRunPublished(t *testing.T) {
 	s := openTestStore(t)
 	l := jsonLayout()
 	ctx := context.Background()
-	writeJSONChunks(t, s, l, [][]int{{1}})
-	first, err := assembler(s).Assemble(ctx, request(l, 1))
-	require.NoError(t, err)
+	first := publishOne(t, s, l)
+	published := snapshot(t, s)
 
 	writeJSONChunks(t, s, l, [][]int{{1, 2}, {3}})
-	second, err := assembler(s).Assemble(ctx, request(l, 2))
+	second, err := assembler(s).Assemble(ctx, newRun(l, 2))
 	require.NoError(t, err)
+	assert.True(t, second.Kept)
+	assert.Equal(t, first.Metadata, second.Metadata)
+	assert.Equal(t, published, snapshot(t, s), "the published dump is unchanged and the second run's parts are gone")
+}
+
+func TestAssembleReplaceSwapsTheWholeDump(t *testing.T) {
+	s := openTestStore(t)
+	l := jsonLayout()
+	ctx := context.Background()
+	first := publishOne(t, s, l)
+
+	writeJSONChunks(t, s, l, [][]int{{1, 2}, {3}})
+	req := newRun(l, 2)
+	req.Replace = true
+	second, err := assembler(s).Assemble(ctx, req)
+	require.NoError(t, err)
+	assert.False(t, second.Kept)
 	assert.NotEqual(t, first.SHA256, second.SHA256)
 	assert.Equal(t, int64(3), second.EntityCount)
-	sums, err := ParseChecksumFile(readObject(t, s, l.ChecksumKey(SHA256)))
+	file := readObject(t, s, l.FileKey())
+	assert.Equal(t, wikibaseFraming([][]int{{1, 2}, {3}}), string(gunzip(t, file)))
+	for _, algo := range ChecksumAlgorithms {
+		sums, err := ParseChecksumFile(readObject(t, s, l.ChecksumKey(algo)))
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{l.FileName(): second.sum(algo)}, sums)
+	}
+	var meta Metadata
+	require.NoError(t, json.Unmarshal(readObject(t, s, l.MetadataKey()), &meta))
+	assert.Equal(t, second.Metadata, meta)
+	sum := sha256.Sum256(file)
+	assert.Equal(t, hex.EncodeToString(sum[:]), meta.SHA256)
+	p, err := ReadPointer(ctx, s, l)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{l.FileName(): second.SHA256}, sums)
+	assert.Equal(t, second.SHA256, p.SHA256)
+	assert.Equal(t, second.SnapshotTime, p.SnapshotTime)
+}
+
+// A damaged publication (metadata without its file) is no publication: the next run
+// writes the file.
+func TestAssembleRepairsADamagedPublication(t *testing.T) {
+	s := openTestStore(t)
+	l := jsonLayout()
+	ctx := context.Background()
+	publishOne(t, s, l)
+	require.NoError(t, s.Delete(ctx, l.FileKey()))
+	_, published, err := assembler(s).Published(ctx, l)
+	require.NoError(t, err)
+	require.False(t, published)
+
+	writeJSONChunks(t, s, l, [][]int{{1, 2}})
+	again, err := assembler(s).Assemble(ctx, newRun(l, 1))
+	require.NoError(t, err)
+	assert.False(t, again.Kept)
+	assert.Equal(t, int64(2), again.EntityCount)
+	_, published, err = assembler(s).Published(ctx, l)
+	require.NoError(t, err)
+	assert.True(t, published)
+}
+
+// Temporary files of writes a killed worker never finished, among the parts and beside
+// the dump's own files, are gone once the dump is published.
+func TestAssembleRemovesAbandonedWrites(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenFileStore(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	l := jsonLayout()
+	l.Run = "0123abcd"
+	writeJSONChunks(t, s, l, [][]int{{1}, {2}})
+	for _, key := range []string{
+		l.PartKey(1) + ".18ecd1333ccfefda.tmp", l.PartInfoKey(0) + ".18ecd1333ccfefdb.tmp",
+		l.FileKey() + ".18ecd1333ccfefdc.tmp", l.MetadataKey() + ".18ecd1333ccfefdd.tmp",
+		l.ChecksumKey(SHA1) + ".18ecd1333ccfefde.tmp", l.LatestKey() + ".18ecd1333ccfefdf.tmp",
+		l.PartsRoot() + "00ff00ff/part-000000.gz.18ecd1333ccfefe0.tmp",
+	} {
+		path := filepath.Join(dir, filepath.FromSlash(key))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte("partial"), 0o644))
+	}
+	a := assembler(s)
+	a.LockLatest = func(context.Context, string) (func(), error) { return func() {}, nil }
+	_, err = a.Assemble(context.Background(), request(l, 2))
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"20260105",
+		"20260105/wikidata-20260105-all.json.gz",
+		"20260105/wikidata-20260105-all.json.gz.meta.json",
+		"20260105/wikidata-20260105-md5sums.txt",
+		"20260105/wikidata-20260105-sha1sums.txt",
+		"20260105/wikidata-20260105-sha256sums.txt",
+		"latest",
+		"latest/wikidata-latest-all.json.gz.pointer.json",
+	}, listTree(t, dir), "no temporary file and no empty parts folder is left")
 }
 
 func TestAssembleErrors(t *testing.T) {
@@ -400,25 +503,41 @@ func TestAssembleErrors(t *testing.T) {
 	})
 }
 
-func TestLatestPointerIsNotRolledBack(t *testing.T) {
+// latest-* names the newest date, whichever date was dumped last; of two dumps of one
+// date, the later cut.
+func TestLatestPointerIsTheNewestDate(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
 	newer := jsonLayout()
 	newer.Date = testDate.AddDate(0, 0, 7)
 	writeJSONChunks(t, s, newer, [][]int{{1}})
 	req := request(newer, 1)
-	req.SnapshotTime = testSnapshot.AddDate(0, 0, 7)
+	req.SnapshotTime = newer.Date.Add(2 * time.Hour)
 	_, err := assembler(s).Assemble(ctx, req)
 	require.NoError(t, err)
 
+	// An older date dumped later: its cut may be later too (it was taken now), or not.
 	older := jsonLayout()
-	writeJSONChunks(t, s, older, [][]int{{2}})
-	_, err = assembler(s).Assemble(ctx, request(older, 1))
-	require.NoError(t, err)
+	for _, cut := range []time.Time{newer.Date.Add(3 * time.Hour), testDate.Add(2 * time.Hour)} {
+		writeJSONChunks(t, s, older, [][]int{{2}})
+		req := request(older, 1)
+		req.SnapshotTime, req.StartedAt, req.Replace = cut, cut, true
+		_, err = assembler(s).Assemble(ctx, req)
+		require.NoError(t, err)
+		p, err := ReadPointer(ctx, s, older)
+		require.NoError(t, err)
+		assert.Equal(t, newer.FileKey(), p.Key)
+	}
 
-	p, err := ReadPointer(ctx, s, older)
+	// The newer date dumped again with a later cut moves the pointer to that dump.
+	writeJSONChunks(t, s, newer, [][]int{{1, 2}})
+	req = request(newer, 1)
+	req.SnapshotTime, req.StartedAt, req.Replace = newer.Date.Add(5*time.Hour), newer.Date.Add(5*time.Hour), true
+	again, err := assembler(s).Assemble(ctx, req)
 	require.NoError(t, err)
-	assert.Equal(t, newer.FileKey(), p.Key)
+	p, err := ReadPointer(ctx, s, newer)
+	require.NoError(t, err)
+	assert.Equal(t, again.SHA256, p.SHA256)
 }
 
 func TestWritePartIsRepeatable(t *testing.T) {

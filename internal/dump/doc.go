@@ -17,10 +17,22 @@
 //	20260105/wikidata-20260105-sha1sums.txt
 //	20260105/wikidata-20260105-sha256sums.txt
 //	20260105/wikidata-20260105-all.json.gz.meta.json           one per dump file
-//	20260105/parts/wikidata-20260105-all.json.gz/part-000123.gz    while building
-//	20260105/parts/wikidata-20260105-all.json.gz/part-000123.json  its record
+//	20260105/parts/wikidata-20260105-all.json.gz/<run>/plan.json       while building: the cut
+//	20260105/parts/wikidata-20260105-all.json.gz/<run>/part-000123.gz  a part
+//	20260105/parts/wikidata-20260105-all.json.gz/<run>/part-000123.json  its record
 //	latest/wikidata-latest-all.json.gz.pointer.json            latest pointer
 //
+// <run> is a digest of the run's Plan (cut and chunking): runs with other
+// plans never mix their parts, and a run that continues an unfinished one
+// with the same plan uses the parts already written. Publishing the file
+// deletes every run's parts.
+//
+// # Publishing once
+//
+// The metadata, with the file it describes, marks the file as published.
+// Assembler.Assemble keeps a file another run published (a published dump
+// never changes) unless the request replaces it, and then writes the new file
+// over it in one step, before its checksum lines, metadata and pointer.
 // Wikimedia's latest-all.json.gz is a symlink. Object stores have none and
 // copying the file would double a 100+ GiB upload, so the latest pointer is a
 // small JSON object (Pointer) named after Wikimedia's link, under latest/,

@@ -47,7 +47,10 @@ const (
 // ChecksumAlgorithms lists the checksum files in the order they are written.
 var ChecksumAlgorithms = []ChecksumAlgorithm{MD5, SHA1, SHA256}
 
-var dumpNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_]*$`)
+var (
+	dumpNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_]*$`)
+	runPattern      = regexp.MustCompile(`^[0-9a-f]*$`)
+)
 
 // Layout computes every object key of one dump file from what identifies it.
 // It follows Wikimedia's entity dump layout (see the package comment).
@@ -58,6 +61,9 @@ type Layout struct {
 	Flavor Flavor
 	Kind   Kind
 	Since  time.Time // start of an incremental dump's window; unused for KindAll
+	// Run names the plan (cut and chunking) whose parts are being built, so that runs with
+	// different plans never share a part; "" for parts directly under PartsRoot.
+	Run string
 }
 
 // Validate checks that the combination names a dump this package writes.
@@ -67,6 +73,9 @@ func (l Layout) Validate() error {
 	}
 	if l.Date.IsZero() {
 		return fmt.Errorf("dump date: missing")
+	}
+	if !runPattern.MatchString(l.Run) {
+		return fmt.Errorf("dump run %q: want lower-case hex", l.Run)
 	}
 	switch l.Format {
 	case FormatJSON:
@@ -140,8 +149,20 @@ func (l Layout) ChecksumKey(algo ChecksumAlgorithm) string {
 	return l.DayDir() + "/" + l.Name + "-" + l.DateStamp() + "-" + string(algo) + "sums.txt"
 }
 
-// PartsPrefix is the directory holding the file's parts while it is built.
-func (l Layout) PartsPrefix() string { return l.DayDir() + "/parts/" + l.FileName() + "/" }
+// PartsRoot is the directory holding the file's parts while it is built, of every run.
+func (l Layout) PartsRoot() string { return l.DayDir() + "/parts/" + l.FileName() + "/" }
+
+// PartsPrefix is the directory of the parts of l.Run.
+func (l Layout) PartsPrefix() string {
+	if l.Run == "" {
+		return l.PartsRoot()
+	}
+	return l.PartsRoot() + l.Run + "/"
+}
+
+// PlanKey is the record of l.Run's plan, written when the run starts, so that a later run
+// of the same file can continue with the same plan and the parts already written.
+func (l Layout) PlanKey() string { return l.PartsPrefix() + "plan.json" }
 
 // PartKey is the key of part index (a gzip member).
 func (l Layout) PartKey(index int) string {

@@ -7,13 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	_ "gocloud.dev/blob/s3blob" // registers s3:// for OpenStore
@@ -47,6 +53,10 @@ type Store interface {
 	// ReplaceAtomic writes data under key so that readers see either the old
 	// or the new content, never a mix or a truncated object.
 	ReplaceAtomic(ctx context.Context, key string, data []byte, contentType string) error
+	// RemoveAbandoned removes what writes under prefix that never finished (a
+	// killed worker's) left behind, and returns how many it removed. Only call it
+	// where no write under prefix is still running.
+	RemoveAbandoned(ctx context.Context, prefix string) (int, error)
 	// Close releases the backend's resources.
 	Close() error
 }
@@ -69,18 +79,22 @@ type ObjectInfo struct {
 
 // BlobStore is a Store on a gocloud.dev bucket: a directory (file://) or an
 // S3-compatible bucket (s3://).
+//
+// A write becomes visible only when it is complete, on both backends: fileblob
+// writes a temporary file next to the target ("<key>.<hex>.tmp") and renames it
+// on Close; S3 stores an object with one PutObject or, for large ones, a
+// multipart upload that shows nothing until it is completed. A worker killed
+// mid-write leaves such a temporary file, or an unfinished multipart upload
+// (invisible, but stored and billed), which RemoveAbandoned clears.
 type BlobStore struct {
 	bucket *blob.Bucket
-	// skipKey hides backend artefacts (fileblob's in-flight temp files) from List.
-	skipKey func(string) bool
+	url    string
 	// dir is the root of a file store ("" for object stores), whose folders left empty by a
 	// delete are removed, as an object store has no folders to leave behind.
 	dir string
+	// s3Bucket is the bucket name of an S3 store ("" for file stores).
+	s3Bucket string
 }
-
-// tmpPrefix holds the temporary objects of ReplaceAtomic, away from the
-// dated directories that List is used on.
-const tmpPrefix = "_tmp/"
 
 // fileblob names its in-flight temp files "<key>.<hex nanos>.tmp".
 var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
@@ -94,50 +108,58 @@ var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
 // An empty URL means DefaultStoreURL. A file store's directory is created if
 // missing. S3 credentials come from the usual AWS environment.
 func OpenStore(ctx context.Context, rawURL string) (*BlobStore, error) {
-	dir, err := parseStoreURL(rawURL)
+	if rawURL == "" {
+		rawURL = DefaultStoreURL
+	}
+	u, dir, err := parseStoreURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if dir != "" {
-		return OpenFileStore(dir)
+	if u.Scheme == "file" {
+		s, err := OpenFileStore(dir)
+		if err != nil {
+			return nil, err
+		}
+		s.url = rawURL
+		return s, nil
 	}
 	b, err := blob.OpenBucket(ctx, rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("open dump store %q: %w", rawURL, err)
 	}
-	return &BlobStore{bucket: b, skipKey: func(string) bool { return false }}, nil
+	return &BlobStore{bucket: b, url: rawURL, s3Bucket: u.Host}, nil
 }
 
 // CheckStoreURL reports what is wrong with rawURL as a store URL, without opening the store:
 // the configuration checks DUMP_URL at start with it.
 func CheckStoreURL(rawURL string) error {
-	_, err := parseStoreURL(rawURL)
-	return err
-}
-
-// parseStoreURL returns the directory of a file store URL, or "" for a valid s3:// URL.
-func parseStoreURL(rawURL string) (dir string, err error) {
 	if rawURL == "" {
 		rawURL = DefaultStoreURL
 	}
-	u, err := url.Parse(rawURL)
+	_, _, err := parseStoreURL(rawURL)
+	return err
+}
+
+// parseStoreURL parses a file:// or s3:// store URL and returns a file store's directory.
+func parseStoreURL(rawURL string) (u *url.URL, dir string, err error) {
+	u, err = url.Parse(rawURL)
 	if err != nil {
-		return "", fmt.Errorf("dump store URL %q: %w", rawURL, err)
+		return nil, "", fmt.Errorf("dump store URL %q: %w", rawURL, err)
 	}
 	switch u.Scheme {
 	case "file":
 		dir, err := fileURLPath(u)
 		if err != nil {
-			return "", fmt.Errorf("dump store URL %q: %w", rawURL, err)
+			return nil, "", fmt.Errorf("dump store URL %q: %w", rawURL, err)
 		}
-		return dir, nil
+		return u, dir, nil
 	case "s3":
 		if u.Host == "" {
-			return "", fmt.Errorf("dump store URL %q: missing bucket name (s3://bucket)", rawURL)
+			return nil, "", fmt.Errorf("dump store URL %q: missing bucket name (s3://bucket)", rawURL)
 		}
-		return "", nil
+		return u, "", nil
 	default:
-		return "", fmt.Errorf("dump store URL %q: unsupported scheme %q, want file or s3", rawURL, u.Scheme)
+		return nil, "", fmt.Errorf("dump store URL %q: unsupported scheme %q, want file or s3", rawURL, u.Scheme)
 	}
 }
 
@@ -174,8 +196,11 @@ func OpenFileStore(dir string) (*BlobStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open dump store directory %q: %w", abs, err)
 	}
-	return &BlobStore{bucket: b, skipKey: fileblobTemp.MatchString, dir: abs}, nil
+	return &BlobStore{bucket: b, url: "file://" + filepath.ToSlash(abs), dir: abs}, nil
 }
+
+// String is the store's URL.
+func (s *BlobStore) String() string { return s.url }
 
 // NewWriter implements Store.
 func (s *BlobStore) NewWriter(ctx context.Context, key, contentType string) (ObjectWriter, error) {
@@ -248,7 +273,7 @@ func (s *BlobStore) List(ctx context.Context, prefix string) ([]ObjectInfo, erro
 		if err != nil {
 			return nil, fmt.Errorf("list %q: %w", prefix, err)
 		}
-		if obj.IsDir || s.skipKey(obj.Key) {
+		if obj.IsDir || s.isTemp(obj.Key) {
 			continue
 		}
 		out = append(out, ObjectInfo{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime})
@@ -279,27 +304,27 @@ func (s *BlobStore) Delete(ctx context.Context, key string) error {
 	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
-	if s.dir != "" {
-		// os.Remove fails on a folder that is not empty, which ends the walk up.
-		for d := filepath.Dir(filepath.Join(s.dir, filepath.FromSlash(key))); d != s.dir && strings.HasPrefix(d, s.dir); d = filepath.Dir(d) {
-			if os.Remove(d) != nil {
-				break
-			}
-		}
-	}
+	s.removeEmptyFolders(key)
 	return nil
 }
 
-// ReplaceAtomic implements Store: it writes a temporary object and copies it
-// over key. A copy is a single atomic operation on S3 and a write-then-rename
-// on files, so readers never see a partial object.
-func (s *BlobStore) ReplaceAtomic(ctx context.Context, key string, data []byte, contentType string) error {
-	var suffix [8]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		return fmt.Errorf("replace %s: %w", key, err)
+// removeEmptyFolders removes the folders of a file store that key's removal left empty.
+func (s *BlobStore) removeEmptyFolders(key string) {
+	if s.dir == "" {
+		return
 	}
-	tmp := tmpPrefix + strings.ReplaceAll(key, "/", "_") + "." + hex.EncodeToString(suffix[:])
-	w, err := s.NewWriter(ctx, tmp, contentType)
+	// os.Remove fails on a folder that is not empty, which ends the walk up.
+	for d := filepath.Dir(filepath.Join(s.dir, filepath.FromSlash(key))); d != s.dir && strings.HasPrefix(d, s.dir); d = filepath.Dir(d) {
+		if os.Remove(d) != nil {
+			break
+		}
+	}
+}
+
+// ReplaceAtomic implements Store: a write is atomic on both backends (see
+// BlobStore), so it is one write.
+func (s *BlobStore) ReplaceAtomic(ctx context.Context, key string, data []byte, contentType string) error {
+	w, err := s.NewWriter(ctx, key, contentType)
 	if err != nil {
 		return fmt.Errorf("replace %s: %w", key, err)
 	}
@@ -310,15 +335,94 @@ func (s *BlobStore) ReplaceAtomic(ctx context.Context, key string, data []byte, 
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("replace %s: %w", key, err)
 	}
-	copyErr := s.bucket.Copy(ctx, key, tmp, nil)
-	if err := s.Delete(ctx, tmp); err != nil && copyErr == nil {
-		return fmt.Errorf("replace %s: remove temporary copy: %w", key, err)
+	return nil
+}
+
+// isTemp reports whether a key listed by a file store is a temporary file of a write.
+func (s *BlobStore) isTemp(key string) bool { return s.dir != "" && fileblobTemp.MatchString(key) }
+
+// RemoveAbandoned implements Store: a file store's temporary files under prefix, an S3
+// store's unfinished multipart uploads under prefix.
+func (s *BlobStore) RemoveAbandoned(ctx context.Context, prefix string) (int, error) {
+	if s.s3Bucket != "" {
+		return s.abortUploads(ctx, prefix)
 	}
-	if copyErr != nil {
-		return fmt.Errorf("replace %s: %w", key, copyErr)
+	n := 0
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("list %q: %w", prefix, err)
+		}
+		if obj.IsDir || !s.isTemp(obj.Key) {
+			continue
+		}
+		// fileblob does not address its own temporary files as objects.
+		path := filepath.Join(s.dir, filepath.FromSlash(obj.Key))
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("remove abandoned write %s: %w", obj.Key, err)
+		}
+		s.removeEmptyFolders(obj.Key)
+		n++
+	}
+}
+
+// abortUploads aborts the unfinished multipart uploads under prefix.
+func (s *BlobStore) abortUploads(ctx context.Context, prefix string) (int, error) {
+	var client *s3.Client
+	if !s.bucket.As(&client) {
+		return 0, errors.New("abort unfinished uploads: the S3 store has no S3 client")
+	}
+	n := 0
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(s.s3Bucket), Prefix: aws.String(prefix)}
+	for {
+		out, err := client.ListMultipartUploads(ctx, in)
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchUpload" {
+			// Some S3-compatible servers (gofakes3) answer so when a bucket never had an upload.
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("list unfinished uploads under %q: %w", prefix, err)
+		}
+		for _, u := range out.Uploads {
+			_, err := client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+				Bucket: aws.String(s.s3Bucket), Key: u.Key, UploadId: u.UploadId,
+			})
+			if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+				return n, fmt.Errorf("abort unfinished upload of %s: %w", aws.ToString(u.Key), err)
+			}
+			n++
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return n, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+}
+
+// Probe writes a small object and deletes it again: it checks that the store is reachable
+// and that its credentials may write and delete, which reading a URL cannot tell.
+func (s *BlobStore) Probe(ctx context.Context) error {
+	var name [8]byte
+	if _, err := rand.Read(name[:]); err != nil {
+		return err
+	}
+	key := probePrefix + hex.EncodeToString(name[:])
+	if err := s.ReplaceAtomic(ctx, key, []byte("probe\n"), "text/plain"); err != nil {
+		return fmt.Errorf("dump store %s: %w", s.url, err)
+	}
+	if err := s.Delete(ctx, key); err != nil {
+		return fmt.Errorf("dump store %s: %w", s.url, err)
 	}
 	return nil
 }
+
+// probePrefix holds Probe's objects, apart from the dated folders.
+const probePrefix = "_probe/"
 
 // Close implements Store.
 func (s *BlobStore) Close() error {
@@ -326,6 +430,31 @@ func (s *BlobStore) Close() error {
 		return fmt.Errorf("close dump store: %w", err)
 	}
 	return nil
+}
+
+// deniedCodes are S3's error codes for a request it refuses however often it is
+// sent: wrong or revoked credentials, a missing permission, no such bucket.
+var deniedCodes = map[string]bool{
+	"AccessDenied": true, "Forbidden": true, "SignatureDoesNotMatch": true, "InvalidAccessKeyId": true,
+	"InvalidToken": true, "AuthorizationHeaderMalformed": true, "AllAccessDisabled": true,
+	"AccountProblem": true, "NotSignedUp": true, "NoSuchBucket": true, "InvalidBucketName": true,
+}
+
+// IsDenied reports whether err is the store refusing access: credentials it rejects, a
+// permission they lack, a bucket that does not exist, a directory that may not be written.
+// Retrying cannot help; the configuration (DUMP_URL, the AWS credentials, the directory's
+// permissions) has to change. An unreachable store or a full disk is not denied: that
+// passes.
+func IsDenied(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && deniedCodes[apiErr.ErrorCode()] {
+		return true
+	}
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) && (respErr.HTTPStatusCode() == 401 || respErr.HTTPStatusCode() == 403) {
+		return true
+	}
+	return gcerrors.Code(err) == gcerrors.PermissionDenied || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
 
 func notFound(err error) error {

@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -125,9 +128,6 @@ func testStoreOperations(t *testing.T, s *BlobStore) {
 	b, err := ReadAll(ctx, s, "d/a.json")
 	require.NoError(t, err)
 	assert.Equal(t, `{"v":2}`, string(b))
-	tmp, err := s.List(ctx, tmpPrefix)
-	require.NoError(t, err)
-	assert.Empty(t, tmp, "ReplaceAtomic cleans up its temporary object")
 
 	info, err := s.Stat(ctx, "d/b.gz")
 	require.NoError(t, err)
@@ -160,6 +160,112 @@ func TestFileStoreLeavesOnlyItsObjects(t *testing.T) {
 	require.NoError(t, s.ReplaceAtomic(ctx, "latest/f.pointer.json", []byte("{}"), "application/json"))
 	require.NoError(t, s.Delete(ctx, "20260101/parts/f.json.gz/part-000000.gz"))
 
+	files := listTree(t, dir)
+	// No metadata sidecars, and the folders the deleted part lived in are gone.
+	require.ElementsMatch(t, []string{"20260101", "20260101/f.json.gz", "latest", "latest/f.pointer.json"}, files)
+}
+
+// A worker killed while writing leaves a temporary file (file store) or an unfinished
+// multipart upload (S3); RemoveAbandoned removes those under its prefix and nothing else.
+func TestRemoveAbandonedFileWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenFileStore(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.ReplaceAtomic(ctx, "d/p/part-000001.gz", []byte("kept"), "application/gzip"))
+	for _, key := range []string{"d/p/part-000001.gz.18ecd1333ccfefda.tmp", "d/p/x/part-000002.gz.18ecd1333ccfefdb.tmp", "d/q/part-000001.gz.18ecd1333ccfefdc.tmp"} {
+		path := filepath.Join(dir, filepath.FromSlash(key))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte("partial"), 0o644))
+	}
+	n, err := s.RemoveAbandoned(ctx, "d/p/")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	files := listTree(t, dir)
+	assert.Equal(t, []string{"d", "d/p", "d/p/part-000001.gz", "d/q", "d/q/part-000001.gz.18ecd1333ccfefdc.tmp"}, files,
+		"the empty folder d/p/x is gone too")
+}
+
+func TestRemoveAbandonedS3Uploads(t *testing.T) {
+	ctx := context.Background()
+	srv := dumptest.NewS3(t, "dumps")
+	s, err := OpenStore(ctx, srv.URL)
+	require.NoError(t, err)
+	defer s.Close()
+	var client *s3.Client
+	require.True(t, s.bucket.As(&client))
+	// Uploads a killed worker started and never completed.
+	for _, key := range []string{"d/p/part-000001.gz", "d/p/part-000002.gz", "d/q/part-000001.gz"} {
+		up, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("dumps"), Key: aws.String(key)})
+		require.NoError(t, err)
+		_, err = client.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("dumps"), Key: aws.String(key), UploadId: up.UploadId,
+			PartNumber: aws.Int32(1), Body: strings.NewReader("partial")})
+		require.NoError(t, err)
+	}
+	n, err := s.RemoveAbandoned(ctx, "d/p/")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	left, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("dumps")})
+	require.NoError(t, err)
+	require.Len(t, left.Uploads, 1)
+	assert.Equal(t, "d/q/part-000001.gz", aws.ToString(left.Uploads[0].Key))
+}
+
+// Credentials S3 refuses (a wrong secret, a revoked key) and a directory that may not be
+// written are denied; an endpoint that refuses connections is not (that passes).
+func TestStoreErrorsThatAreDenied(t *testing.T) {
+	ctx := context.Background()
+	srv := dumptest.NewS3(t, "dumps")
+	good, err := OpenStore(ctx, srv.URL)
+	require.NoError(t, err)
+	defer good.Close()
+	require.NoError(t, good.Probe(ctx))
+
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+	wrongSecret, err := OpenStore(ctx, srv.URL)
+	require.NoError(t, err, "opening checks nothing")
+	defer wrongSecret.Close()
+	err = wrongSecret.Probe(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "SignatureDoesNotMatch")
+	assert.Contains(t, err.Error(), srv.URL, "the error names the store")
+	assert.True(t, IsDenied(err))
+	_, err = wrongSecret.Stat(ctx, "x")
+	assert.True(t, IsDenied(err), "HEAD has no error document, only 403: %v", err)
+
+	srv.RevokeKey()
+	err = good.Probe(ctx)
+	assert.Contains(t, err.Error(), "InvalidAccessKeyId")
+	assert.True(t, IsDenied(err))
+
+	noBucket, err := OpenStore(ctx, strings.Replace(srv.URL, "s3://dumps", "s3://other", 1))
+	require.NoError(t, err)
+	defer noBucket.Close()
+	t.Setenv("AWS_SECRET_ACCESS_KEY", dumptest.SecretAccessKey)
+
+	srv.Stop()
+	err = noBucket.Probe(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.False(t, IsDenied(err))
+
+	if os.Geteuid() != 0 { // root may write anywhere
+		dir := t.TempDir()
+		readOnly, err := OpenFileStore(dir)
+		require.NoError(t, err)
+		defer readOnly.Close()
+		require.NoError(t, os.Chmod(dir, 0o555))
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+		err = readOnly.Probe(ctx)
+		require.Error(t, err)
+		assert.True(t, IsDenied(err), "%v", err)
+	}
+}
+
+// listTree lists the files and folders below dir, as slash-separated relative paths.
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
 	var files []string
 	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && path != dir {
@@ -168,6 +274,5 @@ func TestFileStoreLeavesOnlyItsObjects(t *testing.T) {
 		}
 		return err
 	}))
-	// No metadata sidecars, and the folders the deleted part lived in are gone.
-	require.ElementsMatch(t, []string{"20260101", "20260101/f.json.gz", "latest", "latest/f.pointer.json"}, files)
+	return files
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/temporal"
 )
@@ -49,24 +50,30 @@ type Describer interface {
 	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 }
 
-// RetryingActivity describes, in one line, the first pending activity of the latest run of
-// workflowID that has failed at least once: its name, attempt and last failure; "" when no
+// RetryingActivity describes, in one line, the pending activity of the latest run of
+// workflowID that failed most recently: its name, attempt and last failure; "" when no
 // pending activity has failed. A job whose progress stands still may be retrying an error.
 func RetryingActivity(ctx context.Context, c Describer, workflowID string) (string, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		return "", fmt.Errorf("describe %s: %w", workflowID, err)
 	}
+	var last *workflowpb.PendingActivityInfo
 	for _, a := range desc.GetPendingActivities() {
-		f := a.GetLastFailure()
-		if f == nil {
+		if a.GetLastFailure() == nil {
 			continue
 		}
-		attempt := fmt.Sprint(a.GetAttempt())
-		if limit := a.GetMaximumAttempts(); limit > 0 {
-			attempt += fmt.Sprintf(" of %d", limit)
+		if last == nil || a.GetLastAttemptCompleteTime().AsTime().After(last.GetLastAttemptCompleteTime().AsTime()) {
+			last = a
 		}
-		return fmt.Sprintf("%s is retrying (attempt %s) after: %s", a.GetActivityType().GetName(), attempt, f.GetMessage()), nil
 	}
-	return "", nil
+	if last == nil {
+		return "", nil
+	}
+	attempt := fmt.Sprint(last.GetAttempt())
+	if limit := last.GetMaximumAttempts(); limit > 0 {
+		attempt += fmt.Sprintf(" of %d", limit)
+	}
+	msg := strings.Join(strings.Fields(last.GetLastFailure().GetMessage()), " ")
+	return fmt.Sprintf("%s is retrying (attempt %s) after: %s", last.GetActivityType().GetName(), attempt, msg), nil
 }

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
@@ -92,4 +93,18 @@ func TestRetryingActivityNamesTheLastFailure(t *testing.T) {
 	msg, err = RetryingActivity(context.Background(), d, "import-1")
 	require.NoError(t, err)
 	assert.Empty(t, msg, "nothing has failed")
+}
+
+func TestRetryingActivityPicksTheLatestFailureOnOneLine(t *testing.T) {
+	at := time.Date(2026, 1, 4, 12, 0, 5, 0, time.UTC)
+	d := describer{&workflowservice.DescribeWorkflowExecutionResponse{PendingActivities: []*workflowpb.PendingActivityInfo{
+		{ActivityType: &commonpb.ActivityType{Name: "DumpChunk"}, Attempt: 1},
+		{ActivityType: &commonpb.ActivityType{Name: "DumpChunk"}, Attempt: 3, LastAttemptCompleteTime: timestamppb.New(at.Add(-time.Minute)),
+			LastFailure: &failurepb.Failure{Message: "chunk 1: older"}},
+		{ActivityType: &commonpb.ActivityType{Name: "DumpChunk"}, Attempt: 4, MaximumAttempts: 30, LastAttemptCompleteTime: timestamppb.New(at),
+			LastFailure: &failurepb.Failure{Message: "chunk 2: write part:\n dial tcp: connection refused"}},
+	}}}
+	msg, err := RetryingActivity(context.Background(), d, "dump-json-full-20260104")
+	require.NoError(t, err)
+	assert.Equal(t, "DumpChunk is retrying (attempt 4 of 30) after: chunk 2: write part: dial tcp: connection refused", msg)
 }

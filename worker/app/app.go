@@ -72,6 +72,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 		return err
 	})
 	hs.AddCheck("kafka", KafkaCheck(cfg.KafkaBrokers))
+	dumpStore, stopDumpStore, err := startDumpStoreMonitor(ctx, cfg.DumpURL, log)
+	if err != nil {
+		return err
+	}
+	defer stopDumpStore()
+	hs.AddCheck("dump_store", dumpStore.check)
 
 	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
