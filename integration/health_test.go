@@ -42,7 +42,7 @@ func TestHealthNamesAStalledBridgeAndRelay(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond, "a stalled bridge and relay turn /health to 503")
 	require.Equal(t, "degraded", body["status"])
 	details := body["details"].(map[string]any)
-	require.Equal(t, map[string]any{"kafka": "ok", "mysql": "ok", "temporal": "ok"}, details["dependencies"], "no dependency check fails")
+	require.Equal(t, map[string]any{"dump_store": "ok", "kafka": "ok", "mysql": "ok", "temporal": "ok"}, details["dependencies"], "no dependency check fails")
 	for _, component := range []string{"kafka_bridge", "outbox_relay"} {
 		st := details["stalled"].(map[string]any)[component].(map[string]any)
 		require.NotEmpty(t, st["last_error"], component)
