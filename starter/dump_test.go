@@ -38,8 +38,8 @@ func TestDumpFlagMistakesExitTwo(t *testing.T) {
 		{[]string{"dump", "--incremental", "--since", "yesterday"}, `--since "yesterday": want RFC 3339`},
 		{[]string{"dump", "--date", "2026-01-04"}, `--date "2026-01-04": want YYYYMMDD`},
 		{[]string{"dump", "extra"}, `unexpected argument "extra"`},
-		{[]string{"dump", "status"}, "name one dump workflow ID"},
-		{[]string{"dump", "cancel", "a", "b"}, "name one dump workflow ID"},
+		{[]string{"dump", "status"}, "want one dump workflow ID"},
+		{[]string{"dump", "cancel", "a", "b"}, "want one dump workflow ID, like dump-json-full-20260105, got 2 arguments: a b"},
 	} {
 		code, _, errOut := runCLI(tc.args...)
 		assert.Equal(t, 2, code, "%v", tc.args)

@@ -50,13 +50,19 @@ type Describer interface {
 }
 
 // RetryingActivity describes, in one line, the first pending activity of the latest run of
-// workflowID that has failed at least once: its name, attempt and last failure; "" when no
-// pending activity has failed. A job whose progress stands still may be retrying an error.
+// workflowID that has failed at least once (see Retrying); "" when none has. A job whose
+// progress stands still may be retrying an error.
 func RetryingActivity(ctx context.Context, c Describer, workflowID string) (string, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		return "", fmt.Errorf("describe %s: %w", workflowID, err)
 	}
+	return Retrying(desc), nil
+}
+
+// Retrying describes, in one line, the first pending activity of a described run that has
+// failed at least once: its name, attempt and last failure; "" when none has.
+func Retrying(desc *workflowservice.DescribeWorkflowExecutionResponse) string {
 	for _, a := range desc.GetPendingActivities() {
 		f := a.GetLastFailure()
 		if f == nil {
@@ -66,7 +72,7 @@ func RetryingActivity(ctx context.Context, c Describer, workflowID string) (stri
 		if limit := a.GetMaximumAttempts(); limit > 0 {
 			attempt += fmt.Sprintf(" of %d", limit)
 		}
-		return fmt.Sprintf("%s is retrying (attempt %s) after: %s", a.GetActivityType().GetName(), attempt, f.GetMessage()), nil
+		return fmt.Sprintf("%s is retrying (attempt %s) after: %s", a.GetActivityType().GetName(), attempt, f.GetMessage())
 	}
-	return "", nil
+	return ""
 }
