@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
+	"github.com/entitybase/entitybase-workers/internal/logging"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -271,7 +272,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	var hb ImportChunkProgress
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &hb); err != nil {
-			a.Log.Warn("import chunk: unreadable heartbeat, starting the chunk over", zap.Error(err))
+			logging.ForActivity(ctx, a.Log).Warn("import chunk: unreadable heartbeat, starting the chunk over", zap.Error(err))
 			hb = ImportChunkProgress{}
 		}
 	}
