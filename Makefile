@@ -2,12 +2,17 @@
 GO        ?= go
 BIN       := bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# What `worker --version` and `starter --version` say: the git description of the checkout
+# (also in worktrees, where the toolchain records no VCS information), else what -buildvcs
+# records, else "(devel)".
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+BUILDFLAGS := -buildvcs=auto -ldflags "-X github.com/entitybase/entitybase-workers/internal/buildinfo.Version=$(VERSION)"
 
 .PHONY: build dev test test-short bench lint compose-up clean
 
 build:
-	$(GO) build -o $(BIN)/worker ./worker
-	$(GO) build -o $(BIN)/starter ./starter
+	$(GO) build $(BUILDFLAGS) -o $(BIN)/worker ./worker
+	$(GO) build $(BUILDFLAGS) -o $(BIN)/starter ./starter
 
 # Embedded Temporal (SQLite under .dev/) + Web UI on :8233 + Kafka on :9092 + schema + worker.
 dev: build

@@ -75,6 +75,8 @@ func (c *Cleanup) CleanupNotifications(ctx context.Context, in NotificationClean
 			return NotificationCleanupResult{}, err
 		}
 		if len(users) == 0 {
+			activity.GetLogger(ctx).Info("notification cleanup done", "users", p.Result.Users,
+				"deleted_by_age", p.Result.DeletedByAge, "deleted_by_limit", p.Result.DeletedByLimit)
 			return p.Result, nil
 		}
 		for _, u := range users {

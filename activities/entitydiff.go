@@ -121,7 +121,10 @@ type PublishEntityDiffResult struct {
 // Kafka accepted every part, so a retry after that finds it and writes nothing; a crash
 // between the write and the record publishes the same parts again (same entity_id, rev_id,
 // sequence and meta.request_id), which consumers drop as duplicates.
-func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDiffInput) (PublishEntityDiffResult, error) {
+func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDiffInput) (_ PublishEntityDiffResult, err error) {
+	// The workflow skips a revision that cannot be rendered and says so in its log: for the
+	// SDK that is an expected outcome, not a failed activity.
+	defer func() { err = permanent.Expected(err, permanent.BadInput) }()
 	prev, err := readDiffState(ctx, a.DB, in.EntityID)
 	if err != nil {
 		return PublishEntityDiffResult{}, err

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
+	"github.com/entitybase/entitybase-workers/internal/logging"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -117,9 +118,9 @@ type ImportChunkResult struct {
 // MaxRejections bounds the reasons a chunk reports (all are counted).
 const MaxRejections = 100
 
-// importHeartbeat is what a chunk records after each committed batch, so a retry skips what is
-// already stored.
-type importHeartbeat struct {
+// ImportChunkProgress is the chunk's heartbeat, recorded after each committed batch: a retry
+// skips what is already stored, and `starter import --wait` counts the chunks in flight.
+type ImportChunkProgress struct {
 	LinesDone  int
 	Counts     ImportCounts
 	Rejections []Rejection
@@ -127,7 +128,7 @@ type importHeartbeat struct {
 
 // result is the chunk's result; its rejections in line order (the store's come when a batch
 // is saved, after the parser's of later lines).
-func (hb *importHeartbeat) result() ImportChunkResult {
+func (hb *ImportChunkProgress) result() ImportChunkResult {
 	sort.SliceStable(hb.Rejections, func(i, j int) bool { return hb.Rejections[i].Line < hb.Rejections[j].Line })
 	return ImportChunkResult{Counts: hb.Counts, Rejections: hb.Rejections}
 }
@@ -268,11 +269,11 @@ func skipLine(br *bufio.Reader) (int64, error) {
 // no-op and the heartbeat records the lines already committed, so a retry (or a new worker
 // after a crash) stores exactly what an uninterrupted run would.
 func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (ImportChunkResult, error) {
-	var hb importHeartbeat
+	var hb ImportChunkProgress
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &hb); err != nil {
-			a.Log.Warn("import chunk: unreadable heartbeat, starting the chunk over", zap.Error(err))
-			hb = importHeartbeat{}
+			logging.ForActivity(ctx, a.Log).Warn("import chunk: unreadable heartbeat, starting the chunk over", zap.Error(err))
+			hb = ImportChunkProgress{}
 		}
 	}
 	entities := &store.Entities{DB: a.DB, Limits: a.Limits}

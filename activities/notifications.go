@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/logging"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -240,7 +241,7 @@ func (n *Notifications) entityAt(ctx context.Context, entityID string, revisionI
 	if err != nil {
 		// A redirect or deletion marker has no statements to compare.
 		if n.Log != nil {
-			n.Log.Debug("revision is not an entity; changed properties unknown", zap.String("entity", entityID),
+			logging.ForActivity(ctx, n.Log).Debug("revision is not an entity; changed properties unknown", zap.String("entity", entityID),
 				zap.Int64("revision", revisionID), zap.Error(err))
 		}
 		return nil, false, nil

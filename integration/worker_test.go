@@ -59,13 +59,19 @@ type runningWorker struct {
 // startWorker runs app.Run with cfg until the test ends or stop is called.
 func startWorker(t testing.TB, cfg config.Config) *runningWorker {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
 	log := zaptest.NewLogger(t)
 	if _, ok := t.(*testing.B); ok {
 		log = zap.NewNop() // a benchmark prints every log line, failed or not
 	}
+	return startWorkerLogging(t, cfg, log)
+}
+
+// startWorkerLogging is startWorker logging to log.
+func startWorkerLogging(t testing.TB, cfg config.Config, log *zap.Logger) *runningWorker {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, cfg, log, func(addr string) { ready <- addr }) }()
 	var once sync.Once
 	var stopErr error

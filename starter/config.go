@@ -9,8 +9,8 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/config"
 )
 
-func init() {
-	register(command{
+func configCommand() command {
+	return command{
 		path:    "config",
 		summary: "List every environment variable with its default and its meaning.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
@@ -31,5 +31,5 @@ func init() {
 				return tw.Flush()
 			}
 		},
-	})
+	}
 }

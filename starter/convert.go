@@ -15,11 +15,12 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
-func init() {
-	register(command{
-		path:    "convert",
-		summary: "Convert a Wikidata JSON dump (file or stdin; gz, bz2 or plain) to Turtle or N-Triples, offline.",
-		usage:   "[--format ttl|nt] [--flavor full|truthy] [--wikibase-config FILE] [--properties CSV] [-o FILE] [INPUT|-]",
+func convertCommand() command {
+	return command{
+		path:     "convert",
+		summary:  "Convert a Wikidata JSON dump (file or stdin; gz, bz2 or plain) to Turtle or N-Triples, offline.",
+		usage:    "[--format ttl|nt] [--flavor full|truthy] [--wikibase-config FILE] [--properties CSV] [-o FILE] [INPUT|-]",
+		operands: operands{max: 1, want: "at most one INPUT (- for stdin)"},
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			format := fs.String("format", "ttl", "output format: ttl or nt")
 			flavor := fs.String("flavor", "full", "dump flavour: full or truthy")
@@ -31,7 +32,7 @@ func init() {
 				return runConvert(ctx, e, convertArgs{format: *format, flavor: *flavor, wbConfig: *wbConfig, properties: *properties, output: *output, workers: *workers})
 			}
 		},
-	})
+	}
 }
 
 type convertArgs struct {
@@ -48,8 +49,8 @@ func runConvert(ctx context.Context, e *env, a convertArgs) error {
 	if !ok {
 		return usageErrorf("--flavor %q: want full or truthy", a.flavor)
 	}
-	if len(e.args) > 1 {
-		return usageErrorf("convert takes one input, got %d: %s", len(e.args), strings.Join(e.args, " "))
+	if a.workers < 0 {
+		return usageErrorf("--workers %d: want 0 (one per core) or more", a.workers)
 	}
 	input := "-"
 	if len(e.args) == 1 {

@@ -23,8 +23,8 @@ import (
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
-func init() {
-	register(command{
+func devUpCommand() command {
+	return command{
 		path:    "dev up",
 		summary: "Run the whole system in one process: embedded Temporal (SQLite under --dir) with its Web UI, an embedded Kafka broker, the schema on MYSQL_DSN, and a worker. Stays up until Ctrl-C.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
@@ -34,13 +34,24 @@ func init() {
 			uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
 			kafkaPort := fs.Int("kafka-port", 9092, "Kafka broker port")
 			return func(ctx context.Context, e *env) error {
+				for _, p := range []struct {
+					flag string
+					port int
+				}{{"--temporal-port", *temporalPort}, {"--ui-port", *uiPort}, {"--kafka-port", *kafkaPort}} {
+					if p.port < 1 || p.port > 65535 {
+						return usageErrorf("%s %d: want a port from 1 to 65535", p.flag, p.port)
+					}
+				}
 				return devUp(ctx, e, devstack.Options{
 					Dir: *dir, Host: *host, TemporalPort: *temporalPort, UIPort: *uiPort, KafkaPort: *kafkaPort,
 				})
 			}
 		},
-	})
-	register(command{
+	}
+}
+
+func devSetupCommand() command {
+	return command{
 		path:    "dev setup",
 		summary: "Prepare existing infrastructure: database and schema on MYSQL_DSN, Kafka topics on KAFKA_BROKERS, search attributes on the Temporal namespace, the job schedules. Idempotent.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
@@ -58,15 +69,23 @@ func init() {
 				return setup(ctx, e, c, db)
 			}
 		},
-	})
-	register(command{
+	}
+}
+
+func devHealthCommand() command {
+	return command{
 		path:    "dev health",
 		summary: "Check MySQL, Temporal, Kafka and that a worker answers on the task queue; say what is wrong.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for a worker to answer")
-			return func(ctx context.Context, e *env) error { return devHealth(ctx, e, *timeout) }
+			return func(ctx context.Context, e *env) error {
+				if *timeout <= 0 {
+					return usageErrorf("--timeout %s: want a positive duration, like 10s", *timeout)
+				}
+				return devHealth(ctx, e, *timeout)
+			}
 		},
-	})
+	}
 }
 
 // topics are the Kafka topics the project uses.

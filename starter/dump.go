@@ -10,15 +10,17 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
-func init() {
-	register(command{
+func dumpCommand() command {
+	return command{
 		path:    "dump",
 		summary: "Start a dump (DumpWorkflow) of every entity as of now, or as it was at the end of --date or at --as-of. A published dump never changes: starting it again prints it (--force writes a new one and replaces it once complete); a second start of a running dump attaches to it. With --wait, show progress and end with the files and checksums.",
 		usage:   "[--format json|ttl|nt] [--flavor full|truthy] [--incremental --since TIME] [--date YYYYMMDD | --as-of TIME] [--force] [--wait]",
@@ -35,9 +37,6 @@ func init() {
 			force := fs.Bool("force", false, "write a new dump even if this one is published, replacing its file, checksums, metadata and latest pointer once the new one is complete")
 			wait := fs.Bool("wait", false, "wait for the dump to finish, showing progress")
 			return func(ctx context.Context, e *env) error {
-				if len(e.args) > 0 {
-					return usageErrorf("unexpected argument %q (did you mean `starter dump status %s`?)", e.args[0], e.args[0])
-				}
 				in, err := dumpInput(*format, *flavor, *incremental, *since, *date, *asOf, *types, *parallelism, *chunkSize, time.Now())
 				if err != nil {
 					return err
@@ -46,11 +45,18 @@ func init() {
 				return runDump(ctx, e, in, *wait)
 			}
 		},
-	})
-	register(command{
-		path:    "dump status",
-		summary: "Show a dump's progress (chunks, entities, rate, ETA), or its files and checksums when it has finished.",
-		usage:   "WORKFLOW_ID",
+	}
+}
+
+// dumpWorkflowOperand is the one positional argument of dump status and dump cancel.
+var dumpWorkflowOperand = operands{min: 1, max: 1, want: "one dump workflow ID, like dump-json-full-20260105"}
+
+func dumpStatusCommand() command {
+	return command{
+		path:     "dump status",
+		summary:  "Show a dump's progress (chunks, entities, rate, ETA), or its files and checksums when it has finished.",
+		usage:    "WORKFLOW_ID",
+		operands: dumpWorkflowOperand,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			return func(ctx context.Context, e *env) error {
 				c, id, err := dialForDump(ctx, e)
@@ -61,11 +67,15 @@ func init() {
 				return dumpStatus(ctx, e, c, id)
 			}
 		},
-	})
-	register(command{
-		path:    "dump cancel",
-		summary: "Cancel a running dump; finished parts stay, so starting it again on the same day resumes from them.",
-		usage:   "WORKFLOW_ID",
+	}
+}
+
+func dumpCancelCommand() command {
+	return command{
+		path:     "dump cancel",
+		summary:  "Cancel a running dump; finished parts stay, so starting it again on the same day resumes from them.",
+		usage:    "WORKFLOW_ID",
+		operands: dumpWorkflowOperand,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			return func(ctx context.Context, e *env) error {
 				c, id, err := dialForDump(ctx, e)
@@ -80,14 +90,11 @@ func init() {
 				return nil
 			}
 		},
-	})
+	}
 }
 
-// dialForDump checks that the command names one dump workflow and connects to Temporal.
+// dialForDump connects to Temporal for the dump workflow the command names.
 func dialForDump(ctx context.Context, e *env) (client.Client, string, error) {
-	if len(e.args) != 1 {
-		return nil, "", usageErrorf("name one dump workflow ID, like dump-json-full-20260105")
-	}
 	c, err := e.dialTemporal(ctx, 10*time.Second)
 	if err != nil {
 		return nil, "", err
@@ -237,10 +244,16 @@ func runDump(ctx context.Context, e *env, in workflows.DumpInput, wait bool) err
 		printDumpResult(e, res)
 		return nil
 	}
-	err = follow(ctx, e, c, run, &res, func() {
-		if p, err := queryDumpProgress(ctx, c, id); err == nil {
-			printDumpProgress(e, p)
+	err = follow(ctx, e, c, run, &res, func(desc *workflowservice.DescribeWorkflowExecutionResponse) (progressReport, bool) {
+		p, err := queryDumpProgress(ctx, c, id)
+		if err != nil {
+			return progressReport{}, false
 		}
+		// The chunks in flight heartbeat how many entities they have written so far.
+		for _, hb := range heartbeats[activities.DumpChunkProgress](desc, "DumpChunk") {
+			p.Entities += hb.Entities
+		}
+		return dumpReport(p), true
 	})
 	if err != nil {
 		return jobFailed("dump", id, err)
@@ -337,19 +350,27 @@ func dumpStatus(ctx context.Context, e *env, c client.Client, id string) error {
 		err := c.GetWorkflow(ctx, id, "").Get(ctx, nil)
 		fmt.Fprintf(e.out, "%s: %s\n", id, strings.ToLower(strings.TrimPrefix(status.String(), "WORKFLOW_EXECUTION_STATUS_")))
 		if err != nil {
-			fmt.Fprintf(e.out, "  %v\n", err)
+			fmt.Fprintf(e.out, "  %s\n", temporalx.FailureMessage(err))
 		}
 		return nil
 	}
 }
 
 func printDumpProgress(e *env, p workflows.DumpProgress) {
-	eta := "?"
+	fmt.Fprintln(e.out, dumpReport(p).line())
+}
+
+// dumpReport is a progress line of a dump; rate and ETA are the workflow's, since the dump
+// started.
+func dumpReport(p workflows.DumpProgress) progressReport {
+	left := time.Duration(-1)
 	if p.ETASeconds >= 0 {
-		eta = (time.Duration(p.ETASeconds) * time.Second).String()
+		left = time.Duration(p.ETASeconds * float64(time.Second))
 	}
-	fmt.Fprintf(e.out, "%-10s %s  chunks %d/%d  entities %d (%.0f/s)  %.1f MB  ETA %s\n",
-		p.Phase, p.File, p.ChunksDone, p.ChunksTotal, p.Entities, p.Rate, float64(p.Bytes)/1e6, eta)
+	return progressReport{
+		counts: fmt.Sprintf("%-10s %s  chunks %d/%d  entities %d  %.1f MB", p.Phase, p.File, p.ChunksDone, p.ChunksTotal, p.Entities, float64(p.Bytes)/1e6),
+		speed:  fmt.Sprintf("%.0f entities/s  ETA %s", p.Rate, formatETA(left)),
+	}
 }
 
 func printDumpResult(e *env, r workflows.DumpResult) {

@@ -56,8 +56,8 @@ func TestDumpFlagMistakesExitTwo(t *testing.T) {
 		{[]string{"dump", "--as-of", "2026-01-04T10:00:00Z", "--date", "20260105"}, "--as-of 2026-01-04T10:00:00Z is not on --date 20260105"},
 		{[]string{"dump", "--incremental", "--since", "2026-01-04", "--as-of", "2026-01-03T10:00:00Z"}, "--since 2026-01-04 is not before --as-of"},
 		{[]string{"dump", "extra"}, `unexpected argument "extra"`},
-		{[]string{"dump", "status"}, "name one dump workflow ID"},
-		{[]string{"dump", "cancel", "a", "b"}, "name one dump workflow ID"},
+		{[]string{"dump", "status"}, "want one dump workflow ID"},
+		{[]string{"dump", "cancel", "a", "b"}, "want one dump workflow ID, like dump-json-full-20260105, got 2 arguments: a b"},
 	} {
 		code, _, errOut := runCLI(tc.args...)
 		assert.Equal(t, 2, code, "%v", tc.args)

@@ -11,8 +11,8 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/ids"
 )
 
-func init() {
-	register(command{
+func idsNextCommand() command {
+	return command{
 		path:    "ids next",
 		summary: "Allocate new entity IDs from the type's allocator workflow (started on first use) and print them, one per line.",
 		usage:   "--type item|property|lexeme|entityschema [-n COUNT]",
@@ -47,8 +47,11 @@ func init() {
 				return nil
 			}
 		},
-	})
-	register(command{
+	}
+}
+
+func idsStatusCommand() command {
+	return command{
 		path:    "ids status",
 		summary: "Print every ID allocator's current block, next ID, utilisation, floor (the highest ID written with an ID of its own, as the allocator last saw it: it hands out nothing at or below it) and open or abandoned leases.",
 		usage:   "[--json]",
@@ -86,7 +89,7 @@ func init() {
 				return nil
 			}
 		},
-	})
+	}
 }
 
 func idsClient(ctx context.Context, e *env) (*ids.Client, func(), error) {

@@ -14,7 +14,9 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/activities"
@@ -22,11 +24,12 @@ import (
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
-func init() {
-	register(command{
-		path:    "import",
-		summary: "Load a Wikidata JSON dump (plain, .gz, .bz2), a Special:EntityData file or a directory of them into the store through ImportWorkflow. Re-running an import changes nothing; `import cancel` stops one.",
-		usage:   "PATH|URL [--format auto|dump|entitydata] [--properties CSV] [--wait]",
+func importCommand() command {
+	return command{
+		path:     "import",
+		summary:  "Load a Wikidata JSON dump (plain, .gz, .bz2), a Special:EntityData file or a directory of them into the store through ImportWorkflow. Re-running an import changes nothing; `import cancel` stops one.",
+		usage:    "PATH|URL [--format auto|dump|entitydata] [--properties CSV] [--wait]",
+		operands: operands{min: 1, max: 1, want: "one PATH or URL"},
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			format := fs.String("format", activities.ImportFormatAuto, "input format: auto, dump or entitydata")
 			props := fs.String("properties", "", "property_id,datatype CSV (path or URL) stored before the entities")
@@ -35,17 +38,6 @@ func init() {
 			parallelism := fs.Int("parallelism", 2, "chunks imported at once")
 			batch := fs.Int("batch", 200, "entities per database transaction")
 			return func(ctx context.Context, e *env) error {
-				// Flags may follow the path (`import dump.json --wait`): parse what follows it again.
-				var positional []string
-				for args := e.args; len(args) > 0; args = fs.Args() {
-					positional = append(positional, args[0])
-					if err := fs.Parse(args[1:]); err != nil {
-						return usageErrorf("%v", err)
-					}
-				}
-				if len(positional) != 1 {
-					return usageErrorf("want exactly one PATH or URL, got %d arguments", len(positional))
-				}
 				switch *format {
 				case activities.ImportFormatAuto, activities.ImportFormatDump, activities.ImportFormatEntityData:
 				default:
@@ -61,7 +53,7 @@ func init() {
 				}
 				// What the workers will read is checked here, before anything starts: the
 				// path must exist here as it does for the workers.
-				source := workerPath(positional[0])
+				source := workerPath(e.args[0])
 				if _, err := activities.ImportSources(source); err != nil {
 					return usageErrorf("%v", err)
 				}
@@ -73,21 +65,22 @@ func init() {
 				in := workflows.ImportInput{
 					Source: source, Format: *format, PropertiesCSV: workerPath(*props),
 					ChunkLines: *chunkLines, Parallelism: *parallelism, BatchSize: *batch,
-					EditSummary: "import " + filepath.Base(positional[0]),
+					EditSummary: "import " + filepath.Base(e.args[0]),
 				}
 				return runImport(ctx, e, in, *wait)
 			}
 		},
-	})
-	register(command{
-		path:    "import cancel",
-		summary: "Cancel a running import, named by its workflow ID or its source; the entities it stored stay, and importing the source again skips them.",
-		usage:   "WORKFLOW_ID|PATH|URL",
+	}
+}
+
+func importCancelCommand() command {
+	return command{
+		path:     "import cancel",
+		summary:  "Cancel a running import, named by its workflow ID or its source; the entities it stored stay, and importing the source again skips them.",
+		usage:    "WORKFLOW_ID|PATH|URL",
+		operands: operands{min: 1, max: 1, want: "one import: its workflow ID (import-…) or its PATH or URL"},
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			return func(ctx context.Context, e *env) error {
-				if len(e.args) != 1 {
-					return usageErrorf("name one import: its workflow ID (import-…) or its PATH or URL")
-				}
 				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
@@ -96,7 +89,7 @@ func init() {
 				return cancelImport(ctx, e, c, e.args[0])
 			}
 		},
-	})
+	}
 }
 
 // workflowCanceler is what cancelImport needs of a client.Client.
@@ -202,36 +195,67 @@ func runImport(ctx context.Context, e *env, in workflows.ImportInput, wait bool)
 	}
 	started := time.Now()
 	var res workflows.ImportResult
-	err = follow(ctx, e, c, run, &res, func() {
-		// The run id is left empty so the query follows continue-as-new; before a worker
-		// has started the run there is no answer yet.
-		v, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryImportProgress)
-		if err != nil {
-			return
-		}
-		var p workflows.ImportProgress
-		if err := v.Get(&p); err == nil {
-			printImportProgress(e, p, time.Since(started))
-		}
-	})
+	err = follow(ctx, e, c, run, &res, importProgress(ctx, c, run.GetID()))
 	if err != nil {
 		return jobFailed("import of "+in.Source, run.GetID(), err)
 	}
 	printImportResult(e, res, time.Since(started))
 	return nil
 }
-func printImportProgress(e *env, p workflows.ImportProgress, elapsed time.Duration) {
-	stored := p.Counts.Created + p.Counts.Updated + p.Counts.Unchanged
-	rate := float64(stored) / elapsed.Seconds()
-	eta := "?"
-	if p.ChunksDone > 0 && p.ChunksTotal > p.ChunksDone {
-		left := time.Duration(float64(elapsed) * float64(p.ChunksTotal-p.ChunksDone) / float64(p.ChunksDone))
-		eta = left.Round(time.Second).String()
-	} else if p.ChunksTotal > 0 && p.ChunksDone == p.ChunksTotal {
-		eta = "0s"
+
+// workflowQuerier is what importProgress needs of a client.Client.
+type workflowQuerier interface {
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+}
+
+// importProgress reports the import's progress: what its finished chunks did (the query)
+// and what the chunks in flight have committed so far (their heartbeats).
+func importProgress(ctx context.Context, c workflowQuerier, id string) jobProgress {
+	var speed importSpeed
+	return func(desc *workflowservice.DescribeWorkflowExecutionResponse) (progressReport, bool) {
+		// The run id is left empty so the query follows continue-as-new; before a worker
+		// has started the run there is no answer yet.
+		v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryImportProgress)
+		if err != nil {
+			return progressReport{}, false
+		}
+		var p workflows.ImportProgress
+		if err := v.Get(&p); err != nil {
+			return progressReport{}, false
+		}
+		for _, hb := range heartbeats[activities.ImportChunkProgress](desc, "ImportChunk") {
+			p.Counts.Add(hb.Counts)
+			p.LinesDone += int64(hb.LinesDone)
+		}
+		return speed.report(p, time.Now()), true
 	}
-	fmt.Fprintf(e.out, "%-10s chunks %d/%d  entities %d (%.0f/s)  rejected %d  ETA %s\n",
-		p.Phase, p.ChunksDone, p.ChunksTotal, stored, rate, p.Counts.Rejected, eta)
+}
+
+// importSpeed measures an import: its entities per second, and its lines per second over
+// both passes for the ETA.
+type importSpeed struct{ entities, lines rateMeter }
+
+// report is a progress line of an import: lines read while the first pass records the
+// properties' datatypes, entities stored in the second.
+func (s *importSpeed) report(p workflows.ImportProgress, now time.Time) progressReport {
+	chunks := fmt.Sprintf("%-10s chunks %d/%d", p.Phase, p.ChunksDone, p.ChunksTotal)
+	// Each pass reads every line: the work is both passes' lines.
+	work := p.LinesDone
+	if p.Phase == workflows.ImportPhaseEntities {
+		work += p.TotalLines
+	}
+	left := formatETA(eta(s.lines.perSecond(now, "", work), work, 2*p.TotalLines))
+	if p.Phase == workflows.ImportPhasePlan || p.Phase == workflows.ImportPhaseDatatypes {
+		return progressReport{
+			counts: fmt.Sprintf("%s  lines %d/%d (property datatypes first)", chunks, p.LinesDone, p.TotalLines),
+			speed:  "ETA " + left,
+		}
+	}
+	stored := p.Counts.Created + p.Counts.Updated + p.Counts.Unchanged
+	return progressReport{
+		counts: fmt.Sprintf("%s  entities %d  rejected %d", chunks, stored, p.Counts.Rejected),
+		speed:  fmt.Sprintf("%.0f entities/s  ETA %s", s.entities.perSecond(now, p.Phase, stored), left),
+	}
 }
 
 func printImportResult(e *env, r workflows.ImportResult, elapsed time.Duration) {

@@ -15,8 +15,8 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/schedules"
 )
 
-func init() {
-	register(command{
+func schedulesApplyCommand() command {
+	return command{
 		path:    "schedules apply",
 		summary: "Create or update the Temporal Schedules of every scheduled job from *_SCHEDULE, *_ENABLED and SCHEDULE_CATCHUP_WINDOW. Idempotent. A pause or unpause by an operator stays until the job's *_ENABLED changes.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
@@ -32,8 +32,11 @@ func init() {
 				return applySchedules(ctx, e.out, c, o)
 			}
 		},
-	})
-	register(command{
+	}
+}
+
+func schedulesListCommand() command {
+	return command{
 		path:    "schedules list",
 		summary: "Show every job's schedule: cron, paused, next run times and the last run with its result.",
 		usage:   "[--json]",
@@ -60,7 +63,7 @@ func init() {
 				return printSchedules(e.out, list)
 			}
 		},
-	})
+	}
 }
 
 // applySchedules applies the schedules and says what happened to each; dev setup uses it too.

@@ -10,8 +10,8 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
-func init() {
-	register(command{
+func devSeedCommand() command {
+	return command{
 		path:    "dev seed",
 		summary: "Write N synthetic entities with Wikidata's size mix (items, a lexeme every 20th, and the generator's properties) straight into the store on MYSQL_DSN. Their IDs, and those their statements link to, start above every ID the ID allocator has handed out, and the allocator skips them from then on. The same --seed gives the same entities, so a second run changes nothing, as long as the allocator handed out no IDs in between.",
 		usage:   "--entities N [--seed S] [--batch B]",
@@ -21,10 +21,10 @@ func init() {
 			batch := fs.Int("batch", 500, "entities per transaction")
 			return func(ctx context.Context, e *env) error {
 				if *n < 1 {
-					return usageErrorf("dev seed: --entities N is required and must be at least 1")
+					return usageErrorf("--entities N is required and must be at least 1")
 				}
 				if *batch < 1 {
-					return usageErrorf("dev seed: --batch must be at least 1")
+					return usageErrorf("--batch must be at least 1")
 				}
 				db, err := store.Open(ctx, e.cfg.MySQLDSN)
 				if err != nil {
@@ -38,7 +38,7 @@ func init() {
 				return err
 			}
 		},
-	})
+	}
 }
 
 // loadSampleIfEmpty imports the built-in sample entities when the database has none, so a

@@ -36,42 +36,35 @@ var statsRuns = map[string]struct {
 	"cleanup":   {workflows.JobNotificationCleanup, workflows.NotificationCleanupWorkflow, func(d string) any { return workflows.NotificationCleanupWorkflowInput{Date: d} }},
 }
 
-func init() {
-	for _, kind := range []string{"general", "users", "backlinks"} {
-		register(command{
-			path:    "stats " + kind,
-			summary: fmt.Sprintf("Print the %s stats row of a day (default: the newest).", kind),
-			usage:   "[--date YYYY-MM-DD] [--json]",
-			flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
-				date := fs.String("date", "", "the day (UTC) to print; default the newest row")
-				asJSON := fs.Bool("json", false, "print JSON")
-				return func(ctx context.Context, e *env) error {
-					if err := checkDateFlag(*date); err != nil {
-						return err
-					}
-					return statsReaders[kind](ctx, e, *date, *asJSON)
+// statsShowCommand prints the row of one stats table (kind is a key of statsReaders).
+func statsShowCommand(kind string) command {
+	return command{
+		path:    "stats " + kind,
+		summary: fmt.Sprintf("Print the %s stats row of a day (default: the newest).", kind),
+		usage:   "[--date YYYY-MM-DD] [--json]",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			date := fs.String("date", "", "the day (UTC) to print; default the newest row")
+			asJSON := fs.Bool("json", false, "print JSON")
+			return func(ctx context.Context, e *env) error {
+				if err := checkDateFlag(*date); err != nil {
+					return err
 				}
-			},
-		})
+				return statsReaders[kind](ctx, e, *date, *asJSON)
+			}
+		},
 	}
-	register(command{
-		path:    "stats run",
-		summary: "Start a stats or cleanup job by hand (what its schedule would start), for today or --date.",
-		usage:   "general|users|backlinks|cleanup [--date YYYY-MM-DD] [--wait]",
+}
+
+func statsRunCommand() command {
+	return command{
+		path:     "stats run",
+		summary:  "Start a stats or cleanup job by hand (what its schedule would start), for today or --date.",
+		usage:    "general|users|backlinks|cleanup [--date YYYY-MM-DD] [--wait]",
+		operands: operands{min: 1, max: 1, want: "one job: general, users, backlinks or cleanup"},
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			date := fs.String("date", "", "the day (UTC) to compute; default today")
 			wait := fs.Bool("wait", false, "wait for the run to finish and print its result")
 			return func(ctx context.Context, e *env) error {
-				if len(e.args) == 0 {
-					return usageErrorf("name one job: general, users, backlinks or cleanup")
-				}
-				// Flags may also follow the job name (`stats run general --wait`).
-				if err := fs.Parse(e.args[1:]); err != nil {
-					return usageErrorf("%v", err)
-				}
-				if len(fs.Args()) > 0 {
-					return usageErrorf("name one job, not %q", e.args)
-				}
 				run, ok := statsRuns[e.args[0]]
 				if !ok {
 					return usageErrorf("unknown job %q; want general, users, backlinks or cleanup", e.args[0])
@@ -102,7 +95,7 @@ func init() {
 				return enc.Encode(result)
 			}
 		},
-	})
+	}
 }
 
 func checkDateFlag(d string) error {

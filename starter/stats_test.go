@@ -11,7 +11,7 @@ func TestStatsCommandsRejectMistakesBeforeConnecting(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"stats", "run"}, "name one job"},
+		{[]string{"stats", "run"}, "want one job"},
 		{[]string{"stats", "run", "weekly"}, `unknown job "weekly"`},
 		{[]string{"stats", "run", "general", "--date", "2026-02-30"}, `--date "2026-02-30": want a day in the form YYYY-MM-DD`},
 		{[]string{"stats", "general", "--date", "yesterday"}, `--date "yesterday"`},

@@ -15,25 +15,32 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 )
 
-func init() {
-	register(command{
+func watchAddCommand() command {
+	return command{
 		path:    "watch add",
 		summary: "Watch an entity for a user: every change, or with --properties only changes to those properties.",
 		usage:   "--user U --entity Q42 [--properties P31,P17]",
-		flags:   watchCommand(addWatch),
-	})
-	register(command{
+		flags:   watchFlags(addWatch),
+	}
+}
+
+func watchRemoveCommand() command {
+	return command{
 		path:    "watch remove",
 		summary: "Remove exactly one watch of a user (the same --properties as when it was added).",
 		usage:   "--user U --entity Q42 [--properties P31,P17]",
-		flags:   watchCommand(removeWatch),
-	})
-	register(command{
+		flags:   watchFlags(removeWatch),
+	}
+}
+
+func watchListCommand() command {
+	return command{
 		path:    "watch list",
 		summary: "List a user's watches.",
 		usage:   "--user U [--json]",
@@ -70,8 +77,11 @@ func init() {
 				return nil
 			}
 		},
-	})
-	register(command{
+	}
+}
+
+func notificationsListCommand() command {
+	return command{
 		path:    "notifications list",
 		summary: "List a user's latest watchlist notifications, newest first.",
 		usage:   "--user U [--limit N] [--json]",
@@ -113,25 +123,29 @@ func init() {
 				return nil
 			}
 		},
-	})
-	register(command{
+	}
+}
+
+func eventsPublishCommand() command {
+	return command{
 		path: "events publish",
 		summary: "Publish entity_change events from a file of JSON lines (- for stdin) onto the topic, keyed by entity id, " +
 			"as they are: lines the bridge will dead-letter are published too (and counted), for tests and replays.",
-		usage: "[--topic T] FILE",
+		usage:    "[--topic T] FILE",
+		operands: operands{min: 1, max: 1, want: "one FILE of JSON lines (- for stdin)"},
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			topic := fs.String("topic", "", "topic (default KAFKA_ENTITY_CHANGE_TOPIC)")
 			return func(ctx context.Context, e *env) error {
-				if len(e.args) != 1 {
-					return usageErrorf("name one FILE of JSON lines (or - for stdin)")
-				}
 				if *topic == "" {
 					*topic = e.cfg.EntityChangeTopic
+				}
+				if err := config.CheckTopic(*topic); err != nil {
+					return usageErrorf("--topic %q: %v", *topic, err)
 				}
 				return publishEvents(ctx, e, *topic, e.args[0])
 			}
 		},
-	})
+	}
 }
 
 func openWatchDB(ctx context.Context, e *env) (*sql.DB, error) {
@@ -146,8 +160,8 @@ func openWatchDB(ctx context.Context, e *env) (*sql.DB, error) {
 	return db, nil
 }
 
-// watchCommand builds the flags of watch add and watch remove.
-func watchCommand(do func(ctx context.Context, e *env, s *watchlist.Store, user int64, entity string, props []string) error) func(fs *flag.FlagSet) func(context.Context, *env) error {
+// watchFlags builds the flags of watch add and watch remove.
+func watchFlags(do func(ctx context.Context, e *env, s *watchlist.Store, user int64, entity string, props []string) error) func(fs *flag.FlagSet) func(context.Context, *env) error {
 	return func(fs *flag.FlagSet) func(context.Context, *env) error {
 		user := fs.Int64("user", 0, "user id")
 		entity := fs.String("entity", "", "entity id, e.g. Q42")
@@ -165,12 +179,16 @@ func watchCommand(do func(ctx context.Context, e *env, s *watchlist.Store, user 
 					props = append(props, p)
 				}
 			}
+			id := strings.TrimSpace(*entity)
+			if err := watchlist.CheckWatch(*user, id, props); err != nil {
+				return usageErrorf("%v", err)
+			}
 			db, err := openWatchDB(ctx, e)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			return do(ctx, e, &watchlist.Store{DB: db}, *user, strings.TrimSpace(*entity), props)
+			return do(ctx, e, &watchlist.Store{DB: db}, *user, id, props)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func TestWatchCommandsAddListRemoveAndListNotifications(t *testing.T) {
 		{[]string{"watch", "add", "--user", "7", "--entity", "Q42", "--properties", "P17,P31"}, 0, "user 7 already watches Q42 properties P17,P31\n"},
 		{[]string{"watch", "add", "--user", "7", "--entity", "Q5", "--properties", "P18"}, 0, "user 7 now watches Q5 properties P18\n"},
 		{[]string{"watch", "add", "--user", "7", "--entity", "Q99"}, 1, ""},
-		{[]string{"watch", "add", "--user", "7", "--entity", "Q5", "--properties", "31"}, 1, ""},
+		{[]string{"watch", "add", "--user", "7", "--entity", "Q5", "--properties", "31"}, 2, ""},
 		{[]string{"watch", "add", "--entity", "Q5"}, 2, ""},
 		{[]string{"watch", "remove", "--user", "7", "--entity", "Q42"}, 0, "user 7 no longer watches Q42 (whole entity)\n"},
 		{[]string{"watch", "remove", "--user", "7", "--entity", "Q42"}, 1, ""},
@@ -100,5 +100,5 @@ not json
 
 	code, _, errOut = runCLI("events", "publish")
 	require.Equal(t, 2, code)
-	require.Contains(t, errOut, "name one FILE")
+	require.Contains(t, errOut, "want one FILE")
 }

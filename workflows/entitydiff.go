@@ -206,7 +206,7 @@ func EntityDiffWorkflow(ctx workflow.Context, in EntityDiffInput) (EntityDiffRes
 			}
 			// Only a revision that cannot be rendered gets here. Skipping it keeps the
 			// stream consistent: the next revision is diffed against the last published.
-			log.Error("entity diff: revision skipped", "entity", state.EntityID, "revision", next.RevisionID, "error", err)
+			log.Info("entity diff: revision skipped", "entity", state.EntityID, "revision", next.RevisionID, "error", err)
 			state.Stats.Failed++
 			skippedUpTo = next.RevisionID
 			continue

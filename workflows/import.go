@@ -55,11 +55,14 @@ type ImportResult struct {
 // ImportProgress is the answer of the progress query.
 type ImportProgress struct {
 	Phase       string
-	ChunksDone  int
+	ChunksDone  int // of both passes
 	ChunksTotal int
 	TotalLines  int64
 	TotalBytes  int64
-	Counts      activities.ImportCounts
+	// LinesDone counts the lines of the current pass's finished chunks.
+	LinesDone int64
+	// Counts adds up every finished chunk, also those finished ahead of an earlier one.
+	Counts activities.ImportCounts
 }
 
 // MaxImportRejections bounds the rejections kept in the workflow's state and result.
@@ -79,16 +82,27 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	if in.Resume != nil {
 		st = *in.Resume
 	}
+	// finished are the chunks of the window in flight that have finished: the state moves past
+	// chunks in order only, but progress counts each chunk as it finishes.
+	finished := map[int]activities.ImportChunkResult{}
 	if err := workflow.SetQueryHandler(ctx, QueryImportProgress, func() (ImportProgress, error) {
-		done := st.NextChunk
+		p := ImportProgress{Phase: st.Phase, ChunksDone: st.NextChunk, ChunksTotal: 2 * len(st.Plan.Chunks),
+			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, Counts: st.Counts}
+		for i := range st.NextChunk {
+			p.LinesDone += int64(st.Plan.Chunks[i].Lines)
+		}
+		for i, res := range finished {
+			p.ChunksDone++
+			p.LinesDone += int64(st.Plan.Chunks[i].Lines)
+			p.Counts.Add(res.Counts)
+		}
 		switch st.Phase {
 		case ImportPhaseEntities:
-			done += len(st.Plan.Chunks)
+			p.ChunksDone += len(st.Plan.Chunks)
 		case ImportPhaseDone:
-			done = 2 * len(st.Plan.Chunks)
+			p.ChunksDone, p.LinesDone = 2*len(st.Plan.Chunks), st.Plan.TotalLines
 		}
-		return ImportProgress{Phase: st.Phase, ChunksDone: done, ChunksTotal: 2 * len(st.Plan.Chunks),
-			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, Counts: st.Counts}, nil
+		return p, nil
 	}); err != nil {
 		return ImportResult{}, err
 	}
@@ -135,26 +149,42 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	completedThisRun := 0
 	for st.Phase == ImportPhaseDatatypes || st.Phase == ImportPhaseEntities {
 		datatypesOnly := st.Phase == ImportPhaseDatatypes
-		// A window of chunks in flight, collected in order so the state only ever moves past
-		// chunks that are done.
 		// Each run completes at most importChunksPerRun chunks; the window of chunks in flight
 		// is collected in order, so the state only ever moves past chunks that are done.
 		limit := min(len(st.Plan.Chunks), st.NextChunk+importChunksPerRun-completedThisRun)
-		var inFlight []workflow.Future
+		sel := workflow.NewSelector(ctx)
+		failed := map[int]error{}
 		next := st.NextChunk
 		for st.NextChunk < limit {
-			for len(inFlight) < parallelism && next < limit {
-				inFlight = append(inFlight, workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
-					Chunk: st.Plan.Chunks[next], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
+			for next-st.NextChunk < parallelism && next < limit {
+				i := next
+				f := workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
+					Chunk: st.Plan.Chunks[i], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
 					UserID: in.UserID, EditSummary: in.EditSummary,
-				}))
+				})
+				sel.AddFuture(f, func(f workflow.Future) {
+					var res activities.ImportChunkResult
+					if err := f.Get(ctx, &res); err != nil {
+						failed[i] = err
+						return
+					}
+					finished[i] = res
+				})
 				next++
 			}
-			var res activities.ImportChunkResult
-			if err := inFlight[0].Get(ctx, &res); err != nil {
-				return ImportResult{}, err
+			// Chunks are counted as they finish, in any order; the state moves past the
+			// oldest chunk in flight only, once it has finished (or fails the import).
+			for {
+				if err := failed[st.NextChunk]; err != nil {
+					return ImportResult{}, err
+				}
+				if _, ok := finished[st.NextChunk]; ok {
+					break
+				}
+				sel.Select(ctx)
 			}
-			inFlight = inFlight[1:]
+			res := finished[st.NextChunk]
+			delete(finished, st.NextChunk)
 			st.Counts.Add(res.Counts)
 			for _, r := range res.Rejections {
 				if len(st.Rejections) < MaxImportRejections {

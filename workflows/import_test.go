@@ -62,7 +62,7 @@ func TestImportWorkflowDatatypesFirstThenEntities(t *testing.T) {
 	require.NoError(t, err)
 	var p ImportProgress
 	require.NoError(t, v.Get(&p))
-	assert.Equal(t, ImportProgress{Phase: ImportPhaseDone, ChunksDone: 6, ChunksTotal: 6, TotalLines: 30, TotalBytes: 3000, Counts: out.Counts}, p)
+	assert.Equal(t, ImportProgress{Phase: ImportPhaseDone, ChunksDone: 6, ChunksTotal: 6, TotalLines: 30, TotalBytes: 3000, LinesDone: 30, Counts: out.Counts}, p)
 }
 
 func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {

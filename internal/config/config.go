@@ -116,8 +116,8 @@ func init() {
 		{"HEALTH_STALL_GRACE", "1m", "how long a Kafka bridge or the outbox relay may fail without progress before /health and /readyz answer 503 (degraded)", durRange(func(c *Config) *time.Duration { return &c.HealthStallGrace }, time.Second, 24*time.Hour)},
 
 		{"KAFKA_BROKERS", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers", brokers(func(c *Config) *[]string { return &c.KafkaBrokers })},
-		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", checked(func(c *Config) *string { return &c.EntityChangeTopic }, checkTopic)},
-		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", checked(func(c *Config) *string { return &c.EntityDiffTopic }, checkTopic)},
+		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", checked(func(c *Config) *string { return &c.EntityChangeTopic }, CheckTopic)},
+		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", checked(func(c *Config) *string { return &c.EntityDiffTopic }, CheckTopic)},
 		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
 		{"ENTITY_DIFF_CONSUMER_GROUP", "entity-diff", "consumer group of the entity-diff bridge", checked(func(c *Config) *string { return &c.EntityDiffGroup }, checkID)},
 		{"KAFKA_CONSUMER_GROUP", "watchlist-consumer", "consumer group of the watchlist bridge", checked(func(c *Config) *string { return &c.KafkaConsumerGroup }, checkID)},
@@ -320,9 +320,9 @@ func checkText(v string, maxLen int) error {
 	return nil
 }
 
-// checkTopic accepts a Kafka topic name that leaves room for the ".dlq" of its dead-letter
+// CheckTopic accepts a Kafka topic name that leaves room for the ".dlq" of its dead-letter
 // topic.
-func checkTopic(v string) error {
+func CheckTopic(v string) error {
 	if v == "." || v == ".." {
 		return errors.New(`want a topic name other than "." and ".."`)
 	}

@@ -44,3 +44,17 @@ func Is(err error, kind Kind) bool {
 	}
 	return false
 }
+
+// Expected marks err, when it is a permanent error of kind, as an outcome its caller expects
+// and handles (the entity diff skips a revision it cannot render): Temporal's benign category,
+// which the SDK logs at debug instead of as a failed activity. Anything else is returned as it
+// is.
+func Expected(err error, kind Kind) error {
+	appErr, ok := err.(*temporal.ApplicationError)
+	if !ok || !appErr.NonRetryable() || appErr.Type() != string(kind) {
+		return err
+	}
+	return temporal.NewApplicationErrorWithOptions(appErr.Message(), appErr.Type(), temporal.ApplicationErrorOptions{
+		NonRetryable: true, Cause: appErr.Unwrap(), Category: temporal.ApplicationErrorCategoryBenign,
+	})
+}

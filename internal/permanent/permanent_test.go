@@ -50,3 +50,18 @@ func TestIsSeesTheKindThroughTemporal(t *testing.T) {
 	assert.True(t, Is(err, BadConfig), "%v", err)
 	assert.False(t, Is(err, BadInput))
 }
+
+func TestExpectedIsBenignAndKeepsKindMessageAndCause(t *testing.T) {
+	err := Expected(Errorf(BadInput, "revision 3 of Q42: %w", errSentinel), BadInput)
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	assert.Equal(t, temporal.ApplicationErrorCategoryBenign, appErr.Category())
+	assert.True(t, appErr.NonRetryable())
+	assert.Equal(t, "revision 3 of Q42: sentinel", appErr.Message())
+	assert.True(t, Is(err, BadInput))
+	assert.ErrorIs(t, err, errSentinel)
+
+	config := Errorf(BadConfig, "WIKIBASE_CONFIG: %w", errSentinel)
+	assert.Same(t, config, Expected(config, BadInput), "another kind stays a failure")
+	assert.NoError(t, Expected(nil, BadInput))
+}

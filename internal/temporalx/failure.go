@@ -51,13 +51,19 @@ type Describer interface {
 }
 
 // RetryingActivity describes, in one line, the pending activity of the latest run of
-// workflowID that failed most recently: its name, attempt and last failure; "" when no
-// pending activity has failed. A job whose progress stands still may be retrying an error.
+// workflowID that failed most recently (see Retrying); "" when none has failed. A job whose
+// progress stands still may be retrying an error.
 func RetryingActivity(ctx context.Context, c Describer, workflowID string) (string, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		return "", fmt.Errorf("describe %s: %w", workflowID, err)
 	}
+	return Retrying(desc), nil
+}
+
+// Retrying describes, in one line, the pending activity of a described run that failed most
+// recently: its name, attempt and last failure; "" when none has failed.
+func Retrying(desc *workflowservice.DescribeWorkflowExecutionResponse) string {
 	var last *workflowpb.PendingActivityInfo
 	for _, a := range desc.GetPendingActivities() {
 		if a.GetLastFailure() == nil {
@@ -68,12 +74,12 @@ func RetryingActivity(ctx context.Context, c Describer, workflowID string) (stri
 		}
 	}
 	if last == nil {
-		return "", nil
+		return ""
 	}
 	attempt := fmt.Sprint(last.GetAttempt())
 	if limit := last.GetMaximumAttempts(); limit > 0 {
 		attempt += fmt.Sprintf(" of %d", limit)
 	}
 	msg := strings.Join(strings.Fields(last.GetLastFailure().GetMessage()), " ")
-	return fmt.Sprintf("%s is retrying (attempt %s) after: %s", last.GetActivityType().GetName(), attempt, msg), nil
+	return fmt.Sprintf("%s is retrying (attempt %s) after: %s", last.GetActivityType().GetName(), attempt, msg)
 }

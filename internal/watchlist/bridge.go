@@ -483,7 +483,8 @@ func (b *Bridge) deliver(ctx context.Context, shard int, evs []Event) error {
 			return ctx.Err()
 		}
 		if permanent(err) {
-			b.opts.Log.Error("temporal refused watchlist events; dead-lettering them", zap.Int("shard", shard), zap.Int("events", len(evs)), zap.Error(err))
+			// Dead letters are an outcome the bridge is built for, counted and kept in the DLQ.
+			b.opts.Log.Info("temporal refused watchlist events; dead-lettering them", zap.Int("shard", shard), zap.Int("events", len(evs)), zap.Error(err))
 			return err
 		}
 		b.retrying(fmt.Sprintf("signal watchlist shard %d", shard), err)
@@ -505,7 +506,7 @@ func (b *Bridge) deadLetter(ctx context.Context, w *kafka.Writer, dead []deadMes
 	out := make([]kafka.Message, len(dead))
 	for i, d := range dead {
 		out[i] = events.DeadLetter(d.msg, b.opts.Group, d.reason)
-		b.opts.Log.Warn("entity_change message dead-lettered", zap.Int("partition", d.msg.Partition),
+		b.opts.Log.Info("entity_change message dead-lettered", zap.Int("partition", d.msg.Partition),
 			zap.Int64("offset", d.msg.Offset), zap.String("reason", d.reason.Error()))
 	}
 	for attempt := 0; ; attempt++ {

@@ -40,7 +40,8 @@ type NotificationRow struct {
 	IsChecked         bool      `json:"is_checked"`
 }
 
-func checkWatch(userID int64, entityID string, props []string) error {
+// CheckWatch reports what is wrong with a watch's user, entity or properties, if anything.
+func CheckWatch(userID int64, entityID string, props []string) error {
 	if userID < 1 {
 		return fmt.Errorf("user id %d: must be a positive number", userID)
 	}
@@ -61,7 +62,7 @@ func checkWatch(userID int64, entityID string, props []string) error {
 // AddWatch watches an entity, or only the given properties of it. Adding an existing watch
 // changes nothing; added says whether a row was created.
 func (s *Store) AddWatch(ctx context.Context, userID int64, entityID string, props []string) (added bool, err error) {
-	if err := checkWatch(userID, entityID, props); err != nil {
+	if err := CheckWatch(userID, entityID, props); err != nil {
 		return false, err
 	}
 	res, err := s.DB.ExecContext(ctx, `INSERT IGNORE INTO watchlist (user_id, internal_entity_id, watched_properties)
@@ -88,7 +89,7 @@ func (s *Store) AddWatch(ctx context.Context, userID int64, entityID string, pro
 // RemoveWatch removes exactly the watch (user, entity, properties); removed is false when
 // there was none.
 func (s *Store) RemoveWatch(ctx context.Context, userID int64, entityID string, props []string) (removed bool, err error) {
-	if err := checkWatch(userID, entityID, props); err != nil {
+	if err := CheckWatch(userID, entityID, props); err != nil {
 		return false, err
 	}
 	res, err := s.DB.ExecContext(ctx, `DELETE w FROM watchlist w JOIN entity_id_mapping m ON m.internal_id = w.internal_entity_id
