@@ -163,8 +163,12 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	} else {
 		sqlCfg.DatabaseName = filepath.Join(o.Dir, "temporal.db")
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
-		sqlCfg.ConnectAttributes["_journal_mode"] = "WAL"
-		sqlCfg.ConnectAttributes["_synchronous"] = "NORMAL"
+		// The plugin passes every attribute it does not know as a PRAGMA of that name (and
+		// SQLite ignores unknown pragmas silently). Write-ahead logging without a sync per
+		// commit makes a write a few page appends instead of a journal written, synced and
+		// deleted; it loses nothing when the process is killed, only on a power cut.
+		sqlCfg.ConnectAttributes["journal_mode"] = "wal"
+		sqlCfg.ConnectAttributes["synchronous"] = "normal"
 		if _, err := os.Stat(sqlCfg.DatabaseName); os.IsNotExist(err) {
 			if err := sqlite.SetupSchema(sqlCfg); err != nil {
 				return fmt.Errorf("temporal sqlite schema: %w", err)
