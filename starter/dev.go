@@ -30,7 +30,7 @@ func init() {
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			dir := fs.String("dir", ".dev", "folder for Temporal's SQLite file and Kafka's data (state survives restarts)")
 			host := fs.String("host", "127.0.0.1", "address every embedded service listens on")
-			temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port (the server's other services take the nine ports after it)")
+			temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port (the server's other services take the five ports after it)")
 			uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
 			kafkaPort := fs.Int("kafka-port", 9092, "Kafka broker port")
 			return func(ctx context.Context, e *env) error {
@@ -156,6 +156,7 @@ func devUp(ctx context.Context, e *env, o devstack.Options) error {
 		fmt.Fprintf(e.out, "\nentitybase dev stack is up (%.1fs)\n", time.Since(started).Seconds())
 		fmt.Fprintf(e.out, "  Temporal Web UI  %s/namespaces/%s/workflows\n", stack.UIURL, e.cfg.TemporalNamespace)
 		fmt.Fprintf(e.out, "  Temporal         %s (namespace %s, task queue %s)\n", stack.TemporalAddress, e.cfg.TemporalNamespace, e.cfg.TaskQueue)
+		fmt.Fprintf(e.out, "  Temporal metrics %s\n", stack.MetricsURL)
 		fmt.Fprintf(e.out, "  Kafka            %s\n", strings.Join(stack.KafkaBrokers, ","))
 		fmt.Fprintf(e.out, "  MySQL            %s\n", redactDSN(e.cfg.MySQLDSN))
 		fmt.Fprintf(e.out, "  Health           http://%s/health\n", localURL(addr))

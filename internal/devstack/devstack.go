@@ -28,8 +28,10 @@ import (
 	tconfig "go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
 	"go.temporal.io/server/common/metrics"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
@@ -56,6 +58,8 @@ type Stack struct {
 	UIURL           string
 	KafkaBrokers    []string
 	Namespace       string
+	// MetricsURL serves the Temporal server's own Prometheus metrics.
+	MetricsURL string
 
 	temporal temporal.Server
 	// serverLog is the Temporal server's log level: warnings while running, silent while
@@ -184,32 +188,42 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	}
 
 	hostPort := net.JoinHostPort(o.Host, strconv.Itoa(o.TemporalPort))
-	// Frontend, history, matching and worker each need a gRPC and a membership port; the
-	// frontend's gRPC port is the one clients dial.
-	internal := make([]int, 9)
+	// History, matching and worker gRPC, the frontend's HTTP API and the metrics; the
+	// frontend's gRPC port is the one clients dial. A persistent stack uses the ports right
+	// after the frontend's, so one port range is all it ever takes on a shared machine.
+	internal := make([]int, 5)
 	ptrs := make([]*int, len(internal))
 	for i := range internal {
 		ptrs[i] = &internal[i]
 		if o.Dir != "" {
-			// A persistent cluster keeps its membership in SQLite: services that come back
-			// on the ports they had are the same hosts at once, where new ports would leave
-			// the ring waiting for the old entries to expire.
 			internal[i] = o.TemporalPort + 1 + i
 		}
 	}
 	if err := claimPorts(o.Host, ptrs...); err != nil {
 		return err
 	}
-	service := func(grpc, membership int) tconfig.Service {
-		return tconfig.Service{RPC: tconfig.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: o.Host}}
+	grpcPorts := map[primitives.ServiceName]int{
+		primitives.FrontendService: o.TemporalPort,
+		primitives.HistoryService:  internal[0],
+		primitives.MatchingService: internal[1],
+		primitives.WorkerService:   internal[2],
 	}
-	frontend := service(o.TemporalPort, internal[0])
-	frontend.RPC.HTTPPort = internal[8] // Temporal's HTTP API (and Nexus endpoints)
+	services := map[string]tconfig.Service{}
+	// Static membership, as Temporal's own dev server has: every service of this one process
+	// knows where the others are. Ringpop would keep the ring in SQLite, and a restarted
+	// stack would first have to agree with the previous run's entries.
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, port := range grpcPorts {
+		services[string(name)] = tconfig.Service{RPC: tconfig.RPC{GRPCPort: port, BindOnIP: o.Host}}
+		hosts[name] = static.SingleLocalHost(net.JoinHostPort(o.Host, strconv.Itoa(port)))
+	}
+	frontend := services[string(primitives.FrontendService)]
+	frontend.RPC.HTTPPort = internal[3] // Temporal's HTTP API (and Nexus endpoints)
+	services[string(primitives.FrontendService)] = frontend
+	metricsAddr := net.JoinHostPort(o.Host, strconv.Itoa(internal[4]))
 	cfg := &tconfig.Config{
 		Global: tconfig.Global{
-			Membership: tconfig.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: o.Host},
-			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
-				ListenAddress: net.JoinHostPort(o.Host, strconv.Itoa(internal[7])), HandlerPath: "/metrics"}},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{ListenAddress: metricsAddr, HandlerPath: "/metrics"}},
 		},
 		Persistence: tconfig.Persistence{
 			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
@@ -222,12 +236,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 			},
 		},
 		DCRedirectionPolicy: tconfig.DCRedirectionPolicy{Policy: "noop"},
-		Services: map[string]tconfig.Service{
-			"frontend": frontend,
-			"history":  service(internal[1], internal[2]),
-			"matching": service(internal[3], internal[4]),
-			"worker":   service(internal[5], internal[6]),
-		},
+		Services:            services,
 		Archival: tconfig.Archival{
 			History:    tconfig.HistoryArchival{State: "disabled"},
 			Visibility: tconfig.VisibilityArchival{State: "disabled"},
@@ -251,6 +260,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*tconfig.Config) authorization.ClaimMapper { return claimMapper }),
@@ -267,6 +277,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	}
 	s.temporal = srv
 	s.TemporalAddress = hostPort
+	s.MetricsURL = "http://" + metricsAddr + "/metrics"
 	if err := waitServing(ctx, hostPort, o.Namespace, 60*time.Second); err != nil {
 		return err
 	}
