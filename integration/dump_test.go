@@ -320,7 +320,8 @@ type workerProcess struct {
 	log *bytes.Buffer
 }
 
-func startWorkerProcess(t *testing.T, cfg config.Config, id string) *workerProcess {
+// startWorkerProcess runs the worker binary with cfg; env entries override what it sets.
+func startWorkerProcess(t *testing.T, cfg config.Config, id string, env ...string) *workerProcess {
 	t.Helper()
 	bin, err := workerBinary()
 	require.NoError(t, err)
@@ -333,6 +334,7 @@ func startWorkerProcess(t *testing.T, cfg config.Config, id string) *workerProce
 		"DUMP_NAME="+cfg.DumpName, "DUMP_CHUNK_SIZE="+strconv.Itoa(cfg.DumpChunkSize),
 		"DUMP_PARALLELISM="+strconv.Itoa(cfg.DumpParallelism), "LOG_LEVEL=warn",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	w := &workerProcess{cmd: cmd, log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = w.log, w.log
 	require.NoError(t, cmd.Start())

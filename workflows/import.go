@@ -65,6 +65,11 @@ type ImportProgress struct {
 // MaxImportRejections bounds the rejections kept in the workflow's state and result.
 const MaxImportRejections = 1000
 
+// importHeartbeatTimeout is how soon an activity of a killed worker is retried elsewhere, so a
+// restarted `dev up` or a replaced worker carries on within seconds. The activities heartbeat
+// every second (planning) or every committed batch (chunks).
+const importHeartbeatTimeout = 15 * time.Second
+
 // importChunksPerRun bounds the chunks one run completes before continuing as new, which keeps
 // the history small (about five events per chunk).
 const importChunksPerRun = 400
@@ -97,7 +102,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	if st.Phase == ImportPhasePlan {
 		planCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 6 * time.Hour,
-			HeartbeatTimeout:    time.Minute,
+			HeartbeatTimeout:    importHeartbeatTimeout,
 			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
 		})
 		if in.PropertiesCSV != "" {
@@ -117,7 +122,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 
 	chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    importHeartbeatTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
 	})
 	parallelism := in.Parallelism
