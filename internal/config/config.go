@@ -25,6 +25,9 @@ type Config struct {
 	LogFormat         string
 	WorkerStopTimeout time.Duration
 
+	// NamespaceRetention is the retention of a namespace the CLI creates and of the dev stack's.
+	NamespaceRetention time.Duration
+
 	KafkaBrokers         []string
 	EntityChangeTopic    string
 	EntityDiffTopic      string
@@ -92,6 +95,7 @@ func init() {
 	vars = []Var{
 		{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port", str(func(c *Config) *string { return &c.TemporalAddress })},
 		{"TEMPORAL_NAMESPACE", "default", "Temporal namespace", str(func(c *Config) *string { return &c.TemporalNamespace })},
+		{"TEMPORAL_NAMESPACE_RETENTION", "168h", "how long Temporal keeps closed workflows (CLI, Web UI): retention of a namespace `starter dev setup` creates and of the dev stack's (Temporal's minimum is 1h)", durAtLeast(func(c *Config) *time.Duration { return &c.NamespaceRetention }, time.Hour)},
 		{"TEMPORAL_TASK_QUEUE", "entitybase-workers", "task queue the worker polls", str(func(c *Config) *string { return &c.TaskQueue })},
 		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing)", str(func(c *Config) *string { return &c.MySQLDSN })},
 		{"WORKER_ID", "<host>-<pid>", "identity of this worker process (logs, /health, ID range owner)", str(func(c *Config) *string { return &c.WorkerID })},
@@ -230,10 +234,18 @@ func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string)
 }
 
 func dur(field func(*Config) *time.Duration) func(*Config, string) error {
+	return durAtLeast(field, 0)
+}
+
+// durAtLeast reads a duration no shorter than least.
+func durAtLeast(field func(*Config) *time.Duration, least time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
+		switch {
+		case (err != nil || d < 0) && least == 0:
 			return errors.New("want a non-negative duration such as 500ms, 30s or 1h")
+		case err != nil || d < least:
+			return fmt.Errorf("want a duration of at least %s, such as 168h", least)
 		}
 		*field(c) = d
 		return nil

@@ -20,6 +20,7 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:7233", c.TemporalAddress)
 	require.Equal(t, "default", c.TemporalNamespace)
+	require.Equal(t, 7*24*time.Hour, c.NamespaceRetention)
 	require.Equal(t, ":8080", c.HealthAddr)
 	require.Equal(t, []string{"127.0.0.1:9092"}, c.KafkaBrokers)
 	require.Equal(t, "entitybase.entity_change", c.EntityChangeTopic)
@@ -49,14 +50,15 @@ func TestOverrides(t *testing.T) {
 
 func TestBadValuesNameTheVariableAndWhatIsAccepted(t *testing.T) {
 	cases := map[string]string{
-		"LOG_LEVEL":            "want one of debug, info, warn, error",
-		"HEALTH_ADDR":          "want [host]:port",
-		"WATCHLIST_SHARDS":     "want a whole number from 1 to 1024",
-		"ID_PREFETCH_AT":       "greater than 0 and at most 1",
-		"BRIDGE_BATCH_WAIT":    "duration",
-		"KAFKA_BRIDGE_ENABLED": "want true or false",
-		"KAFKA_BROKERS":        "want host:port",
-		"JSON_DUMP_SCHEDULE":   "has 1 fields, want 5",
+		"LOG_LEVEL":                    "want one of debug, info, warn, error",
+		"HEALTH_ADDR":                  "want [host]:port",
+		"WATCHLIST_SHARDS":             "want a whole number from 1 to 1024",
+		"ID_PREFETCH_AT":               "greater than 0 and at most 1",
+		"BRIDGE_BATCH_WAIT":            "duration",
+		"TEMPORAL_NAMESPACE_RETENTION": "want a duration of at least 1h0m0s",
+		"KAFKA_BRIDGE_ENABLED":         "want true or false",
+		"KAFKA_BROKERS":                "want host:port",
+		"JSON_DUMP_SCHEDULE":           "has 1 fields, want 5",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -66,7 +68,9 @@ func TestBadValuesNameTheVariableAndWhatIsAccepted(t *testing.T) {
 			require.Contains(t, err.Error(), want)
 		})
 	}
-	_, err := config.LoadFrom(env(map[string]string{"LOG_LEVEL": "loud", "WATCHLIST_SHARDS": "0"}))
+	_, err := config.LoadFrom(env(map[string]string{"TEMPORAL_NAMESPACE_RETENTION": "30m"}))
+	require.ErrorContains(t, err, `TEMPORAL_NAMESPACE_RETENTION="30m": want a duration of at least 1h0m0s`, "Temporal refuses a shorter retention")
+	_, err = config.LoadFrom(env(map[string]string{"LOG_LEVEL": "loud", "WATCHLIST_SHARDS": "0"}))
 	require.ErrorContains(t, err, "LOG_LEVEL")
 	require.ErrorContains(t, err, "WATCHLIST_SHARDS", "all problems are reported together")
 }

@@ -35,6 +35,8 @@ import (
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
 )
 
 // Options say where the stack listens and what it creates. Zero ports pick free ones.
@@ -47,10 +49,20 @@ type Options struct {
 	NoUI         bool
 	KafkaPort    int
 	Namespace    string
-	Topics       []string // created with Partitions partitions each
-	Partitions   int32
-	Logger       *zap.Logger
+	// Retention of Namespace (required with it): set when the stack creates it, and applied
+	// to the namespace a persistent stack already has when it differs.
+	Retention time.Duration
+	// NoNamespace starts the server without Namespace, as an operator's fresh server is.
+	NoNamespace bool
+	// Authorizer decides every API call, as a secured server's does; nil allows all.
+	Authorizer authorization.Authorizer
+	Topics     []string // created with Partitions partitions each
+	Partitions int32
+	Logger     *zap.Logger
 }
+
+// systemNamespace is the Temporal server's own namespace.
+const systemNamespace = "temporal-system"
 
 // Stack is a running dev stack.
 type Stack struct {
@@ -77,6 +89,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if o.Namespace == "" {
 		o.Namespace = "default"
+	}
+	if o.Retention <= 0 && !o.NoNamespace {
+		return nil, fmt.Errorf("dev stack: a retention for namespace %s is required", o.Namespace)
 	}
 	if o.Partitions == 0 {
 		o.Partitions = 4
@@ -179,13 +194,6 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 			}
 		}
 	}
-	ns, err := sqlite.NewNamespaceConfig("active", o.Namespace, false, nil)
-	if err != nil {
-		return err
-	}
-	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
-		return fmt.Errorf("create namespace %s: %w", o.Namespace, err)
-	}
 
 	hostPort := net.JoinHostPort(o.Host, strconv.Itoa(o.TemporalPort))
 	// History, matching and worker gRPC, the frontend's HTTP API and the metrics; the
@@ -249,9 +257,9 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	}
 	s.serverLog = zap.NewAtomicLevelAt(zap.FatalLevel)
 	logger := tlog.NewZapLogger(o.Logger.Named("temporal-server").WithOptions(zap.IncreaseLevel(s.serverLog)))
-	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
-	if err != nil {
-		return err
+	authorizer := o.Authorizer
+	if authorizer == nil {
+		authorizer = authorization.NewNoopAuthorizer()
 	}
 	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
 	if err != nil {
@@ -278,15 +286,32 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	s.temporal = srv
 	s.TemporalAddress = hostPort
 	s.MetricsURL = "http://" + metricsAddr + "/metrics"
-	if err := waitServing(ctx, hostPort, o.Namespace, 60*time.Second); err != nil {
+	if err := waitServing(ctx, hostPort, 60*time.Second); err != nil {
 		return err
 	}
 	s.serverLog.SetLevel(zap.WarnLevel)
+	if o.NoNamespace {
+		return nil
+	}
+	c, err := temporalx.Dial(ctx, hostPort, o.Namespace, o.Logger, nil, 0)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := temporalx.EnsureNamespace(ctx, c, o.Namespace, o.Retention, true)
+	if err != nil {
+		return fmt.Errorf("dev stack namespace: %w", err)
+	}
+	if st.Previous != 0 {
+		o.Logger.Info("dev stack namespace retention changed", zap.String("namespace", o.Namespace),
+			zap.Duration("from", st.Previous), zap.Duration("to", st.Retention))
+	}
 	return nil
 }
 
 // clusterServes asks the frontend, then history (a workflow that does not exist is "not
-// found", not "unavailable") and matching (a task queue's pollers) for an answer.
+// found", not "unavailable") and matching (a task queue's pollers) for an answer, in the
+// server's own namespace, which exists before any other.
 func clusterServes(ctx context.Context, c client.Client) error {
 	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		return err
@@ -302,10 +327,10 @@ func clusterServes(ctx context.Context, c client.Client) error {
 }
 
 // waitServing waits until frontend, history and matching answer.
-func waitServing(ctx context.Context, hostPort, namespace string, limit time.Duration) error {
+func waitServing(ctx context.Context, hostPort string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: systemNamespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 		if err == nil {
 			err = clusterServes(ctx, c)
 			c.Close()
