@@ -20,6 +20,9 @@ import (
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
+// binDir holds the commands tests build (a starter binary is 200 MB), removed at the end.
+var binDir string
+
 // stack is the dev stack shared by every test of the package.
 var stack struct {
 	*devstack.Stack
@@ -63,5 +66,10 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	stack.Stack, stack.client = s, c
+	if binDir, err = os.MkdirTemp("", "integration-bin-"); err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	defer os.RemoveAll(binDir)
 	return m.Run()
 }

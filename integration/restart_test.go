@@ -23,7 +23,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
-	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -35,11 +34,7 @@ const resumeBound = 30 * time.Second
 
 // starterBinary builds the starter command once per test binary.
 var starterBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "restart-starter-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "starter")
+	bin := filepath.Join(binDir, "starter")
 	out, err := exec.Command("go", "build", "-o", bin, "../starter").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build ./starter: %v\n%s", err, out)
@@ -334,9 +329,11 @@ func TestDevUpRestartResumesJobsWithin30s(t *testing.T) {
 	// Frontend and the ports after it, the Web UI, Kafka, the worker's health endpoint.
 	temporalPort, uiPort, kafkaPort, healthPort := base, base+10, base+11, base+12
 	dumpDir := t.TempDir()
+	const namespace, queue = "default", "entitybase-workers"
 	env := []string{
 		"MYSQL_DSN=" + storetest.DSN(t), "HEALTH_ADDR=127.0.0.1:" + strconv.Itoa(healthPort),
 		"DUMP_URL=file://" + dumpDir, "LOG_LEVEL=warn",
+		"TEMPORAL_NAMESPACE=" + namespace, "TEMPORAL_TASK_QUEUE=" + queue,
 	}
 	args := []string{"--dir", t.TempDir(), "--temporal-port", strconv.Itoa(temporalPort),
 		"--ui-port", strconv.Itoa(uiPort), "--kafka-port", strconv.Itoa(kafkaPort)}
@@ -347,12 +344,10 @@ func TestDevUpRestartResumesJobsWithin30s(t *testing.T) {
 	const seeded = 1500 + 1200
 
 	ctx := context.Background()
-	c, err := temporalx.Dial(ctx, "127.0.0.1:"+strconv.Itoa(temporalPort), "default", zap.NewNop(), nil, 30*time.Second)
+	c, err := temporalx.Dial(ctx, "127.0.0.1:"+strconv.Itoa(temporalPort), namespace, zap.NewNop(), nil, 30*time.Second)
 	require.NoError(t, err)
 	defer c.Close()
-	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
-	require.NoError(t, err)
-	dump, imp, lines := restartJobs(t, c, cfg.TaskQueue, "restart")
+	dump, imp, lines := restartJobs(t, c, queue, "restart")
 
 	for _, restart := range []struct {
 		name string

@@ -1,5 +1,5 @@
 // Package temporalx builds Temporal clients the way every process of the project needs them:
-// zap logging, Prometheus metrics, a readiness wait, and the custom search attributes.
+// zap logging, Prometheus metrics, a readiness wait, the namespace and its custom search attributes.
 package temporalx
 
 import (
