@@ -60,10 +60,10 @@ func waitCommitted(t testing.TB, w *workerProcess) {
 		"the first worker's bridge consumes")
 }
 
-// resumeBound is far above a rejoin bounded by the session timeout (seconds) and far below
+// bridgeResumeBound is far above a rejoin bounded by the session timeout (seconds) and far below
 // the 90 s stalls seen before, so a busy machine cannot fail it; the time itself is
 // measured by BenchmarkBridgeResumeAfterKill.
-const resumeBound = 45 * time.Second
+const bridgeResumeBound = 45 * time.Second
 
 // TestBridgeResumesSoonAfterItsWorkerIsKilled SIGKILLs a worker process mid-stream (no
 // leave-group, no last commit) and starts a replacement: the replacement consumes within
@@ -92,7 +92,7 @@ func TestBridgeResumesSoonAfterItsWorkerIsKilled(t *testing.T) {
 		require.NoError(t, producer.WriteMessages(ctx, good[1000:]...))
 	})
 	t.Logf("the replacement committed its first batch %s after it started (session timeout %s)", resumed.Round(10*time.Millisecond), cfg.KafkaSessionTimeout)
-	require.Less(t, resumed, resumeBound)
+	require.Less(t, resumed, bridgeResumeBound)
 
 	got, st := waitApplied(t, cfg, db, int64(len(good)), 3*time.Minute)
 	requireSameNotifications(t, want, got)

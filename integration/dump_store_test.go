@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,9 +109,6 @@ func TestDumpFailsAtOnceWhenTheStoreRejectsTheKey(t *testing.T) {
 		}
 	}
 }
-
-// starterBinary builds the CLI once per test binary.
-var starterBinary = sync.OnceValues(func() (string, error) { return buildCommand("starter") })
 
 // starterCommand is the CLI pointed at the shared stack and cfg's queue and store.
 func starterCommand(t *testing.T, cfg config.Config, args ...string) *exec.Cmd {

@@ -303,17 +303,17 @@ func seedSynthetic(t testing.TB, db *sql.DB, n int) {
 }
 
 // startWorkerProcess runs the worker command with cfg's dump settings, as id, without the
-// Kafka bridges and the outbox relay.
-func startWorkerProcess(t *testing.T, cfg config.Config, id string) *workerProcess {
+// Kafka bridges and the outbox relay; env entries (VAR=value) override what it sets.
+func startWorkerProcess(t *testing.T, cfg config.Config, id string, env ...string) *workerProcess {
 	t.Helper()
-	return startProcess(t,
-		"TEMPORAL_ADDRESS="+cfg.TemporalAddress, "TEMPORAL_NAMESPACE="+cfg.TemporalNamespace,
-		"TEMPORAL_TASK_QUEUE="+cfg.TaskQueue, "MYSQL_DSN="+cfg.MySQLDSN, "WORKER_ID="+id,
-		"HEALTH_ADDR=127.0.0.1:0", "KAFKA_BROKERS="+strings.Join(cfg.KafkaBrokers, ","),
-		"KAFKA_BRIDGE_ENABLED=false", "ENTITY_DIFF_ENABLED=false", "OUTBOX_RELAY_ENABLED=false", "DUMP_URL="+cfg.DumpURL,
-		"DUMP_NAME="+cfg.DumpName, "DUMP_CHUNK_SIZE="+strconv.Itoa(cfg.DumpChunkSize),
-		"DUMP_PARALLELISM="+strconv.Itoa(cfg.DumpParallelism), "LOG_LEVEL=warn",
-	)
+	return startProcess(t, append([]string{
+		"TEMPORAL_ADDRESS=" + cfg.TemporalAddress, "TEMPORAL_NAMESPACE=" + cfg.TemporalNamespace,
+		"TEMPORAL_TASK_QUEUE=" + cfg.TaskQueue, "MYSQL_DSN=" + cfg.MySQLDSN, "WORKER_ID=" + id,
+		"HEALTH_ADDR=127.0.0.1:0", "KAFKA_BROKERS=" + strings.Join(cfg.KafkaBrokers, ","),
+		"KAFKA_BRIDGE_ENABLED=false", "ENTITY_DIFF_ENABLED=false", "OUTBOX_RELAY_ENABLED=false", "DUMP_URL=" + cfg.DumpURL,
+		"DUMP_NAME=" + cfg.DumpName, "DUMP_CHUNK_SIZE=" + strconv.Itoa(cfg.DumpChunkSize),
+		"DUMP_PARALLELISM=" + strconv.Itoa(cfg.DumpParallelism), "LOG_LEVEL=warn",
+	}, env...)...)
 }
 
 // waitForPollers waits until every named worker polls the queue for activities.

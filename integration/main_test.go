@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/devstack"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -40,7 +41,12 @@ func runMain(m *testing.M) int {
 	if os.Getenv("INTEGRATION_LOG") != "" {
 		log, _ = zap.NewDevelopment()
 	}
-	s, err := devstack.Start(ctx, devstack.Options{NoUI: true, Logger: log, Partitions: 4})
+	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: default configuration:", err)
+		return 1
+	}
+	s, err := devstack.Start(ctx, devstack.Options{NoUI: true, Logger: log, Partitions: 4, Retention: cfg.NamespaceRetention})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: start dev stack:", err)
 		return 1

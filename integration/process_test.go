@@ -17,8 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// workerBinary builds the worker command once per test binary.
-var workerBinary = sync.OnceValues(func() (string, error) { return buildCommand("worker") })
+// workerBinary and starterBinary build the commands once per test binary.
+var (
+	workerBinary  = sync.OnceValues(func() (string, error) { return buildCommand("worker") })
+	starterBinary = sync.OnceValues(func() (string, error) { return buildCommand("starter") })
+)
 
 // builtDirs are the folders of the commands built by buildCommand, removed after the tests.
 var builtDirs struct {

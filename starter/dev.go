@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ func devUpCommand() command {
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
 			dir := fs.String("dir", ".dev", "folder for Temporal's SQLite file and Kafka's data (state survives restarts)")
 			host := fs.String("host", "127.0.0.1", "address every embedded service listens on")
-			temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port (the server's other services take the nine ports after it)")
+			temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port (the server's other services take the five ports after it)")
 			uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
 			kafkaPort := fs.Int("kafka-port", 9092, "Kafka broker port")
 			return func(ctx context.Context, e *env) error {
@@ -53,9 +54,16 @@ func devUpCommand() command {
 func devSetupCommand() command {
 	return command{
 		path:    "dev setup",
-		summary: "Prepare existing infrastructure: database and schema on MYSQL_DSN, Kafka topics on KAFKA_BROKERS, search attributes on the Temporal namespace, the job schedules. Idempotent.",
+		summary: "Prepare existing infrastructure: database and schema on MYSQL_DSN, the Temporal namespace (created if missing) and its search attributes, Kafka topics on KAFKA_BROKERS (checked where the cluster manages them), the job schedules. Idempotent.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env) error {
+			retention := fs.Duration("retention", 0, "retention of the namespace if it has to be created (default TEMPORAL_NAMESPACE_RETENTION)")
 			return func(ctx context.Context, e *env) error {
+				if *retention != 0 {
+					if *retention < time.Hour {
+						return usageErrorf("--retention %s: want at least 1h (Temporal's minimum)", *retention)
+					}
+					e.cfg.NamespaceRetention = *retention
+				}
 				c, err := e.dialTemporal(ctx, 10*time.Second)
 				if err != nil {
 					return err
@@ -93,46 +101,130 @@ func topics(cfg config.Config) []string {
 	return []string{cfg.EntityChangeTopic, cfg.EntityChangeTopic + ".dlq", cfg.EntityDiffTopic}
 }
 
-// setup prepares schema, topics and search attributes; every step is idempotent.
+// topicPartitions is the partition count of the topics setup creates.
+const topicPartitions = 4
+
+// setup prepares schema, namespace, search attributes, topics and schedules; every step is
+// idempotent.
 func setup(ctx context.Context, e *env, c client.Client, db *sql.DB) error {
 	applied, err := store.Migrate(ctx, db)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.out, "schema: %d migration(s) applied\n", len(applied))
+	if err := ensureNamespace(ctx, e, c); err != nil {
+		return err
+	}
 	if err := temporalx.RegisterSearchAttributes(ctx, c, e.cfg.TemporalNamespace, workflows.SearchAttributes); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.out, "search attributes: %d registered on namespace %s\n", len(workflows.SearchAttributes), e.cfg.TemporalNamespace)
-	if err := createTopics(ctx, e.cfg.KafkaBrokers, topics(e.cfg)); err != nil {
+	if err := ensureTopics(ctx, e.out, e.cfg.KafkaBrokers, topics(e.cfg)); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.out, "kafka topics: %s\n", strings.Join(topics(e.cfg), ", "))
 	fmt.Fprintln(e.out, "schedules:")
 	return applySchedules(ctx, e.out, c, schedules.OptionsFrom(e.cfg))
 }
 
-func createTopics(ctx context.Context, brokers []string, names []string) error {
+// ensureNamespace creates the namespace when it is missing. Where the server does not let
+// these credentials create it, the error says what an administrator runs instead.
+func ensureNamespace(ctx context.Context, e *env, c client.Client) error {
+	ns := e.cfg.TemporalNamespace
+	st, err := temporalx.EnsureNamespace(ctx, c, ns, e.cfg.NamespaceRetention, false)
+	if errors.Is(err, temporalx.ErrCreateNamespaceDenied) {
+		return fmt.Errorf("%w\nhave it created, then run `starter dev setup` again:\n"+
+			"  temporal operator namespace create --namespace %s --retention %s --address %s\n"+
+			"(on Temporal Cloud: create it in the Cloud UI or with `tcld namespace create`)",
+			err, ns, shortDuration(e.cfg.NamespaceRetention), e.cfg.TemporalAddress)
+	}
+	if err != nil {
+		return err
+	}
+	verb := "exists"
+	if st.Created {
+		verb = "created"
+	}
+	fmt.Fprintf(e.out, "namespace: %s %s (retention %s)\n", ns, verb, shortDuration(st.Retention))
+	return nil
+}
+
+// shortDuration prints 168h for 168h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// ensureTopics creates the topics. Where the cluster manages topics itself (creating them is
+// not authorized, or refused by policy) it checks instead that they exist.
+func ensureTopics(ctx context.Context, out io.Writer, brokers []string, names []string) error {
 	kc := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
 	var req kafka.CreateTopicsRequest
 	for _, n := range names {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: 4, ReplicationFactor: 1})
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: topicPartitions, ReplicationFactor: 1})
 	}
 	resp, err := kc.CreateTopics(ctx, &req)
 	if err != nil {
 		return fmt.Errorf("create Kafka topics on %v: %w", brokers, err)
 	}
-	for name, err := range resp.Errors {
-		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+	var refused error
+	for _, name := range names {
+		switch err := resp.Errors[name]; {
+		case err == nil, errors.Is(err, kafka.TopicAlreadyExists):
+		case errors.Is(err, kafka.TopicAuthorizationFailed), errors.Is(err, kafka.ClusterAuthorizationFailed), errors.Is(err, kafka.PolicyViolation):
+			refused = err
+		default:
 			return fmt.Errorf("create Kafka topic %s: %w", name, err)
 		}
 	}
+	if refused == nil {
+		fmt.Fprintf(out, "kafka topics: %s\n", strings.Join(names, ", "))
+		return nil
+	}
+	missing, err := missingTopics(ctx, kc, names)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("kafka topics %s do not exist, and the cluster does not let these credentials create them (%v): have them created (%d partitions each), then run `starter dev setup` again",
+			strings.Join(missing, ", "), refused, topicPartitions)
+	}
+	fmt.Fprintf(out, "kafka topics: not created here, the cluster manages topics (%v); %s exist\n", refused, strings.Join(names, ", "))
 	return nil
+}
+
+// missingTopics returns those of names the cluster does not have.
+func missingTopics(ctx context.Context, kc *kafka.Client, names []string) ([]string, error) {
+	meta, err := kc.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
+	if err != nil {
+		return nil, fmt.Errorf("check Kafka topics %s: %w", strings.Join(names, ", "), err)
+	}
+	found := map[string]error{}
+	for _, t := range meta.Topics {
+		found[t.Name] = t.Error
+	}
+	var missing []string
+	for _, name := range names {
+		err, ok := found[name]
+		switch {
+		case !ok, errors.Is(err, kafka.UnknownTopicOrPartition):
+			missing = append(missing, name)
+		case err != nil:
+			return nil, fmt.Errorf("check Kafka topic %s: %w", name, err)
+		}
+	}
+	return missing, nil
 }
 
 func devUp(ctx context.Context, e *env, o devstack.Options) error {
 	started := time.Now()
 	o.Namespace = e.cfg.TemporalNamespace
+	o.Retention = e.cfg.NamespaceRetention
 	o.Topics = topics(e.cfg)
 	o.Logger = e.log
 	stack, err := devstack.Start(ctx, o)
@@ -175,6 +267,7 @@ func devUp(ctx context.Context, e *env, o devstack.Options) error {
 		fmt.Fprintf(e.out, "\nentitybase dev stack is up (%.1fs)\n", time.Since(started).Seconds())
 		fmt.Fprintf(e.out, "  Temporal Web UI  %s/namespaces/%s/workflows\n", stack.UIURL, e.cfg.TemporalNamespace)
 		fmt.Fprintf(e.out, "  Temporal         %s (namespace %s, task queue %s)\n", stack.TemporalAddress, e.cfg.TemporalNamespace, e.cfg.TaskQueue)
+		fmt.Fprintf(e.out, "  Temporal metrics %s\n", stack.MetricsURL)
 		fmt.Fprintf(e.out, "  Kafka            %s\n", strings.Join(stack.KafkaBrokers, ","))
 		fmt.Fprintf(e.out, "  MySQL            %s\n", redactDSN(e.cfg.MySQLDSN))
 		fmt.Fprintf(e.out, "  Health           http://%s/health\n", localURL(addr))

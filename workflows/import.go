@@ -68,6 +68,11 @@ type ImportProgress struct {
 // MaxImportRejections bounds the rejections kept in the workflow's state and result.
 const MaxImportRejections = 1000
 
+// importHeartbeatTimeout is how soon an activity of a killed worker is retried elsewhere, so a
+// restarted `dev up` or a replaced worker carries on within seconds. The activities heartbeat
+// every second (planning) or every committed batch (chunks).
+const importHeartbeatTimeout = 15 * time.Second
+
 // importChunksPerRun bounds the chunks one run completes before continuing as new, which keeps
 // the history small (about five events per chunk).
 const importChunksPerRun = 400
@@ -111,7 +116,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	if st.Phase == ImportPhasePlan {
 		planCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 6 * time.Hour,
-			HeartbeatTimeout:    time.Minute,
+			HeartbeatTimeout:    importHeartbeatTimeout,
 			// Bad input fails at once (non-retryable). The plan and the properties CSV only
 			// read the source, so ten failed attempts (four minutes of backoff between them)
 			// mean a source that stays unreadable, not a blip; the import then fails, naming
@@ -135,7 +140,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 
 	chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    importHeartbeatTimeout,
 		// No attempt limit: a bad entity is rejected alone and bad input fails at once
 		// (non-retryable), so what is left to retry is MySQL or the source being unreachable,
 		// which an import of hours should wait out rather than start over (and plan the

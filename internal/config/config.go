@@ -35,6 +35,9 @@ type Config struct {
 	WorkerStopTimeout time.Duration
 	HealthStallGrace  time.Duration
 
+	// NamespaceRetention is the retention of a namespace the CLI creates and of the dev stack's.
+	NamespaceRetention time.Duration
+
 	KafkaBrokers         []string
 	EntityChangeTopic    string
 	EntityDiffTopic      string
@@ -106,6 +109,7 @@ func init() {
 	vars = []Var{
 		{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port", checked(func(c *Config) *string { return &c.TemporalAddress }, checkHostPort)},
 		{"TEMPORAL_NAMESPACE", "default", "Temporal namespace", checked(func(c *Config) *string { return &c.TemporalNamespace }, checkNamespace)},
+		{"TEMPORAL_NAMESPACE_RETENTION", "168h", "how long Temporal keeps closed workflows (CLI, Web UI): retention of a namespace `starter dev setup` creates and of the dev stack's (Temporal's minimum is 1h)", durRange(func(c *Config) *time.Duration { return &c.NamespaceRetention }, time.Hour, 3650*24*time.Hour)},
 		{"TEMPORAL_TASK_QUEUE", "entitybase-workers", "task queue the worker polls", checked(func(c *Config) *string { return &c.TaskQueue }, checkTaskQueue)},
 		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing)", checked(func(c *Config) *string { return &c.MySQLDSN }, checkDSN)},
 		{"WORKER_ID", "<host>-<pid>", "identity of this worker process (logs, /health, ID range owner)", checked(func(c *Config) *string { return &c.WorkerID }, checkID)},

@@ -22,6 +22,7 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:7233", c.TemporalAddress)
 	require.Equal(t, "default", c.TemporalNamespace)
+	require.Equal(t, 7*24*time.Hour, c.NamespaceRetention)
 	require.Equal(t, ":8080", c.HealthAddr)
 	require.Equal(t, []string{"127.0.0.1:9092"}, c.KafkaBrokers)
 	require.Equal(t, "entitybase.entity_change", c.EntityChangeTopic)
@@ -52,15 +53,16 @@ func TestOverrides(t *testing.T) {
 
 func TestBadValuesNameTheVariableAndWhatIsAccepted(t *testing.T) {
 	cases := map[string]string{
-		"LOG_LEVEL":            "want one of debug, info, warn, error",
-		"HEALTH_ADDR":          "want [host]:port",
-		"WATCHLIST_SHARDS":     "want a whole number from 1 to 1024",
-		"ID_PREFETCH_AT":       "greater than 0 and at most 1",
-		"BRIDGE_BATCH_WAIT":    "duration",
-		"KAFKA_BRIDGE_ENABLED": "want true or false",
-		"KAFKA_BROKERS":        "want host:port",
-		"JSON_DUMP_SCHEDULE":   "has 1 fields, want 5",
-		"ENTITY_MAX_BYTES":     "want a whole number from 1024 to 8388608",
+		"LOG_LEVEL":                    "want one of debug, info, warn, error",
+		"HEALTH_ADDR":                  "want [host]:port",
+		"WATCHLIST_SHARDS":             "want a whole number from 1 to 1024",
+		"ID_PREFETCH_AT":               "greater than 0 and at most 1",
+		"BRIDGE_BATCH_WAIT":            "duration",
+		"KAFKA_BRIDGE_ENABLED":         "want true or false",
+		"KAFKA_BROKERS":                "want host:port",
+		"JSON_DUMP_SCHEDULE":           "has 1 fields, want 5",
+		"ENTITY_MAX_BYTES":             "want a whole number from 1024 to 8388608",
+		"TEMPORAL_NAMESPACE_RETENTION": "want a duration from 1h to",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -70,7 +72,9 @@ func TestBadValuesNameTheVariableAndWhatIsAccepted(t *testing.T) {
 			require.Contains(t, err.Error(), want)
 		})
 	}
-	_, err := config.LoadFrom(env(map[string]string{"LOG_LEVEL": "loud", "WATCHLIST_SHARDS": "0"}))
+	_, err := config.LoadFrom(env(map[string]string{"TEMPORAL_NAMESPACE_RETENTION": "30m"}))
+	require.ErrorContains(t, err, `TEMPORAL_NAMESPACE_RETENTION="30m": want a duration from 1h to`, "Temporal refuses a shorter retention")
+	_, err = config.LoadFrom(env(map[string]string{"LOG_LEVEL": "loud", "WATCHLIST_SHARDS": "0"}))
 	require.ErrorContains(t, err, "LOG_LEVEL")
 	require.ErrorContains(t, err, "WATCHLIST_SHARDS", "all problems are reported together")
 }
@@ -111,15 +115,16 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		"MYSQL_DSN":        {{"root@tcp(127.0.0.1:3306", "go-sql-driver DSN"}, {"root@tcp(127.0.0.1:3306)/", "database name"}},
 		"DUMP_URL":         {{"ftp://dumps.example/x", "want file or s3"}, {"s3://", "bucket"}, {"file://dumps/x", "file://./relative"}, {"file://", "no path"}},
 		// names
-		"TEMPORAL_NAMESPACE":         {{"my namespace", "letters, digits"}},
-		"TEMPORAL_TASK_QUEUE":        {{"/_sys/queue", "reserved"}, {"two words", "without spaces"}},
-		"WORKER_ID":                  {{strings.Repeat("w", 256), "at most 255"}, {"a\tb", "without spaces"}},
-		"KAFKA_ENTITY_CHANGE_TOPIC":  {{"entity change", "A-Z a-z 0-9 . _ -"}, {"..", `other than "." and ".."`}, {strings.Repeat("t", 246), "1 to 245 characters"}},
-		"KAFKA_ENTITY_DIFF_TOPIC":    {{"diff/topic", "A-Z a-z 0-9 . _ -"}},
-		"KAFKA_CONSUMER_GROUP":       {{"group\x00", "without spaces or control characters"}},
-		"ENTITY_DIFF_CONSUMER_GROUP": {{strings.Repeat("g", 256), "at most 255"}},
-		"DUMP_NAME":                  {{"../../x", "file name"}, {"a/b", "file name"}, {".hidden", "starting with a letter or digit"}},
-		"WIKIBASE_CONFIG":            {{"/nonexistent/wikibase.json", "no such file"}, {badJSON, "sites[0]: id is empty"}},
+		"TEMPORAL_NAMESPACE":           {{"my namespace", "letters, digits"}},
+		"TEMPORAL_NAMESPACE_RETENTION": {{"30m", "from 1h"}, {"a week", "duration"}},
+		"TEMPORAL_TASK_QUEUE":          {{"/_sys/queue", "reserved"}, {"two words", "without spaces"}},
+		"WORKER_ID":                    {{strings.Repeat("w", 256), "at most 255"}, {"a\tb", "without spaces"}},
+		"KAFKA_ENTITY_CHANGE_TOPIC":    {{"entity change", "A-Z a-z 0-9 . _ -"}, {"..", `other than "." and ".."`}, {strings.Repeat("t", 246), "1 to 245 characters"}},
+		"KAFKA_ENTITY_DIFF_TOPIC":      {{"diff/topic", "A-Z a-z 0-9 . _ -"}},
+		"KAFKA_CONSUMER_GROUP":         {{"group\x00", "without spaces or control characters"}},
+		"ENTITY_DIFF_CONSUMER_GROUP":   {{strings.Repeat("g", 256), "at most 255"}},
+		"DUMP_NAME":                    {{"../../x", "file name"}, {"a/b", "file name"}, {".hidden", "starting with a letter or digit"}},
+		"WIKIBASE_CONFIG":              {{"/nonexistent/wikibase.json", "no such file"}, {badJSON, "sites[0]: id is empty"}},
 		// choices and switches
 		"LOG_LEVEL":            {{"loud", "want one of debug, info, warn, error"}},
 		"LOG_FORMAT":           {{"xml", "want one of console, json"}},

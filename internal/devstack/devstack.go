@@ -28,11 +28,15 @@ import (
 	tconfig "go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
 	"go.temporal.io/server/common/metrics"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
 )
 
 // Options say where the stack listens and what it creates. Zero ports pick free ones.
@@ -45,10 +49,20 @@ type Options struct {
 	NoUI         bool
 	KafkaPort    int
 	Namespace    string
-	Topics       []string // created with Partitions partitions each
-	Partitions   int32
-	Logger       *zap.Logger
+	// Retention of Namespace (required with it): set when the stack creates it, and applied
+	// to the namespace a persistent stack already has when it differs.
+	Retention time.Duration
+	// NoNamespace starts the server without Namespace, as an operator's fresh server is.
+	NoNamespace bool
+	// Authorizer decides every API call, as a secured server's does; nil allows all.
+	Authorizer authorization.Authorizer
+	Topics     []string // created with Partitions partitions each
+	Partitions int32
+	Logger     *zap.Logger
 }
+
+// systemNamespace is the Temporal server's own namespace.
+const systemNamespace = "temporal-system"
 
 // Stack is a running dev stack.
 type Stack struct {
@@ -56,6 +70,8 @@ type Stack struct {
 	UIURL           string
 	KafkaBrokers    []string
 	Namespace       string
+	// MetricsURL serves the Temporal server's own Prometheus metrics.
+	MetricsURL string
 
 	temporal temporal.Server
 	// serverLog is the Temporal server's log level: warnings while running, silent while
@@ -73,6 +89,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if o.Namespace == "" {
 		o.Namespace = "default"
+	}
+	if o.Retention <= 0 && !o.NoNamespace {
+		return nil, fmt.Errorf("dev stack: a retention for namespace %s is required", o.Namespace)
 	}
 	if o.Partitions == 0 {
 		o.Partitions = 4
@@ -163,49 +182,56 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	} else {
 		sqlCfg.DatabaseName = filepath.Join(o.Dir, "temporal.db")
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
-		sqlCfg.ConnectAttributes["_journal_mode"] = "WAL"
-		sqlCfg.ConnectAttributes["_synchronous"] = "NORMAL"
+		// The plugin passes every attribute it does not know as a PRAGMA of that name (and
+		// SQLite ignores unknown pragmas silently). Write-ahead logging without a sync per
+		// commit makes a write a few page appends instead of a journal written, synced and
+		// deleted; it loses nothing when the process is killed, only on a power cut.
+		sqlCfg.ConnectAttributes["journal_mode"] = "wal"
+		sqlCfg.ConnectAttributes["synchronous"] = "normal"
 		if _, err := os.Stat(sqlCfg.DatabaseName); os.IsNotExist(err) {
 			if err := sqlite.SetupSchema(sqlCfg); err != nil {
 				return fmt.Errorf("temporal sqlite schema: %w", err)
 			}
 		}
 	}
-	ns, err := sqlite.NewNamespaceConfig("active", o.Namespace, false, nil)
-	if err != nil {
-		return err
-	}
-	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
-		return fmt.Errorf("create namespace %s: %w", o.Namespace, err)
-	}
 
 	hostPort := net.JoinHostPort(o.Host, strconv.Itoa(o.TemporalPort))
-	// Frontend, history, matching and worker each need a gRPC and a membership port; the
-	// frontend's gRPC port is the one clients dial.
-	internal := make([]int, 9)
+	// History, matching and worker gRPC, the frontend's HTTP API and the metrics; the
+	// frontend's gRPC port is the one clients dial. A persistent stack uses the ports right
+	// after the frontend's, so one port range is all it ever takes on a shared machine.
+	internal := make([]int, 5)
 	ptrs := make([]*int, len(internal))
 	for i := range internal {
 		ptrs[i] = &internal[i]
 		if o.Dir != "" {
-			// A persistent cluster keeps its membership in SQLite: services that come back
-			// on the ports they had are the same hosts at once, where new ports would leave
-			// the ring waiting for the old entries to expire.
 			internal[i] = o.TemporalPort + 1 + i
 		}
 	}
 	if err := claimPorts(o.Host, ptrs...); err != nil {
 		return err
 	}
-	service := func(grpc, membership int) tconfig.Service {
-		return tconfig.Service{RPC: tconfig.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: o.Host}}
+	grpcPorts := map[primitives.ServiceName]int{
+		primitives.FrontendService: o.TemporalPort,
+		primitives.HistoryService:  internal[0],
+		primitives.MatchingService: internal[1],
+		primitives.WorkerService:   internal[2],
 	}
-	frontend := service(o.TemporalPort, internal[0])
-	frontend.RPC.HTTPPort = internal[8] // Temporal's HTTP API (and Nexus endpoints)
+	services := map[string]tconfig.Service{}
+	// Static membership, as Temporal's own dev server has: every service of this one process
+	// knows where the others are. Ringpop would keep the ring in SQLite, and a restarted
+	// stack would first have to agree with the previous run's entries.
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, port := range grpcPorts {
+		services[string(name)] = tconfig.Service{RPC: tconfig.RPC{GRPCPort: port, BindOnIP: o.Host}}
+		hosts[name] = static.SingleLocalHost(net.JoinHostPort(o.Host, strconv.Itoa(port)))
+	}
+	frontend := services[string(primitives.FrontendService)]
+	frontend.RPC.HTTPPort = internal[3] // Temporal's HTTP API (and Nexus endpoints)
+	services[string(primitives.FrontendService)] = frontend
+	metricsAddr := net.JoinHostPort(o.Host, strconv.Itoa(internal[4]))
 	cfg := &tconfig.Config{
 		Global: tconfig.Global{
-			Membership: tconfig.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: o.Host},
-			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
-				ListenAddress: net.JoinHostPort(o.Host, strconv.Itoa(internal[7])), HandlerPath: "/metrics"}},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{ListenAddress: metricsAddr, HandlerPath: "/metrics"}},
 		},
 		Persistence: tconfig.Persistence{
 			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
@@ -218,12 +244,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 			},
 		},
 		DCRedirectionPolicy: tconfig.DCRedirectionPolicy{Policy: "noop"},
-		Services: map[string]tconfig.Service{
-			"frontend": frontend,
-			"history":  service(internal[1], internal[2]),
-			"matching": service(internal[3], internal[4]),
-			"worker":   service(internal[5], internal[6]),
-		},
+		Services:            services,
 		Archival: tconfig.Archival{
 			History:    tconfig.HistoryArchival{State: "disabled"},
 			Visibility: tconfig.VisibilityArchival{State: "disabled"},
@@ -236,9 +257,9 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	}
 	s.serverLog = zap.NewAtomicLevelAt(zap.FatalLevel)
 	logger := tlog.NewZapLogger(o.Logger.Named("temporal-server").WithOptions(zap.IncreaseLevel(s.serverLog)))
-	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
-	if err != nil {
-		return err
+	authorizer := o.Authorizer
+	if authorizer == nil {
+		authorizer = authorization.NewNoopAuthorizer()
 	}
 	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
 	if err != nil {
@@ -247,6 +268,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*tconfig.Config) authorization.ClaimMapper { return claimMapper }),
@@ -263,15 +285,33 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	}
 	s.temporal = srv
 	s.TemporalAddress = hostPort
-	if err := waitServing(ctx, hostPort, o.Namespace, 60*time.Second); err != nil {
+	s.MetricsURL = "http://" + metricsAddr + "/metrics"
+	if err := waitServing(ctx, hostPort, 60*time.Second); err != nil {
 		return err
 	}
 	s.serverLog.SetLevel(zap.WarnLevel)
+	if o.NoNamespace {
+		return nil
+	}
+	c, err := temporalx.Dial(ctx, hostPort, o.Namespace, o.Logger, nil, 0)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := temporalx.EnsureNamespace(ctx, c, o.Namespace, o.Retention, true)
+	if err != nil {
+		return fmt.Errorf("dev stack namespace: %w", err)
+	}
+	if st.Previous != 0 {
+		o.Logger.Info("dev stack namespace retention changed", zap.String("namespace", o.Namespace),
+			zap.Duration("from", st.Previous), zap.Duration("to", st.Retention))
+	}
 	return nil
 }
 
 // clusterServes asks the frontend, then history (a workflow that does not exist is "not
-// found", not "unavailable") and matching (a task queue's pollers) for an answer.
+// found", not "unavailable") and matching (a task queue's pollers) for an answer, in the
+// server's own namespace, which exists before any other.
 func clusterServes(ctx context.Context, c client.Client) error {
 	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		return err
@@ -287,10 +327,10 @@ func clusterServes(ctx context.Context, c client.Client) error {
 }
 
 // waitServing waits until frontend, history and matching answer.
-func waitServing(ctx context.Context, hostPort, namespace string, limit time.Duration) error {
+func waitServing(ctx context.Context, hostPort string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: systemNamespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 		if err == nil {
 			err = clusterServes(ctx, c)
 			c.Close()

@@ -1,6 +1,6 @@
 // Package temporalx builds Temporal clients the way every process of the project needs them:
-// zap logging, Prometheus metrics, a readiness wait, and the custom search attributes; and it
-// says in one line why a run failed or which of its activities is retrying.
+// zap logging, Prometheus metrics, a readiness wait, the namespace and its custom search
+// attributes; and it says in one line why a run failed or which of its activities is retrying.
 package temporalx
 
 import (

@@ -83,6 +83,7 @@ func runEntityDiffBridge(ctx context.Context, d Deps) error {
 						ID:                    id,
 						TaskQueue:             d.Config.TaskQueue,
 						TypedSearchAttributes: temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.JobEntityDiff)),
+						Priority:              temporal.Priority{PriorityKey: workflows.EntityDiffPriority},
 					},
 					workflows.EntityDiffWorkflow, workflows.EntityDiffInput{EntityID: entity})
 			}()
