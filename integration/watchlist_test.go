@@ -128,7 +128,7 @@ func newWLFixture(seed uint64, nEntities, nUsers, nEvents int) *wlFixture {
 		case r < 9: // canonical without changed_properties
 			ev.Value = fmt.Appendf(nil, `{"entity_id":%q,"revision_id":%d,"from_revision_id":%d,"change_type":%q,"changed_at":%q,"user_id":%d}`,
 				e, rev, from, changeType, at.Format(time.RFC3339Nano), editor)
-		default: // the original's short form with its malformed timestamp
+		default: // entitybase-backend's short form with its malformed timestamp
 			fromRev := "null"
 			if from > 0 {
 				fromRev = fmt.Sprint(from)
@@ -141,7 +141,8 @@ func newWLFixture(seed uint64, nEntities, nUsers, nEvents int) *wlFixture {
 	return f
 }
 
-// expected applies the rules as the issue states them, independently of the rules package.
+// expected applies the notification rules, written out again here independently of the rules
+// package.
 func (f *wlFixture) expected(notifySelf bool) map[notificationKey]bool {
 	byEntity := map[string][]wlWatch{}
 	for _, w := range f.watches {

@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
-	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
@@ -412,7 +412,7 @@ func TestRedirectAndDelete(t *testing.T) {
 
 // TestSaveRealEntities stores each real Wikidata entity and reads back the serializer's line.
 func TestSaveRealEntities(t *testing.T) {
-	dir := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata", "entities")
+	dir := filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata", "entities")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)

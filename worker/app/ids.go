@@ -29,8 +29,9 @@ func registerIDs(r worker.Registry, d Deps) {
 	d.Health.SetRangeStatus(func(ctx context.Context) (any, error) { return RangeStatus(ctx, c) })
 }
 
-// RangeStatus is every allocator's status by prefix, in the original's shape
-// {"ranges": {"Q": {...}}}; an allocator never used shows {"state": "not started"}.
+// RangeStatus is every allocator's status by prefix, in the shape of the range_status of
+// entitybase-backend's ID worker, {"ranges": {"Q": {...}}}; an allocator never used shows
+// {"state": "not started"}.
 func RangeStatus(ctx context.Context, c *ids.Client) (any, error) {
 	ranges := map[string]any{}
 	for _, t := range ids.EntityTypes {
