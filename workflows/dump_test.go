@@ -306,7 +306,7 @@ func TestDumpWorkflowRejectsBadInput(t *testing.T) {
 
 func TestDumpWorkflowFailsWhenAChunkKeepsFailing(t *testing.T) {
 	env, _ := newDumpEnv(t, func(context.Context, activities.DumpChunkInput) (activities.DumpChunkResult, error) {
-		return activities.DumpChunkResult{}, temporal.NewNonRetryableApplicationError("disk full", "Test", nil)
+		return activities.DumpChunkResult{}, permanent.Errorf(permanent.BadConfig, "disk full")
 	}, nil)
 	env.ExecuteWorkflow(DumpWorkflow, DumpInput{Format: "json"})
 	require.True(t, env.IsWorkflowCompleted())
