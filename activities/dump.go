@@ -22,6 +22,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Dumps holds the dump activities: the snapshot that starts a dump, one chunk (one part of
@@ -670,39 +671,18 @@ func (s *jsonSink) WriteRevision(r *DumpRevision) error {
 	if s.line, err = AppendDumpLine(s.line[:0], r); err != nil {
 		return err
 	}
-	return s.w.WriteEntity(EntityTypeName(r.EntityType), s.line)
+	return s.w.WriteEntity(entityTypeName(r.EntityType), s.line)
 }
 
 func (s *jsonSink) Close() error { return nil }
 
-// Namespaces and title prefixes of entity pages on Wikidata.
-var entityPages = map[string]struct {
-	ns     int64
-	prefix string
-	name   string
-}{
-	"Q": {0, "", "item"},
-	"P": {120, "Property:", "property"},
-	"L": {146, "Lexeme:", "lexeme"},
-	"E": {640, "EntitySchema:", "entityschema"},
-}
-
-// EntityTypeName is the dump's name of an entity type letter ("item" for Q).
-func EntityTypeName(letter string) string {
-	if p, ok := entityPages[letter]; ok {
-		return p.name
+// entityTypeName is the dump's name of an entity type letter ("item" for Q); an unknown
+// letter names itself.
+func entityTypeName(letter string) string {
+	if t, ok := wikibase.EntityTypeOfLetter(letter); ok {
+		return t.Name
 	}
 	return letter
-}
-
-// EntityTypeLetter is the type letter of an entity type name or letter ("item" or "Q").
-func EntityTypeLetter(name string) (string, bool) {
-	for letter, p := range entityPages {
-		if name == p.name || name == letter {
-			return letter, true
-		}
-	}
-	return "", false
 }
 
 // AppendDumpLine appends r's JSON dump line: the stored line with Wikidata's page metadata
@@ -713,7 +693,7 @@ func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
 	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
 		return dst, errors.New("stored content is not a JSON object")
 	}
-	page, ok := entityPages[r.EntityType]
+	typ, ok := wikibase.EntityTypeOfLetter(r.EntityType)
 	if !ok {
 		return dst, fmt.Errorf("entity type %q has no page namespace", r.EntityType)
 	}
@@ -724,10 +704,10 @@ func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
 	dst = append(dst, `"pageid":`...)
 	dst = strconv.AppendInt(dst, r.InternalID, 10)
 	dst = append(dst, `,"ns":`...)
-	dst = strconv.AppendInt(dst, page.ns, 10)
+	dst = strconv.AppendInt(dst, typ.Namespace, 10)
 	// Entity ids and the prefixes are plain ASCII without characters JSON escapes.
 	dst = append(dst, `,"title":"`...)
-	dst = append(dst, page.prefix...)
+	dst = append(dst, typ.TitlePrefix...)
 	dst = append(dst, r.EntityID...)
 	dst = append(dst, `","lastrevid":`...)
 	dst = strconv.AppendInt(dst, r.RevisionID, 10)

@@ -92,8 +92,9 @@ type rdfSink struct {
 }
 
 func (s *rdfSink) WriteRevision(r *DumpRevision) error {
+	typ, _ := wikibase.EntityTypeOfLetter(r.EntityType)
 	page := &wikibase.PageMetadata{
-		PageID: r.InternalID, NS: entityPages[r.EntityType].ns, Title: entityPages[r.EntityType].prefix + r.EntityID,
+		PageID: r.InternalID, NS: typ.Namespace, Title: typ.Title(r.EntityID),
 		LastRevID: r.RevisionID, Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 	}
 	if r.IsRedirect {
@@ -111,7 +112,7 @@ func (s *rdfSink) WriteRevision(r *DumpRevision) error {
 	if err := s.w.WriteEntity(s.part, e); err != nil {
 		return err
 	}
-	s.part.CountEntity(EntityTypeName(r.EntityType))
+	s.part.CountEntity(entityTypeName(r.EntityType))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Dump phases, in order.
@@ -448,12 +449,12 @@ func parseDumpFields(in DumpInput) (dumpRequest, error) {
 func DumpEntityTypes(names []string) ([]string, error) {
 	var letters []string
 	for _, t := range names {
-		letter, ok := activities.EntityTypeLetter(t)
-		if !ok {
-			return nil, fmt.Errorf("entity type %q: want item, property, lexeme or entityschema", t)
+		typ, err := wikibase.ParseEntityType(t)
+		if err != nil {
+			return nil, err
 		}
-		if !slices.Contains(letters, letter) {
-			letters = append(letters, letter)
+		if !slices.Contains(letters, typ.Letter) {
+			letters = append(letters, typ.Letter)
 		}
 	}
 	slices.Sort(letters)

@@ -281,7 +281,7 @@ func TestDumpWorkflowRejectsBadInput(t *testing.T) {
 		{"kind", DumpInput{Format: "json", Kind: "weekly"}, `kind "weekly": want full or incremental`},
 		{"incremental without since", DumpInput{Format: "json", Kind: "incremental"}, "kind incremental needs a since time"},
 		{"since without incremental", DumpInput{Format: "json", Since: since}, `since is set but kind is "": a since time needs kind incremental`},
-		{"entity type", DumpInput{Format: "json", EntityTypes: []string{"form"}}, `entity type "form": want item, property, lexeme or entityschema`},
+		{"entity type", DumpInput{Format: "json", EntityTypes: []string{"form"}}, `unknown entity type "form": want item, property, lexeme or entityschema (or Q, P, L, E)`},
 		{"parallelism", DumpInput{Format: "json", Parallelism: -1}, "parallelism -1: want 1 to 1000 (0 for DUMP_PARALLELISM)"},
 		{"chunk size", DumpInput{Format: "json", ChunkSize: -5}, "chunk_size -5: want a positive number (0 for DUMP_CHUNK_SIZE)"},
 		{"date", DumpInput{Format: "json", Date: "2026-13-01"}, `date "2026-13-01": want YYYYMMDD or YYYY-MM-DD`},

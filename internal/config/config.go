@@ -20,6 +20,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Config is the whole configuration, read once at start.
@@ -52,7 +53,7 @@ type Config struct {
 	OutboxPollInterval   time.Duration
 
 	IDRangeSize  int64
-	IDMin        map[string]int64 // by prefix: Q, P, L, E
+	IDMin        map[string]int64 // by type letter (wikibase.EntityTypes)
 	IDPrefetchAt float64
 	IDLeaseSize  int64
 
@@ -132,10 +133,11 @@ func init() {
 		{"OUTBOX_POLL_INTERVAL", "500ms", "how often the outbox relay looks for new events", durRange(func(c *Config) *time.Duration { return &c.OutboxPollInterval }, time.Millisecond, time.Minute)},
 
 		{"ID_RANGE_SIZE", "1000000", "IDs per block claimed in id_ranges", int64Range(func(c *Config) *int64 { return &c.IDRangeSize }, 10, 1<<40)},
-		{"ID_MIN_Q", "1", "lowest item ID handed out", idMin("Q")},
-		{"ID_MIN_P", "1", "lowest property ID handed out", idMin("P")},
-		{"ID_MIN_L", "1", "lowest lexeme ID handed out", idMin("L")},
-		{"ID_MIN_E", "1", "lowest entity schema ID handed out", idMin("E")},
+	}
+	for _, t := range wikibase.EntityTypes {
+		vars = append(vars, Var{"ID_MIN_" + t.Letter, "1", "lowest " + t.Noun + " ID handed out", idMin(t.Letter)})
+	}
+	vars = append(vars, []Var{
 		{"ID_PREFETCH_AT", "0.8", "block utilisation at which the next block is reserved (0 < x ≤ 1)", fraction(func(c *Config) *float64 { return &c.IDPrefetchAt })},
 		{"ID_LEASE_SIZE", "1000", "IDs a process leases from the allocator at a time", int64Range(func(c *Config) *int64 { return &c.IDLeaseSize }, 1, 10000)},
 
@@ -156,7 +158,7 @@ func init() {
 		{"DUMP_CHUNK_SIZE", "10000", "entities per dump chunk", intRange(func(c *Config) *int { return &c.DumpChunkSize }, 1, 10000000)},
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},
 		{"WIKIBASE_CONFIG", "", "JSON file with concept/data URIs, sites and RDF settings (default: Wikidata's)", checked(func(c *Config) *string { return &c.WikibaseConfig }, checkWikibaseConfig)},
-	}
+	}...)
 	for _, job := range ScheduledJobs {
 		job := job
 		vars = append(vars,

@@ -17,10 +17,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Topic names shared by producers and consumers.
@@ -73,11 +74,6 @@ func (t ChangeType) Known() bool {
 	return false
 }
 
-var (
-	entityIDPattern   = regexp.MustCompile(`^[QPLE][1-9][0-9]*$`)
-	propertyIDPattern = regexp.MustCompile(`^P[1-9][0-9]*$`)
-)
-
 // EntityChange is one entitybase.entity_change event in canonical form.
 type EntityChange struct {
 	EntityID       string     `json:"entity_id"`
@@ -94,7 +90,7 @@ type EntityChange struct {
 
 // Validate checks every field and names the first one that is wrong.
 func (c EntityChange) Validate() error {
-	if !entityIDPattern.MatchString(c.EntityID) {
+	if !wikibase.IsEntityID(c.EntityID) {
 		return fmt.Errorf("entity_id %q: want an entity id like Q42, P31, L5 or E1", c.EntityID)
 	}
 	if c.RevisionID < 1 {
@@ -119,7 +115,7 @@ func (c EntityChange) Validate() error {
 		return fmt.Errorf("user_id %d: must not be negative", c.UserID)
 	}
 	for i, p := range c.ChangedProperties {
-		if !propertyIDPattern.MatchString(p) {
+		if !wikibase.IsPropertyID(p) {
 			return fmt.Errorf("changed_properties[%d] %q: want a property id like P31", i, p)
 		}
 	}

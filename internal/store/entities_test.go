@@ -195,6 +195,7 @@ func TestSaveBatchRejectsABadEntityAloneAndSavesTheRest(t *testing.T) {
 	}{
 		{"no id", &wikibase.Entity{Type: "item"}, "", "the item entity has no id"},
 		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "X12", `"X12" is not an entity id`},
+		{"signed id", &wikibase.Entity{Type: "item", ID: "Q+15"}, "Q+15", `"Q+15" is not an entity id`},
 		{"nil", nil, "", "the request has no entity"},
 		{"does not serialize", &wikibase.Entity{ID: "Q9"}, "Q9", "needs a type"},
 		{"unknown type", &wikibase.Entity{Type: "spaceship", ID: "Q14"}, "Q14", `entity Q14 has type "spaceship", not item`},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -34,15 +35,15 @@ func registerIDs(r worker.Registry, d Deps) {
 // {"state": "not started"}.
 func RangeStatus(ctx context.Context, c *ids.Client) (any, error) {
 	ranges := map[string]any{}
-	for _, t := range ids.EntityTypes {
-		s, err := c.Status(ctx, t.Prefix)
+	for _, t := range wikibase.EntityTypes {
+		s, err := c.Status(ctx, t.Letter)
 		switch {
 		case errors.Is(err, ids.ErrNotStarted):
-			ranges[t.Prefix] = map[string]string{"state": "not started"}
+			ranges[t.Letter] = map[string]string{"state": "not started"}
 		case err != nil:
-			ranges[t.Prefix] = map[string]string{"error": err.Error()}
+			ranges[t.Letter] = map[string]string{"error": err.Error()}
 		default:
-			ranges[t.Prefix] = s
+			ranges[t.Letter] = s
 		}
 	}
 	return map[string]any{"ranges": ranges}, nil
