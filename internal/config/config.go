@@ -1,6 +1,8 @@
 // Package config reads the one validated configuration of the worker and the CLI from the
 // environment. Every variable is declared once in vars (name, default, meaning), which is
-// also what the README's table and `starter config` print.
+// also what the README's table and `starter config` print; the ID_MIN_* variables come from
+// the table of entity types (wikibase.EntityTypes) and each scheduled job's *_SCHEDULE and
+// *_ENABLED from the table of jobs (workflows.ScheduledJobs).
 package config
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
+	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 // Config is the whole configuration, read once at start.
@@ -66,7 +69,7 @@ type Config struct {
 	NotificationMaxPerUser  int
 	NotificationDeleteBatch int
 
-	Schedules     map[string]Schedule // by job name, see ScheduledJobs
+	Schedules     map[string]Schedule // by job name, see workflows.ScheduledJobs
 	CatchupWindow time.Duration
 
 	DumpURL         string
@@ -80,16 +83,6 @@ type Config struct {
 type Schedule struct {
 	Cron    string
 	Enabled bool
-}
-
-// ScheduledJobs are the jobs with a Temporal Schedule, with their env prefix and default cron.
-var ScheduledJobs = []struct{ Name, Env, Default, About string }{
-	{"general-stats", "GENERAL_STATS", "0 2 * * *", "general statistics"},
-	{"user-stats", "USER_STATS", "0 2 * * *", "user statistics"},
-	{"backlink-stats", "BACKLINK_STATS", "0 2 * * *", "backlink statistics"},
-	{"notification-cleanup", "NOTIFICATION_CLEANUP", "0 * * * *", "notification cleanup"},
-	{"json-dump", "JSON_DUMP", "0 2 * * 0", "the weekly JSON dump"},
-	{"ttl-dump", "TTL_DUMP", "0 3 * * 0", "the weekly Turtle dump"},
 }
 
 // Var documents one environment variable.
@@ -159,10 +152,9 @@ func init() {
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},
 		{"WIKIBASE_CONFIG", "", "JSON file with concept/data URIs, sites and RDF settings (default: Wikidata's)", checked(func(c *Config) *string { return &c.WikibaseConfig }, checkWikibaseConfig)},
 	}...)
-	for _, job := range ScheduledJobs {
-		job := job
+	for _, job := range workflows.ScheduledJobs {
 		vars = append(vars,
-			Var{job.Env + "_SCHEDULE", job.Default, "cron (5 fields, UTC) of " + job.About, func(c *Config, v string) error {
+			Var{job.Env + "_SCHEDULE", job.Cron, "cron (5 fields, UTC) of " + job.About, func(c *Config, v string) error {
 				if err := ValidateCron(v); err != nil {
 					return err
 				}
