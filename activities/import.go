@@ -34,6 +34,14 @@ const (
 	ImportFormatEntityData = "entitydata"
 )
 
+// The defaults of an import, used where its input leaves them 0; `starter import` shows them
+// as its flags' defaults.
+const (
+	DefaultImportChunkLines  = 5000 // dump lines per chunk
+	DefaultImportBatchSize   = 200  // entities per database transaction
+	DefaultImportParallelism = 2    // chunks in flight
+)
+
 // Importer holds the activities of ImportWorkflow.
 type Importer struct {
 	DB  *sql.DB
@@ -163,7 +171,7 @@ var entityDataPrefix = regexp.MustCompile(`^\s*\{\s*"entities"\s*:`)
 // and *.json.bz2 file in it, sorted by name. Read-only, so idempotent.
 func (a *Importer) PlanImport(ctx context.Context, in PlanImportInput) (PlanImportResult, error) {
 	if in.ChunkLines <= 0 {
-		in.ChunkLines = 5000
+		in.ChunkLines = DefaultImportChunkLines
 	}
 	sources, err := ImportSources(in.Source)
 	if err != nil {
@@ -283,7 +291,7 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	entities.DatatypeLookup = datatypes
 	batchSize := in.BatchSize
 	if batchSize <= 0 {
-		batchSize = 200
+		batchSize = DefaultImportBatchSize
 	}
 	c := in.Chunk
 	var batch []store.SaveRequest

@@ -25,11 +25,14 @@ type ImportInput struct {
 	Format string
 	// PropertiesCSV is an optional property_id,datatype CSV (file or URL) loaded first.
 	PropertiesCSV string
-	ChunkLines    int // lines per chunk; 0 means 5000
-	BatchSize     int // entities per transaction; 0 means 200
-	Parallelism   int // chunks in flight; 0 means 2
-	UserID        int64
-	EditSummary   string
+	// ChunkLines (lines per chunk), BatchSize (entities per transaction) and Parallelism
+	// (chunks in flight): 0 means activities.DefaultImportChunkLines, DefaultImportBatchSize
+	// and DefaultImportParallelism.
+	ChunkLines  int
+	BatchSize   int
+	Parallelism int
+	UserID      int64
+	EditSummary string
 
 	// State carried over continue-as-new; empty on the first run.
 	Resume *ImportState
@@ -130,7 +133,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	})
 	parallelism := in.Parallelism
 	if parallelism <= 0 {
-		parallelism = 2
+		parallelism = activities.DefaultImportParallelism
 	}
 	completedThisRun := 0
 	for st.Phase == ImportPhaseDatatypes || st.Phase == ImportPhaseEntities {
