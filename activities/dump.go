@@ -88,9 +88,10 @@ func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpSna
 	return s, nil
 }
 
-// DumpBeginInput asks to start a dump of File; its Name is DUMP_NAME, filled in here.
+// DumpBeginInput asks to start a dump of File; its Name is DUMP_NAME and its Run the plan's,
+// both filled in here.
 type DumpBeginInput struct {
-	File DumpFileSpec
+	File dump.Layout
 	// AsOf is the cut asked for; zero or a time not yet reached means now.
 	AsOf time.Time
 	// ChunkSize (0: DUMP_CHUNK_SIZE) and EntityTypes (sorted type letters; empty: all) are
@@ -120,7 +121,7 @@ type DumpBeginResult struct {
 func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBeginResult, err error) {
 	defer func() { err = a.storeFailure(err) }()
 	in.File.Name = a.Name
-	l := in.File.Layout()
+	l := in.File
 	if err := l.Validate(); err != nil {
 		return DumpBeginResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
@@ -168,26 +169,9 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 	return DumpBeginResult{Snapshot: snap}, nil
 }
 
-// DumpFileSpec names one dump file; the workflow fills it from its input and the snapshot.
-type DumpFileSpec struct {
-	Name   string
-	Date   time.Time
-	Format dump.Format
-	Flavor dump.Flavor
-	Kind   dump.Kind
-	Since  time.Time
-	// Run names the plan whose parts the dump is built from (dump.Layout.Run).
-	Run string `json:",omitempty"`
-}
-
-// Layout is the dump package's naming of the file.
-func (s DumpFileSpec) Layout() dump.Layout {
-	return dump.Layout{Name: s.Name, Date: s.Date, Format: s.Format, Flavor: s.Flavor, Kind: s.Kind, Since: s.Since, Run: s.Run}
-}
-
 // DumpChunkInput is one chunk: the entities with internal ids in (AfterID, UpToID].
 type DumpChunkInput struct {
-	File         DumpFileSpec
+	File         dump.Layout
 	Index        int
 	AfterID      int64
 	UpToID       int64
@@ -224,7 +208,7 @@ const dumpHeartbeatEvery = time.Second
 // retried or resumed chunk never changes the dump.
 func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunkResult, err error) {
 	defer func() { err = a.storeFailure(err) }()
-	l := in.File.Layout()
+	l := in.File
 	if err := l.Validate(); err != nil {
 		return DumpChunkResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
@@ -418,7 +402,7 @@ func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in Dump
 
 // DumpAssembleInput names the dump file to publish from its parts.
 type DumpAssembleInput struct {
-	File         DumpFileSpec
+	File         dump.Layout
 	Parts        int
 	SnapshotTime time.Time
 	StartedAt    time.Time
@@ -472,7 +456,7 @@ const assembleLockWait = 10 * time.Minute
 // every worker) for the whole run, and updates of a latest-* pointer one of their own.
 func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res DumpAssembleResult, err error) {
 	defer func() { err = a.storeFailure(err) }()
-	l := in.File.Layout()
+	l := in.File
 	if err := l.Validate(); err != nil {
 		return DumpAssembleResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
@@ -631,9 +615,9 @@ type DumpFormat interface {
 	// IncludesRedirects says whether redirects are dumped (RDF: owl:sameAs) or left out (JSON).
 	IncludesRedirects() bool
 	// NewSink starts the entity output of one part of file, whose data is as of snapshot.
-	NewSink(ctx context.Context, part *dump.PartWriter, file DumpFileSpec, snapshot time.Time) (EntitySink, error)
+	NewSink(ctx context.Context, part *dump.PartWriter, file dump.Layout, snapshot time.Time) (EntitySink, error)
 	// Framing is what goes around the parts in the dump file.
-	Framing(ctx context.Context, file DumpFileSpec, snapshot time.Time) (dump.Framing, error)
+	Framing(ctx context.Context, file dump.Layout, snapshot time.Time) (dump.Framing, error)
 }
 
 // EntitySink writes the entities of one part.
@@ -652,12 +636,12 @@ type JSONDumpFormat struct{}
 func (JSONDumpFormat) IncludesRedirects() bool { return false }
 
 // Framing implements DumpFormat.
-func (JSONDumpFormat) Framing(context.Context, DumpFileSpec, time.Time) (dump.Framing, error) {
+func (JSONDumpFormat) Framing(context.Context, dump.Layout, time.Time) (dump.Framing, error) {
 	return dump.JSONFraming, nil
 }
 
 // NewSink implements DumpFormat.
-func (JSONDumpFormat) NewSink(_ context.Context, part *dump.PartWriter, _ DumpFileSpec, _ time.Time) (EntitySink, error) {
+func (JSONDumpFormat) NewSink(_ context.Context, part *dump.PartWriter, _ dump.Layout, _ time.Time) (EntitySink, error) {
 	return &jsonSink{w: dump.NewJSONEntityWriter(part)}, nil
 }
 

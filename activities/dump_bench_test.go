@@ -71,7 +71,7 @@ func BenchmarkDumpJSON(b *testing.B) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	file := DumpFileSpec{Name: "bench", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
+	file := dump.Layout{Name: "bench", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
 		Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
 	in := DumpChunkInput{File: file, AfterID: 0, UpToID: maxID, SnapshotTime: time.Now().UTC()}
 
@@ -90,7 +90,7 @@ func BenchmarkDumpJSON(b *testing.B) {
 
 		if output == nil {
 			b.StopTimer()
-			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(file.Layout().PartKey(i))))
+			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(file.PartKey(i))))
 			require.NoError(b, err)
 			zr, err := gzip.NewReader(f)
 			require.NoError(b, err)

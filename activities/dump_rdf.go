@@ -44,7 +44,7 @@ func rdfFlavor(fl dump.Flavor) (rdf.Flavor, error) {
 	return 0, permanent.Errorf(permanent.BadInput, "rdf dump flavor %q: want all or truthy", fl)
 }
 
-func (f *rdfDumpFormat) writer(ctx context.Context, file DumpFileSpec, snapshot time.Time) (*rdf.EntityWriter, error) {
+func (f *rdfDumpFormat) writer(ctx context.Context, file dump.Layout, snapshot time.Time) (*rdf.EntityWriter, error) {
 	flavor, err := rdfFlavor(file.Flavor)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func (f *rdfDumpFormat) writer(ctx context.Context, file DumpFileSpec, snapshot 
 
 // Framing implements DumpFormat: the header's dump time is the snapshot time, so every
 // assembly of the dump writes the same bytes.
-func (f *rdfDumpFormat) Framing(ctx context.Context, file DumpFileSpec, snapshot time.Time) (dump.Framing, error) {
+func (f *rdfDumpFormat) Framing(ctx context.Context, file dump.Layout, snapshot time.Time) (dump.Framing, error) {
 	w, err := f.writer(ctx, file, snapshot)
 	if err != nil {
 		return dump.Framing{}, err
@@ -78,7 +78,7 @@ func (f *rdfDumpFormat) Framing(ctx context.Context, file DumpFileSpec, snapshot
 }
 
 // NewSink implements DumpFormat.
-func (f *rdfDumpFormat) NewSink(ctx context.Context, part *dump.PartWriter, file DumpFileSpec, snapshot time.Time) (EntitySink, error) {
+func (f *rdfDumpFormat) NewSink(ctx context.Context, part *dump.PartWriter, file dump.Layout, snapshot time.Time) (EntitySink, error) {
 	w, err := f.writer(ctx, file, snapshot)
 	if err != nil {
 		return nil, err

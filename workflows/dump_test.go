@@ -75,7 +75,7 @@ func (c *chunkRecorder) ranges() [][3]int64 {
 type assembleFunc = func(context.Context, activities.DumpAssembleInput) (activities.DumpAssembleResult, error)
 
 func assembleOK(_ context.Context, in activities.DumpAssembleInput) (activities.DumpAssembleResult, error) {
-	l := in.File.Layout()
+	l := in.File
 	return activities.DumpAssembleResult{File: l.FileName(), Key: l.FileKey(), Bytes: 77, SHA256: "ab", EntityCount: 25}, nil
 }
 
@@ -121,7 +121,7 @@ func TestDumpWorkflowChunksTheCutAndAssembles(t *testing.T) {
 		assert.Equal(t, dumpSnap.Time, c.SnapshotTime)
 		assert.Empty(t, c.EntityTypes)
 	}
-	want := activities.DumpFileSpec{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
+	want := dump.Layout{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
 		Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll, Run: "0a0b0c0d"}
 	assert.Equal(t, want, assembled.File)
 	assert.Equal(t, want, rec.chunks[0].File, "the chunks write the parts of the plan's run")
@@ -148,7 +148,7 @@ func TestDumpWorkflowChunksTheCutAndAssembles(t *testing.T) {
 func TestDumpWorkflowResumeSkipsFinishedChunks(t *testing.T) {
 	env, rec := newDumpEnv(t, nil, nil)
 	plan := DumpPlan{
-		File: activities.DumpFileSpec{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
+		File: dump.Layout{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
 			Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll},
 		SnapshotTime: dumpSnap.Time, MaxInternalID: 25, ChunkSize: 10, Chunks: 3, Parallelism: 2,
 		EntityTypes: []string{"P", "Q"},
