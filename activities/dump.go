@@ -56,10 +56,10 @@ type DumpSnapshotInput struct {
 	AsOf time.Time
 }
 
-// DumpSnapshot is the cut: every entity with internal_id <= MaxInternalID, each at its latest
+// DumpCut is the cut a dump reads: every entity with internal_id <= MaxInternalID, each at its latest
 // revision created at or before Time. Also the configured defaults, so the workflow (which
 // cannot read configuration) records them in its history.
-type DumpSnapshot struct {
+type DumpCut struct {
 	Time          time.Time
 	MaxInternalID int64
 	Name          string
@@ -72,8 +72,8 @@ type DumpSnapshot struct {
 // DumpSnapshot takes the cut (dumps started before DumpBegin existed). Idempotent: it only
 // reads; a retry gives a later cut, and the workflow keeps whichever result was recorded
 // first.
-func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpSnapshot, error) {
-	s := DumpSnapshot{Name: a.Name, ChunkSize: a.ChunkSize, Parallelism: a.Parallelism}
+func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpCut, error) {
+	s := DumpCut{Name: a.Name, ChunkSize: a.ChunkSize, Parallelism: a.Parallelism}
 	// Microseconds: created_at is TIMESTAMP(6), and a cut finer than the column would compare
 	// differently after a round trip through the database.
 	s.Time = time.Now().UTC().Truncate(time.Microsecond)
@@ -83,7 +83,7 @@ func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpSna
 	// The mapping is read after the time is taken: an entity created after the cut has
 	// either a larger internal id or revisions newer than the cut, so it is left out.
 	if err := a.DB.QueryRowContext(ctx, "SELECT COALESCE(MAX(internal_id), 0) FROM entity_id_mapping").Scan(&s.MaxInternalID); err != nil {
-		return DumpSnapshot{}, fmt.Errorf("read highest internal id: %w", err)
+		return DumpCut{}, fmt.Errorf("read highest internal id: %w", err)
 	}
 	return s, nil
 }
@@ -105,7 +105,7 @@ type DumpBeginInput struct {
 // DumpBeginResult is the published file (Published), or the cut and plan to run.
 type DumpBeginResult struct {
 	Published *DumpAssembleResult
-	Snapshot  DumpSnapshot
+	Snapshot  DumpCut
 	// Continued says the plan is that of an earlier run of the file that did not finish
 	// (cancelled, failed, killed): its parts are used as they are.
 	Continued bool
@@ -152,7 +152,7 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 		case explicitCut && !p.SnapshotTime.Equal(in.AsOf.UTC().Truncate(time.Microsecond)):
 		case published && !p.SnapshotTime.After(meta.SnapshotTime): // replacing: only a newer cut
 		default:
-			snap := DumpSnapshot{Time: p.SnapshotTime, MaxInternalID: p.MaxInternalID, Name: a.Name,
+			snap := DumpCut{Time: p.SnapshotTime, MaxInternalID: p.MaxInternalID, Name: a.Name,
 				ChunkSize: chunkSize, Parallelism: a.Parallelism, Run: p.Run()}
 			return DumpBeginResult{Snapshot: snap, Continued: true}, nil
 		}

@@ -287,7 +287,7 @@ func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	require.Nil(t, first.Published)
 	assert.False(t, first.Continued)
 	assert.Equal(t, endOfDay, first.Snapshot.Time)
-	assert.Equal(t, DumpSnapshot{Time: endOfDay, Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: first.Snapshot.Run}, first.Snapshot)
+	assert.Equal(t, DumpCut{Time: endOfDay, Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: first.Snapshot.Run}, first.Snapshot)
 	l := file
 	l.Name, l.Run = "wikibase", first.Snapshot.Run
 	_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(l.PlanKey())))

@@ -73,9 +73,8 @@ type DumpPlan struct {
 
 // DumpState is the plan and the chunks done so far.
 type DumpState struct {
-	Plan DumpPlan
-	// Done is a bitmap of finished chunks (bit i of word i/64).
-	Done              []uint64
+	Plan              DumpPlan
+	Done              ChunkSet
 	ChunksDone        int
 	Entities          int64
 	UncompressedBytes int64
@@ -84,13 +83,8 @@ type DumpState struct {
 	Runs int
 }
 
-func (s *DumpState) isDone(i int) bool { return s.Done[i/64]&(1<<(i%64)) != 0 }
-
-func (s *DumpState) markDone(r activities.DumpChunkResult) {
-	if s.isDone(r.Index) {
-		return
-	}
-	s.Done[r.Index/64] |= 1 << (r.Index % 64)
+// add counts a finished chunk.
+func (s *DumpState) add(r activities.DumpChunkResult) {
 	s.ChunksDone++
 	s.Entities += r.Entities
 	s.UncompressedBytes += r.UncompressedBytes
@@ -122,10 +116,6 @@ type DumpResult struct {
 	Chunks int
 	Runs   int
 }
-
-// dumpContinueAfterEvents continues as new well before the server's hard history limits
-// even if the server never suggests it; each chunk costs about six events.
-const dumpContinueAfterEvents = 20000
 
 // scheduledStartAttr is set by Temporal on runs a Schedule starts: the nominal time.
 var scheduledStartAttr = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
@@ -175,7 +165,7 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 			recordDumpOutcome(ctx, nil, err)
 			return DumpResult{}, err
 		}
-		st = &DumpState{Plan: plan, Done: make([]uint64, (plan.Chunks+63)/64)}
+		st = &DumpState{Plan: plan, Done: NewChunkSet(plan.Chunks)}
 	}
 	st.Runs++
 	phase = DumpPhaseChunks
@@ -236,14 +226,14 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 const dumpPublishOnce = "dump-publish-once"
 
 // beginDump takes the cut, or finds the file published (then the returned result is set).
-func beginDump(ctx workflow.Context, req dumpRequest) (activities.DumpSnapshot, *activities.DumpAssembleResult, error) {
+func beginDump(ctx workflow.Context, req dumpRequest) (activities.DumpCut, *activities.DumpAssembleResult, error) {
 	var a *activities.Dumps
 	if workflow.GetVersion(ctx, dumpPublishOnce, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: time.Minute,
 			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
 		})
-		var snap activities.DumpSnapshot
+		var snap activities.DumpCut
 		err := workflow.ExecuteActivity(sctx, a.DumpSnapshot, activities.DumpSnapshotInput{AsOf: req.asOf}).Get(ctx, &snap)
 		return snap, nil, err
 	}
@@ -261,8 +251,7 @@ func beginDump(ctx workflow.Context, req dumpRequest) (activities.DumpSnapshot, 
 }
 
 // runDumpChunks runs the unfinished chunks, at most Parallelism at a time, and reports
-// whether the run should continue as new before the rest. It stops starting chunks when the
-// history is long and returns once those in flight have finished, so none is abandoned.
+// whether the run should continue as new before the rest (see chunkRun).
 func runDumpChunks(ctx workflow.Context, st *DumpState) (bool, error) {
 	var a *activities.Dumps
 	plan := st.Plan
@@ -280,48 +269,29 @@ func runDumpChunks(ctx workflow.Context, st *DumpState) (bool, error) {
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 30,
 		},
 	})
-	sel := workflow.NewSelector(ctx)
-	inFlight, next := 0, 0
-	var firstErr error
-	stopping := false
-	for {
-		for !stopping && firstErr == nil && inFlight < plan.Parallelism && next < plan.Chunks {
-			i := next
-			next++
-			if st.isDone(i) {
-				continue
-			}
-			lo := int64(i) * int64(plan.ChunkSize)
-			hi := min(lo+int64(plan.ChunkSize), plan.MaxInternalID)
-			f := workflow.ExecuteActivity(cctx, a.DumpChunk, activities.DumpChunkInput{
+	// Chunk i holds the internal ids (lo, hi].
+	ids := func(i int) (lo, hi int64) {
+		lo = int64(i) * int64(plan.ChunkSize)
+		return lo, min(lo+int64(plan.ChunkSize), plan.MaxInternalID)
+	}
+	return chunkRun{
+		chunks: plan.Chunks, parallelism: plan.Parallelism, done: st.Done,
+		start: func(i int) workflow.Future {
+			lo, hi := ids(i)
+			return workflow.ExecuteActivity(cctx, a.DumpChunk, activities.DumpChunkInput{
 				File: plan.File, Index: i, AfterID: lo, UpToID: hi, SnapshotTime: plan.SnapshotTime, EntityTypes: plan.EntityTypes,
 			})
-			inFlight++
-			sel.AddFuture(f, func(f workflow.Future) {
-				inFlight--
-				var r activities.DumpChunkResult
-				if err := f.Get(ctx, &r); err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("chunk %d (ids %d-%d): %w", i, lo+1, hi, err)
-					}
-					return
-				}
-				st.markDone(r)
-			})
-		}
-		if inFlight == 0 {
-			break
-		}
-		sel.Select(ctx)
-		info := workflow.GetInfo(ctx)
-		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > dumpContinueAfterEvents {
-			stopping = true
-		}
-	}
-	if firstErr != nil {
-		return false, firstErr
-	}
-	return st.ChunksDone < plan.Chunks, nil
+		},
+		finished: func(i int, f workflow.Future) error {
+			var r activities.DumpChunkResult
+			if err := f.Get(ctx, &r); err != nil {
+				lo, hi := ids(i)
+				return fmt.Errorf("chunk %d (ids %d-%d): %w", i, lo+1, hi, err)
+			}
+			st.add(r)
+			return nil
+		},
+	}.run(ctx)
 }
 
 // dumpRequest is a validated DumpInput: the user's words mapped to the dump package's.
@@ -459,7 +429,7 @@ func DumpEntityTypes(names []string) ([]string, error) {
 }
 
 // planDump fixes the file, the cut and the chunks.
-func planDump(r dumpRequest, snap activities.DumpSnapshot, now time.Time) (DumpPlan, error) {
+func planDump(r dumpRequest, snap activities.DumpCut, now time.Time) (DumpPlan, error) {
 	file := r.file
 	file.Name, file.Date, file.Run = snap.Name, file.Date.UTC().Truncate(24*time.Hour), snap.Run
 	p := DumpPlan{

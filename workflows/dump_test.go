@@ -21,7 +21,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
-var dumpSnap = activities.DumpSnapshot{
+var dumpSnap = activities.DumpCut{
 	Time: time.Date(2026, 1, 4, 2, 0, 0, 123456000, time.UTC), MaxInternalID: 25,
 	Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: "0a0b0c0d",
 }
@@ -153,7 +153,7 @@ func TestDumpWorkflowResumeSkipsFinishedChunks(t *testing.T) {
 		SnapshotTime: dumpSnap.Time, MaxInternalID: 25, ChunkSize: 10, Chunks: 3, Parallelism: 2,
 		EntityTypes: []string{"P", "Q"},
 	}
-	st := &DumpState{Plan: plan, Done: []uint64{1 << 1}, ChunksDone: 1, Entities: 10, Runs: 1}
+	st := &DumpState{Plan: plan, Done: ChunkSet{1 << 1}, ChunksDone: 1, Entities: 10, Runs: 1}
 	env.ExecuteWorkflow(DumpWorkflow, DumpInput{Format: "json", Resume: st})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
@@ -178,7 +178,7 @@ func TestDumpWorkflowContinuesAsNewCarryingDoneChunks(t *testing.T) {
 	var next DumpInput
 	require.NoError(t, decodePayload(can.Input.Payloads[0].GetData(), &next))
 	require.NotNil(t, next.Resume)
-	assert.Equal(t, []uint64{0b011}, next.Resume.Done)
+	assert.Equal(t, ChunkSet{0b011}, next.Resume.Done)
 	assert.Equal(t, 2, next.Resume.ChunksDone)
 	assert.Equal(t, int64(20), next.Resume.Entities)
 	assert.Equal(t, []string{"P", "Q"}, next.Resume.Plan.EntityTypes)

@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -40,11 +43,37 @@ type ImportInput struct {
 
 // ImportState is where a continued run picks up.
 type ImportState struct {
-	Plan       activities.PlanImportResult
-	Phase      string
+	Plan  activities.PlanImportResult
+	Phase string
+	// Done are the finished chunks of the phase. A state from a run before the chunk runner
+	// (importChunkRunner) has none; its chunks before NextChunk are the finished ones.
+	Done       ChunkSet `json:",omitempty"`
 	NextChunk  int
 	Counts     activities.ImportCounts
 	Rejections []activities.Rejection
+}
+
+// chunksDone is the number of finished chunks of the phase.
+func (st *ImportState) chunksDone() int {
+	if st.Done != nil {
+		return st.Done.Len()
+	}
+	return st.NextChunk
+}
+
+// add counts a finished chunk and keeps the first MaxImportRejections rejections in input
+// order, whatever the order the chunks finish in: the plan's chunks are in the order of the
+// sources' names and then of their lines.
+func (st *ImportState) add(res activities.ImportChunkResult) {
+	st.Counts.Add(res.Counts)
+	if len(res.Rejections) == 0 {
+		return
+	}
+	st.Rejections = append(st.Rejections, res.Rejections...)
+	slices.SortStableFunc(st.Rejections, func(a, b activities.Rejection) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line))
+	})
+	st.Rejections = st.Rejections[:min(len(st.Rejections), MaxImportRejections)]
 }
 
 // ImportResult is what the import did.
@@ -68,9 +97,11 @@ type ImportProgress struct {
 // MaxImportRejections bounds the rejections kept in the workflow's state and result.
 const MaxImportRejections = 1000
 
-// importChunksPerRun bounds the chunks one run completes before continuing as new, which keeps
-// the history small (about five events per chunk).
-const importChunksPerRun = 400
+// importChunkRunner is the change (workflow.GetVersion) that made ImportWorkflow run its
+// chunks with chunkRun, as the dump does: any chunk that finishes makes room for the next,
+// and a run continues as new when its history is long. Runs from before collect their chunks
+// in order (importChunksInOrder).
+const importChunkRunner = "import-chunk-runner"
 
 // ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: it plans chunks,
 // records the datatypes of the properties in a first pass (so every snak's datatype is known
@@ -83,7 +114,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		st = *in.Resume
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryImportProgress, func() (ImportProgress, error) {
-		done := st.NextChunk
+		done := st.chunksDone()
 		switch st.Phase {
 		case ImportPhaseEntities:
 			done += len(st.Plan.Chunks)
@@ -135,39 +166,42 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	if parallelism <= 0 {
 		parallelism = activities.DefaultImportParallelism
 	}
+	runner := workflow.GetVersion(ctx, importChunkRunner, workflow.DefaultVersion, 1)
 	completedThisRun := 0
 	for st.Phase == ImportPhaseDatatypes || st.Phase == ImportPhaseEntities {
 		datatypesOnly := st.Phase == ImportPhaseDatatypes
-		// A window of chunks in flight, collected in order so the state only ever moves past
-		// chunks that are done.
-		// Each run completes at most importChunksPerRun chunks; the window of chunks in flight
-		// is collected in order, so the state only ever moves past chunks that are done.
-		limit := min(len(st.Plan.Chunks), st.NextChunk+importChunksPerRun-completedThisRun)
-		var inFlight []workflow.Future
-		next := st.NextChunk
-		for st.NextChunk < limit {
-			for len(inFlight) < parallelism && next < limit {
-				inFlight = append(inFlight, workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
-					Chunk: st.Plan.Chunks[next], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
-					UserID: in.UserID, EditSummary: in.EditSummary,
-				}))
-				next++
-			}
+		start := func(i int) workflow.Future {
+			return workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
+				Chunk: st.Plan.Chunks[i], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
+				UserID: in.UserID, EditSummary: in.EditSummary,
+			})
+		}
+		finished := func(_ int, f workflow.Future) error {
 			var res activities.ImportChunkResult
-			if err := inFlight[0].Get(ctx, &res); err != nil {
-				return ImportResult{}, err
+			if err := f.Get(ctx, &res); err != nil {
+				return err
 			}
-			inFlight = inFlight[1:]
-			st.Counts.Add(res.Counts)
-			for _, r := range res.Rejections {
-				if len(st.Rejections) < MaxImportRejections {
-					st.Rejections = append(st.Rejections, r)
+			st.add(res)
+			return nil
+		}
+		var more bool
+		var err error
+		if runner == workflow.DefaultVersion {
+			more, err = importChunksInOrder(ctx, &st, parallelism, &completedThisRun, start, finished)
+		} else {
+			if st.Done == nil {
+				st.Done = NewChunkSet(len(st.Plan.Chunks))
+				for i := range st.NextChunk {
+					st.Done.Add(i)
 				}
 			}
-			st.NextChunk++
-			completedThisRun++
+			more, err = chunkRun{chunks: len(st.Plan.Chunks), parallelism: parallelism, done: st.Done,
+				start: start, finished: finished}.run(ctx)
 		}
-		if st.NextChunk < len(st.Plan.Chunks) {
+		if err != nil {
+			return ImportResult{}, err
+		}
+		if more {
 			in.Resume = &st
 			return ImportResult{}, workflow.NewContinueAsNewError(ctx, ImportWorkflow, in)
 		}
@@ -176,7 +210,35 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		} else {
 			st.Phase = ImportPhaseDone
 		}
-		st.NextChunk = 0
+		st.NextChunk, st.Done = 0, nil
 	}
 	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: len(st.Plan.Chunks)}, nil
+}
+
+// importChunksPerRun bounds the chunks one run before importChunkRunner completes before
+// continuing as new.
+const importChunksPerRun = 400
+
+// importChunksInOrder runs a phase's chunks as runs from before importChunkRunner do, so that
+// they replay: a window of parallelism chunks collected in chunk order (the state moves past
+// finished chunks only), at most importChunksPerRun chunks per run. more says chunks are left
+// for a run after continue-as-new.
+func importChunksInOrder(ctx workflow.Context, st *ImportState, parallelism int, completedThisRun *int,
+	start func(i int) workflow.Future, finished func(i int, f workflow.Future) error) (more bool, err error) {
+	limit := min(len(st.Plan.Chunks), st.NextChunk+importChunksPerRun-*completedThisRun)
+	var inFlight []workflow.Future
+	next := st.NextChunk
+	for st.NextChunk < limit {
+		for len(inFlight) < parallelism && next < limit {
+			inFlight = append(inFlight, start(next))
+			next++
+		}
+		if err := finished(st.NextChunk, inFlight[0]); err != nil {
+			return false, err
+		}
+		inFlight = inFlight[1:]
+		st.NextChunk++
+		*completedThisRun++
+	}
+	return st.NextChunk < len(st.Plan.Chunks), nil
 }
