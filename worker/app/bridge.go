@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/internal/health"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -23,7 +24,7 @@ func init() {
 // shard's workflow with its first signal (Signal-With-Start).
 func runWatchlistBridge(ctx context.Context, d Deps) error {
 	topic := d.Config.EntityChangeTopic
-	deliver := func(ctx context.Context, shard int, evs []watchlist.Event) error {
+	deliver := func(ctx context.Context, shard int, evs []kafkabridge.Event) error {
 		id := workflows.WatchlistWorkflowID(topic, shard)
 		_, err := d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalWatchlistEvents,
 			workflows.WatchlistBatch{Events: evs},
@@ -35,7 +36,8 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 			workflows.WatchlistWorkflow, workflows.WatchlistInput{Topic: topic, Shard: shard})
 		return err
 	}
-	b, err := watchlist.NewBridge(watchlist.BridgeOptions{
+	b, err := kafkabridge.New(kafkabridge.Options{
+		Name:           "watchlist",
 		Brokers:        d.Config.KafkaBrokers,
 		Topic:          topic,
 		Group:          d.Config.KafkaConsumerGroup,
@@ -44,6 +46,7 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 		Shards:         d.Config.WatchlistShards,
 		SessionTimeout: d.Config.KafkaSessionTimeout,
 		Deliver:        deliver,
+		Validate:       watchlist.CheckStorable,
 		// The watchlist group dead-letters the topic's malformed messages (the entity-diff
 		// group, reading the same ones, only counts them): it is the topic's consumer of
 		// record, whose DLQ operators already watch, and the entity-diff stream can be
@@ -61,7 +64,7 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 }
 
 // bridgeStall is what /health needs to tell a stuck bridge.
-func bridgeStall(b *watchlist.Bridge) func() health.Stall {
+func bridgeStall(b *kafkabridge.Bridge) func() health.Stall {
 	return func() health.Stall {
 		s := b.State()
 		return health.Stall{Since: s.FailingSince, LastError: s.LastError}

@@ -2,18 +2,14 @@ package app
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/entitybase/entitybase-workers/activities"
-	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/entitydiff"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -51,53 +47,11 @@ func registerEntityDiff(r worker.Registry, d Deps) {
 	})
 }
 
-// entityDiffSignalConcurrency bounds the Signal-With-Start calls of one batch in flight.
-const entityDiffSignalConcurrency = 16
-
 // runEntityDiffBridge feeds entity_change events to the per-entity EntityDiffWorkflows
-// with a second instance of the watchlist bridge under its own consumer group: one
-// Signal-With-Start per entity of a batch carries that entity's changes in order.
+// through a bridge of its own consumer group (entitydiff.Deliver).
 func runEntityDiffBridge(ctx context.Context, d Deps) error {
-	deliver := func(ctx context.Context, _ int, evs []watchlist.Event) error {
-		byEntity := map[string][]events.EntityChange{}
-		var order []string
-		for _, ev := range evs {
-			id := ev.Change.EntityID
-			if _, ok := byEntity[id]; !ok {
-				order = append(order, id)
-			}
-			byEntity[id] = append(byEntity[id], ev.Change)
-		}
-		var wg sync.WaitGroup
-		slots := make(chan struct{}, entityDiffSignalConcurrency)
-		errs := make([]error, len(order))
-		for i, entity := range order {
-			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				id := workflows.EntityDiffWorkflowID(entity)
-				_, errs[i] = d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalEntityDiffChanges,
-					workflows.EntityDiffBatch{Changes: byEntity[entity]},
-					client.StartWorkflowOptions{
-						ID:                    id,
-						TaskQueue:             d.Config.TaskQueue,
-						TypedSearchAttributes: temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.JobEntityDiff)),
-					},
-					workflows.EntityDiffWorkflow, workflows.EntityDiffInput{EntityID: entity})
-			}()
-		}
-		wg.Wait()
-		// A partial failure redelivers the whole batch; the workflows drop what they had.
-		return errors.Join(errs...)
-	}
-	var metrics prometheus.Registerer
-	if d.Metrics != nil {
-		// The bridge's collectors are named for the watchlist; the prefix keeps this
-		// second instance's apart on the same registry.
-		metrics = prometheus.WrapRegistererWithPrefix("entity_diff_", d.Metrics)
-	}
-	b, err := watchlist.NewBridge(watchlist.BridgeOptions{
+	b, err := kafkabridge.New(kafkabridge.Options{
+		Name:           "entity-diff",
 		Brokers:        d.Config.KafkaBrokers,
 		Topic:          d.Config.EntityChangeTopic,
 		Group:          d.Config.EntityDiffGroup,
@@ -105,12 +59,14 @@ func runEntityDiffBridge(ctx context.Context, d Deps) error {
 		BatchWait:      d.Config.BridgeBatchWait,
 		Shards:         1, // one delivery per batch; it fans out per entity itself
 		SessionTimeout: d.Config.KafkaSessionTimeout,
-		Deliver:        deliver,
+		Deliver:        entitydiff.Deliver(d.Temporal, d.Config.TaskQueue),
+		// What the watchlist group dead-letters, this one must count as malformed too.
+		Validate: watchlist.CheckStorable,
 		// Malformed messages are the watchlist group's to dead-letter (see
 		// runWatchlistBridge); this bridge counts them as skipped_invalid.
 		DeadLetterInvalid: false,
 		Log:               d.Log.Named("entity-diff-bridge"),
-		Metrics:           metrics,
+		Metrics:           d.Metrics,
 	})
 	if err != nil {
 		return err
