@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -29,8 +28,8 @@ import (
 // the dump file) at a time, and the assembly of the parts into the published file.
 type Dumps struct {
 	DB *sql.DB
-	// StoreURL is DUMP_URL; the store is opened on first use and kept.
-	StoreURL string
+	// Store is the store of DUMP_URL, which the worker opens and closes.
+	Store dump.Store
 	// Name, ChunkSize and Parallelism are the configured defaults (DUMP_NAME,
 	// DUMP_CHUNK_SIZE, DUMP_PARALLELISM) that the snapshot hands to the workflow.
 	Name        string
@@ -45,9 +44,7 @@ type Dumps struct {
 	RDFConfigPath string
 	Log           *zap.Logger
 
-	mu    sync.Mutex
-	store dump.Store
-	rdf   rdfState
+	rdf rdfState
 }
 
 // DumpSnapshotInput asks for the consistent cut a dump reads.
@@ -125,11 +122,7 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 	if err := l.Validate(); err != nil {
 		return DumpBeginResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
-	store, err := a.openStore(ctx)
-	if err != nil {
-		return DumpBeginResult{}, err
-	}
-	meta, published, err := (&dump.Assembler{Store: store}).Published(ctx, l)
+	meta, published, err := (&dump.Assembler{Store: a.Store}).Published(ctx, l)
 	if err != nil {
 		return DumpBeginResult{}, fmt.Errorf("read published %s: %w", l.FileName(), err)
 	}
@@ -142,7 +135,7 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 		chunkSize = a.ChunkSize
 	}
 	explicitCut := !in.AsOf.IsZero() && in.AsOf.Before(time.Now())
-	plans, err := dump.ReadPlans(ctx, store, l)
+	plans, err := dump.ReadPlans(ctx, a.Store, l)
 	if err != nil {
 		return DumpBeginResult{}, fmt.Errorf("read unfinished runs of %s: %w", l.FileName(), err)
 	}
@@ -162,7 +155,7 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 		return DumpBeginResult{}, err
 	}
 	plan := dump.Plan{SnapshotTime: snap.Time, MaxInternalID: snap.MaxInternalID, ChunkSize: chunkSize, EntityTypes: in.EntityTypes}
-	if err := dump.WritePlan(ctx, store, l, plan); err != nil {
+	if err := dump.WritePlan(ctx, a.Store, l, plan); err != nil {
 		return DumpBeginResult{}, err
 	}
 	snap.ChunkSize, snap.Run = chunkSize, plan.Run()
@@ -220,11 +213,7 @@ func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunk
 	if err != nil {
 		return DumpChunkResult{}, err
 	}
-	store, err := a.openStore(ctx)
-	if err != nil {
-		return DumpChunkResult{}, err
-	}
-	info, err := dump.ReadPartInfo(ctx, store, l, in.Index)
+	info, err := dump.ReadPartInfo(ctx, a.Store, l, in.Index)
 	switch {
 	case err == nil:
 		return chunkResult(info, true), nil
@@ -241,7 +230,7 @@ func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunk
 		}
 	}
 	lastBeat := time.Now()
-	info, err = dump.WritePart(ctx, store, l, in.Index, a.level(), func(pw *dump.PartWriter) error {
+	info, err = dump.WritePart(ctx, a.Store, l, in.Index, a.level(), func(pw *dump.PartWriter) error {
 		sink, err := format.NewSink(ctx, pw, in.File, in.SnapshotTime)
 		if err != nil {
 			return err
@@ -468,10 +457,6 @@ func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res Dum
 	if err != nil {
 		return DumpAssembleResult{}, err
 	}
-	store, err := a.openStore(ctx)
-	if err != nil {
-		return DumpAssembleResult{}, err
-	}
 	// Assembly streams the whole file; heartbeats say the worker is alive meanwhile.
 	stopBeats := heartbeatWhile(ctx, 5*time.Second)
 	defer stopBeats()
@@ -481,7 +466,7 @@ func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res Dum
 		return DumpAssembleResult{}, fmt.Errorf("assemble %s: %w", l.FileName(), err)
 	}
 	defer unlock()
-	asm := &dump.Assembler{Store: store, Level: a.level(), LockLatest: func(ctx context.Context, key string) (func(), error) {
+	asm := &dump.Assembler{Store: a.Store, Level: a.level(), LockLatest: func(ctx context.Context, key string) (func(), error) {
 		return a.lock(ctx, "dump-latest-"+key, "another dump is moving "+key)
 	}}
 	meta, err := asm.Assemble(ctx, dump.AssembleRequest{
@@ -573,41 +558,7 @@ func (a *Dumps) storeFailure(err error) error {
 	if err == nil || errors.As(err, &appErr) || !dump.IsDenied(err) {
 		return err
 	}
-	return permanent.Errorf(permanent.BadConfig, "dump store %s (DUMP_URL) refuses access: %w", a.storeURL(), err)
-}
-
-func (a *Dumps) storeURL() string {
-	if a.StoreURL == "" {
-		return dump.DefaultStoreURL
-	}
-	return a.StoreURL
-}
-
-func (a *Dumps) openStore(ctx context.Context) (dump.Store, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.store != nil {
-		return a.store, nil
-	}
-	s, err := dump.OpenStore(ctx, a.StoreURL)
-	if err != nil {
-		// A malformed DUMP_URL does not heal by retrying.
-		return nil, permanent.Errorf(permanent.BadConfig, "DUMP_URL: %w", err)
-	}
-	a.store = s
-	return s, nil
-}
-
-// Close releases the dump store.
-func (a *Dumps) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.store == nil {
-		return nil
-	}
-	err := a.store.Close()
-	a.store = nil
-	return err
+	return permanent.Errorf(permanent.BadConfig, "dump store %s (DUMP_URL) refuses access: %w", a.Store, err)
 }
 
 // DumpFormat renders the entities of a dump format into parts.

@@ -66,8 +66,7 @@ func BenchmarkDumpJSON(b *testing.B) {
 	maxID := seedBenchEntities(b, db, n)
 	ctx := context.Background()
 	dir := b.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "bench", ChunkSize: int(maxID), Parallelism: 1}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(b, "file://"+dir), Name: "bench", ChunkSize: int(maxID), Parallelism: 1}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)

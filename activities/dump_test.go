@@ -92,8 +92,7 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 	save(`{"type":"item","id":"Q4","labels":{"en":{"language":"en","value":"late"}}}`, t0.Add(3*time.Hour)) // iid 5
 
 	dir := t.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 2}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
@@ -228,8 +227,7 @@ func TestDumpRDFWritesEntitiesAndRedirects(t *testing.T) {
 	require.NoError(t, err)
 
 	dir := t.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 1}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 1}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
@@ -265,8 +263,7 @@ func TestDumpRDFWritesEntitiesAndRedirects(t *testing.T) {
 func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	dir := t.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 2}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
@@ -305,7 +302,7 @@ func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	assert.Equal(t, 5, otherChunks.Snapshot.ChunkSize)
 
 	// Publish the first run's dump.
-	_, err = dump.WritePart(context.Background(), mustStore(t, acts), l, 0, dump.DefaultLevel, func(*dump.PartWriter) error { return nil })
+	_, err = dump.WritePart(context.Background(), acts.Store, l, 0, dump.DefaultLevel, func(*dump.PartWriter) error { return nil })
 	require.NoError(t, err)
 	v, err := env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: dump.Layout{Name: "wikibase", Date: day, Format: dump.FormatJSON,
 		Flavor: dump.FlavorFull, Kind: dump.KindAll, Run: first.Snapshot.Run}, Parts: 1, SnapshotTime: endOfDay, StartedAt: day})
@@ -331,10 +328,12 @@ func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	assert.Equal(t, endOfDay, fresh.Snapshot.Time)
 }
 
-func mustStore(t *testing.T, a *Dumps) dump.Store {
+// openTestStore opens the dump store of url for the test.
+func openTestStore(t testing.TB, url string) dump.Store {
 	t.Helper()
-	s, err := a.openStore(context.Background())
+	s, err := dump.OpenStore(context.Background(), url)
 	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -343,8 +342,7 @@ func TestDumpActivitiesDoNotRetryARefusedStore(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	srv := dumptest.NewS3(t, "dumps")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
-	acts := &Dumps{DB: db, StoreURL: srv.URL, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, srv.URL), Name: "wikibase", ChunkSize: 10, Parallelism: 2}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
