@@ -67,24 +67,32 @@ func TestImportWorkflowDatatypesFirstThenEntities(t *testing.T) {
 	assert.Equal(t, ImportProgress{Phase: ImportPhaseDone, ChunksDone: 6, ChunksTotal: 6, TotalLines: 30, TotalBytes: 3000, Counts: out.Counts}, p)
 }
 
-func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetContinueAsNewSuggested(true)
+// importUntilContinueAsNew runs an import of chunks chunks in env, which must continue as
+// new, and returns the input of the next run.
+func importUntilContinueAsNew(t *testing.T, env *testsuite.TestWorkflowEnvironment, chunks int) ImportInput {
+	t.Helper()
 	var a *activities.Importer
-	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(5), nil)
+	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(chunks), nil)
 	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(activities.ImportChunkResult{Counts: activities.ImportCounts{Unchanged: 1}}, nil)
 	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json"})
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(err, &can), "want continue-as-new, got %v", err)
-	// The two chunks in flight when the suggestion came finish before the new run.
-	env.AssertNumberOfCalls(t, "ImportChunk", 2)
 	env.AssertNumberOfCalls(t, "PlanImport", 1)
 	var next ImportInput
 	require.NoError(t, json.Unmarshal(can.Input.Payloads[0].GetData(), &next))
 	require.NotNil(t, next.Resume)
+	return next
+}
+
+func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetContinueAsNewSuggested(true)
+	next := importUntilContinueAsNew(t, env, 5)
+	// The two chunks in flight when the suggestion came finish before the new run.
+	env.AssertNumberOfCalls(t, "ImportChunk", 2)
 	assert.Equal(t, ImportPhaseDatatypes, next.Resume.Phase)
 	assert.Equal(t, ChunkSet{0b11}, next.Resume.Done)
 }
@@ -95,17 +103,8 @@ func TestImportWorkflowBeforeTheChunkRunner(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.OnGetVersion(importChunkRunner, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-	var a *activities.Importer
-	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(importChunksPerRun+5), nil)
-	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(activities.ImportChunkResult{Counts: activities.ImportCounts{Unchanged: 1}}, nil)
-	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json"})
-	require.True(t, env.IsWorkflowCompleted())
-	err := env.GetWorkflowError()
-	var can *workflow.ContinueAsNewError
-	require.True(t, errors.As(err, &can), "want continue-as-new, got %v", err)
+	next := importUntilContinueAsNew(t, env, importChunksPerRun+5)
 	env.AssertNumberOfCalls(t, "ImportChunk", importChunksPerRun)
-	var next ImportInput
-	require.NoError(t, json.Unmarshal(can.Input.Payloads[0].GetData(), &next))
 	assert.Equal(t, importChunksPerRun, next.Resume.NextChunk)
 	assert.Nil(t, next.Resume.Done)
 }
@@ -143,7 +142,9 @@ func TestImportWorkflowKeepsRejectionsInInputOrder(t *testing.T) {
 	}
 }
 
-func TestImportWorkflowResumesFromState(t *testing.T) {
+// resumeImport runs ImportWorkflow from st and returns the chunks it imported and its result.
+func resumeImport(t *testing.T, st ImportState) ([]int, ImportResult) {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	var a *activities.Importer
@@ -157,30 +158,24 @@ func TestImportWorkflowResumesFromState(t *testing.T) {
 			seen = append(seen, in.Chunk.Index)
 			return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 1}}, nil
 		})
-	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Resume: &ImportState{
-		Plan: planOf(4), Phase: ImportPhaseEntities, NextChunk: 2, Counts: activities.ImportCounts{Created: 10},
-	}})
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Resume: &st})
 	require.NoError(t, env.GetWorkflowError())
 	var out ImportResult
 	require.NoError(t, env.GetWorkflowResult(&out))
+	return seen, out
+}
+
+func TestImportWorkflowResumesFromState(t *testing.T) {
+	seen, out := resumeImport(t, ImportState{
+		Plan: planOf(4), Phase: ImportPhaseEntities, NextChunk: 2, Counts: activities.ImportCounts{Created: 10},
+	})
 	assert.ElementsMatch(t, []int{2, 3}, seen, "no plan, no properties pass, only the remaining chunks")
 	assert.Equal(t, int64(12), out.Counts.Created)
 
 	// A state of the chunk runner names the finished chunks themselves.
-	env = s.NewTestWorkflowEnvironment()
-	seen = nil
-	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ImportChunkInput) (activities.ImportChunkResult, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, in.Chunk.Index)
-			return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 1}}, nil
-		})
-	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Resume: &ImportState{
+	seen, out = resumeImport(t, ImportState{
 		Plan: planOf(4), Phase: ImportPhaseEntities, Done: ChunkSet{0b1010}, Counts: activities.ImportCounts{Created: 10},
-	}})
-	require.NoError(t, env.GetWorkflowError())
-	require.NoError(t, env.GetWorkflowResult(&out))
+	})
 	assert.ElementsMatch(t, []int{0, 2}, seen)
 	assert.Equal(t, int64(12), out.Counts.Created)
 }

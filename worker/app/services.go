@@ -41,63 +41,48 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 			workflows.WatchlistWorkflow, workflows.WatchlistInput{Topic: topic, Shard: shard})
 		return err
 	}
-	b, err := kafkabridge.New(kafkabridge.Options{
-		Name:           "watchlist",
-		Brokers:        d.Config.KafkaBrokers,
-		Topic:          topic,
-		Group:          d.Config.KafkaConsumerGroup,
-		BatchSize:      d.Config.BridgeBatchSize,
-		BatchWait:      d.Config.BridgeBatchWait,
-		Shards:         d.Config.WatchlistShards,
-		SessionTimeout: d.Config.KafkaSessionTimeout,
-		Deliver:        deliver,
-		Validate:       watchlist.CheckStorable,
+	return runBridge(ctx, d, "kafka_bridge", kafkabridge.Options{
+		Name:    "watchlist",
+		Group:   d.Config.KafkaConsumerGroup,
+		Shards:  d.Config.WatchlistShards,
+		Deliver: deliver,
 		// The watchlist group dead-letters the topic's malformed messages (the entity-diff
 		// group, reading the same ones, only counts them): it is the topic's consumer of
 		// record, whose DLQ operators already watch, and the entity-diff stream can be
 		// turned off or run elsewhere without changing where a bad message goes.
 		DeadLetterInvalid: true,
-		Log:               d.Log.Named("watchlist-bridge"),
-		Metrics:           d.Metrics,
 	})
-	if err != nil {
-		return err
-	}
-	return runBridge(ctx, d, "kafka_bridge", b)
 }
 
 // runEntityDiffBridge feeds entity_change events to the per-entity EntityDiffWorkflows
 // through a bridge of its own consumer group (entitydiff.Deliver).
 func runEntityDiffBridge(ctx context.Context, d Deps) error {
-	b, err := kafkabridge.New(kafkabridge.Options{
-		Name:           "entity-diff",
-		Brokers:        d.Config.KafkaBrokers,
-		Topic:          d.Config.EntityChangeTopic,
-		Group:          d.Config.EntityDiffGroup,
-		BatchSize:      d.Config.BridgeBatchSize,
-		BatchWait:      d.Config.BridgeBatchWait,
-		Shards:         1, // one delivery per batch; it fans out per entity itself
-		SessionTimeout: d.Config.KafkaSessionTimeout,
-		Deliver:        entitydiff.Deliver(d.Temporal, d.Config.TaskQueue),
-		// What the watchlist group dead-letters, this one must count as malformed too.
-		Validate: watchlist.CheckStorable,
+	return runBridge(ctx, d, "entity_diff_bridge", kafkabridge.Options{
+		Name:    "entity-diff",
+		Group:   d.Config.EntityDiffGroup,
+		Shards:  1, // one delivery per batch; it fans out per entity itself
+		Deliver: entitydiff.Deliver(d.Temporal, d.Config.TaskQueue),
 		// Malformed messages are the watchlist group's to dead-letter (see
 		// runWatchlistBridge); this bridge counts them as skipped_invalid.
 		DeadLetterInvalid: false,
-		Log:               d.Log.Named("entity-diff-bridge"),
-		Metrics:           d.Metrics,
 	})
+}
+
+// runBridge runs a bridge of the entity_change topic with the worker's settings, showing
+// its state in /health under healthName, where a bridge that fails without progress makes
+// the worker degraded.
+func runBridge(ctx context.Context, d Deps, healthName string, o kafkabridge.Options) error {
+	o.Brokers, o.Topic = d.Config.KafkaBrokers, d.Config.EntityChangeTopic
+	o.BatchSize, o.BatchWait, o.SessionTimeout = d.Config.BridgeBatchSize, d.Config.BridgeBatchWait, d.Config.KafkaSessionTimeout
+	// Every group of the topic takes the same messages as malformed (see DeadLetterInvalid).
+	o.Validate = watchlist.CheckStorable
+	o.Log, o.Metrics = d.Log.Named(o.Name+"-bridge"), d.Metrics
+	b, err := kafkabridge.New(o)
 	if err != nil {
 		return err
 	}
-	return runBridge(ctx, d, "entity_diff_bridge", b)
-}
-
-// runBridge runs b, showing its state in /health under name, where a bridge that fails
-// without progress makes the worker degraded.
-func runBridge(ctx context.Context, d Deps, name string, b *kafkabridge.Bridge) error {
-	d.Health.AddDetail(name, func() any { return b.State() })
-	d.Health.AddComponent(name, func() health.Stall {
+	d.Health.AddDetail(healthName, func() any { return b.State() })
+	d.Health.AddComponent(healthName, func() health.Stall {
 		s := b.State()
 		return health.Stall{Since: s.FailingSince, LastError: s.LastError}
 	})
