@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -142,7 +143,7 @@ func (c *Cleanup) cleanUser(ctx context.Context, u cleanupUser, asOf time.Time, 
 	var id int64
 	err = c.DB.QueryRowContext(ctx, `SELECT event_timestamp, id FROM user_notifications WHERE user_id = ?
 		ORDER BY event_timestamp DESC, id DESC LIMIT 1 OFFSET ?`, u.id, u.keep).Scan(&ts, &id)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {

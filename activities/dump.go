@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -22,14 +21,15 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Dumps holds the dump activities: the snapshot that starts a dump, one chunk (one part of
 // the dump file) at a time, and the assembly of the parts into the published file.
 type Dumps struct {
 	DB *sql.DB
-	// StoreURL is DUMP_URL; the store is opened on first use and kept.
-	StoreURL string
+	// Store is the store of DUMP_URL, which the worker opens and closes.
+	Store dump.Store
 	// Name, ChunkSize and Parallelism are the configured defaults (DUMP_NAME,
 	// DUMP_CHUNK_SIZE, DUMP_PARALLELISM) that the snapshot hands to the workflow.
 	Name        string
@@ -44,9 +44,7 @@ type Dumps struct {
 	RDFConfigPath string
 	Log           *zap.Logger
 
-	mu    sync.Mutex
-	store dump.Store
-	rdf   rdfState
+	rdf rdfState
 }
 
 // DumpSnapshotInput asks for the consistent cut a dump reads.
@@ -55,10 +53,10 @@ type DumpSnapshotInput struct {
 	AsOf time.Time
 }
 
-// DumpSnapshot is the cut: every entity with internal_id <= MaxInternalID, each at its latest
+// DumpCut is the cut a dump reads: every entity with internal_id <= MaxInternalID, each at its latest
 // revision created at or before Time. Also the configured defaults, so the workflow (which
 // cannot read configuration) records them in its history.
-type DumpSnapshot struct {
+type DumpCut struct {
 	Time          time.Time
 	MaxInternalID int64
 	Name          string
@@ -71,8 +69,8 @@ type DumpSnapshot struct {
 // DumpSnapshot takes the cut (dumps started before DumpBegin existed). Idempotent: it only
 // reads; a retry gives a later cut, and the workflow keeps whichever result was recorded
 // first.
-func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpSnapshot, error) {
-	s := DumpSnapshot{Name: a.Name, ChunkSize: a.ChunkSize, Parallelism: a.Parallelism}
+func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpCut, error) {
+	s := DumpCut{Name: a.Name, ChunkSize: a.ChunkSize, Parallelism: a.Parallelism}
 	// Microseconds: created_at is TIMESTAMP(6), and a cut finer than the column would compare
 	// differently after a round trip through the database.
 	s.Time = time.Now().UTC().Truncate(time.Microsecond)
@@ -82,14 +80,15 @@ func (a *Dumps) DumpSnapshot(ctx context.Context, in DumpSnapshotInput) (DumpSna
 	// The mapping is read after the time is taken: an entity created after the cut has
 	// either a larger internal id or revisions newer than the cut, so it is left out.
 	if err := a.DB.QueryRowContext(ctx, "SELECT COALESCE(MAX(internal_id), 0) FROM entity_id_mapping").Scan(&s.MaxInternalID); err != nil {
-		return DumpSnapshot{}, fmt.Errorf("read highest internal id: %w", err)
+		return DumpCut{}, fmt.Errorf("read highest internal id: %w", err)
 	}
 	return s, nil
 }
 
-// DumpBeginInput asks to start a dump of File; its Name is DUMP_NAME, filled in here.
+// DumpBeginInput asks to start a dump of File; its Name is DUMP_NAME and its Run the plan's,
+// both filled in here.
 type DumpBeginInput struct {
-	File DumpFileSpec
+	File dump.Layout
 	// AsOf is the cut asked for; zero or a time not yet reached means now.
 	AsOf time.Time
 	// ChunkSize (0: DUMP_CHUNK_SIZE) and EntityTypes (sorted type letters; empty: all) are
@@ -103,7 +102,7 @@ type DumpBeginInput struct {
 // DumpBeginResult is the published file (Published), or the cut and plan to run.
 type DumpBeginResult struct {
 	Published *DumpAssembleResult
-	Snapshot  DumpSnapshot
+	Snapshot  DumpCut
 	// Continued says the plan is that of an earlier run of the file that did not finish
 	// (cancelled, failed, killed): its parts are used as they are.
 	Continued bool
@@ -119,15 +118,11 @@ type DumpBeginResult struct {
 func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBeginResult, err error) {
 	defer func() { err = a.storeFailure(err) }()
 	in.File.Name = a.Name
-	l := in.File.Layout()
+	l := in.File
 	if err := l.Validate(); err != nil {
 		return DumpBeginResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
-	store, err := a.openStore(ctx)
-	if err != nil {
-		return DumpBeginResult{}, err
-	}
-	meta, published, err := (&dump.Assembler{Store: store}).Published(ctx, l)
+	meta, published, err := (&dump.Assembler{Store: a.Store}).Published(ctx, l)
 	if err != nil {
 		return DumpBeginResult{}, fmt.Errorf("read published %s: %w", l.FileName(), err)
 	}
@@ -140,7 +135,7 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 		chunkSize = a.ChunkSize
 	}
 	explicitCut := !in.AsOf.IsZero() && in.AsOf.Before(time.Now())
-	plans, err := dump.ReadPlans(ctx, store, l)
+	plans, err := dump.ReadPlans(ctx, a.Store, l)
 	if err != nil {
 		return DumpBeginResult{}, fmt.Errorf("read unfinished runs of %s: %w", l.FileName(), err)
 	}
@@ -150,7 +145,7 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 		case explicitCut && !p.SnapshotTime.Equal(in.AsOf.UTC().Truncate(time.Microsecond)):
 		case published && !p.SnapshotTime.After(meta.SnapshotTime): // replacing: only a newer cut
 		default:
-			snap := DumpSnapshot{Time: p.SnapshotTime, MaxInternalID: p.MaxInternalID, Name: a.Name,
+			snap := DumpCut{Time: p.SnapshotTime, MaxInternalID: p.MaxInternalID, Name: a.Name,
 				ChunkSize: chunkSize, Parallelism: a.Parallelism, Run: p.Run()}
 			return DumpBeginResult{Snapshot: snap, Continued: true}, nil
 		}
@@ -160,33 +155,16 @@ func (a *Dumps) DumpBegin(ctx context.Context, in DumpBeginInput) (res DumpBegin
 		return DumpBeginResult{}, err
 	}
 	plan := dump.Plan{SnapshotTime: snap.Time, MaxInternalID: snap.MaxInternalID, ChunkSize: chunkSize, EntityTypes: in.EntityTypes}
-	if err := dump.WritePlan(ctx, store, l, plan); err != nil {
+	if err := dump.WritePlan(ctx, a.Store, l, plan); err != nil {
 		return DumpBeginResult{}, err
 	}
 	snap.ChunkSize, snap.Run = chunkSize, plan.Run()
 	return DumpBeginResult{Snapshot: snap}, nil
 }
 
-// DumpFileSpec names one dump file; the workflow fills it from its input and the snapshot.
-type DumpFileSpec struct {
-	Name   string
-	Date   time.Time
-	Format dump.Format
-	Flavor dump.Flavor
-	Kind   dump.Kind
-	Since  time.Time
-	// Run names the plan whose parts the dump is built from (dump.Layout.Run).
-	Run string `json:",omitempty"`
-}
-
-// Layout is the dump package's naming of the file.
-func (s DumpFileSpec) Layout() dump.Layout {
-	return dump.Layout{Name: s.Name, Date: s.Date, Format: s.Format, Flavor: s.Flavor, Kind: s.Kind, Since: s.Since, Run: s.Run}
-}
-
 // DumpChunkInput is one chunk: the entities with internal ids in (AfterID, UpToID].
 type DumpChunkInput struct {
-	File         DumpFileSpec
+	File         dump.Layout
 	Index        int
 	AfterID      int64
 	UpToID       int64
@@ -223,7 +201,7 @@ const dumpHeartbeatEvery = time.Second
 // retried or resumed chunk never changes the dump.
 func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunkResult, err error) {
 	defer func() { err = a.storeFailure(err) }()
-	l := in.File.Layout()
+	l := in.File
 	if err := l.Validate(); err != nil {
 		return DumpChunkResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
@@ -235,11 +213,7 @@ func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunk
 	if err != nil {
 		return DumpChunkResult{}, err
 	}
-	store, err := a.openStore(ctx)
-	if err != nil {
-		return DumpChunkResult{}, err
-	}
-	info, err := dump.ReadPartInfo(ctx, store, l, in.Index)
+	info, err := dump.ReadPartInfo(ctx, a.Store, l, in.Index)
 	switch {
 	case err == nil:
 		return chunkResult(info, true), nil
@@ -256,7 +230,7 @@ func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunk
 		}
 	}
 	lastBeat := time.Now()
-	info, err = dump.WritePart(ctx, store, l, in.Index, a.level(), func(pw *dump.PartWriter) error {
+	info, err = dump.WritePart(ctx, a.Store, l, in.Index, a.level(), func(pw *dump.PartWriter) error {
 		sink, err := format.NewSink(ctx, pw, in.File, in.SnapshotTime)
 		if err != nil {
 			return err
@@ -417,7 +391,7 @@ func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in Dump
 
 // DumpAssembleInput names the dump file to publish from its parts.
 type DumpAssembleInput struct {
-	File         DumpFileSpec
+	File         dump.Layout
 	Parts        int
 	SnapshotTime time.Time
 	StartedAt    time.Time
@@ -471,7 +445,7 @@ const assembleLockWait = 10 * time.Minute
 // every worker) for the whole run, and updates of a latest-* pointer one of their own.
 func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res DumpAssembleResult, err error) {
 	defer func() { err = a.storeFailure(err) }()
-	l := in.File.Layout()
+	l := in.File
 	if err := l.Validate(); err != nil {
 		return DumpAssembleResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
@@ -480,10 +454,6 @@ func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res Dum
 		return DumpAssembleResult{}, err
 	}
 	framing, err := format.Framing(ctx, in.File, in.SnapshotTime)
-	if err != nil {
-		return DumpAssembleResult{}, err
-	}
-	store, err := a.openStore(ctx)
 	if err != nil {
 		return DumpAssembleResult{}, err
 	}
@@ -496,7 +466,7 @@ func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res Dum
 		return DumpAssembleResult{}, fmt.Errorf("assemble %s: %w", l.FileName(), err)
 	}
 	defer unlock()
-	asm := &dump.Assembler{Store: store, Level: a.level(), LockLatest: func(ctx context.Context, key string) (func(), error) {
+	asm := &dump.Assembler{Store: a.Store, Level: a.level(), LockLatest: func(ctx context.Context, key string) (func(), error) {
 		return a.lock(ctx, "dump-latest-"+key, "another dump is moving "+key)
 	}}
 	meta, err := asm.Assemble(ctx, dump.AssembleRequest{
@@ -588,41 +558,7 @@ func (a *Dumps) storeFailure(err error) error {
 	if err == nil || errors.As(err, &appErr) || !dump.IsDenied(err) {
 		return err
 	}
-	return permanent.Errorf(permanent.BadConfig, "dump store %s (DUMP_URL) refuses access: %w", a.storeURL(), err)
-}
-
-func (a *Dumps) storeURL() string {
-	if a.StoreURL == "" {
-		return dump.DefaultStoreURL
-	}
-	return a.StoreURL
-}
-
-func (a *Dumps) openStore(ctx context.Context) (dump.Store, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.store != nil {
-		return a.store, nil
-	}
-	s, err := dump.OpenStore(ctx, a.StoreURL)
-	if err != nil {
-		// A malformed DUMP_URL does not heal by retrying.
-		return nil, permanent.Errorf(permanent.BadConfig, "DUMP_URL: %w", err)
-	}
-	a.store = s
-	return s, nil
-}
-
-// Close releases the dump store.
-func (a *Dumps) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.store == nil {
-		return nil
-	}
-	err := a.store.Close()
-	a.store = nil
-	return err
+	return permanent.Errorf(permanent.BadConfig, "dump store %s (DUMP_URL) refuses access: %w", a.Store, err)
 }
 
 // DumpFormat renders the entities of a dump format into parts.
@@ -630,9 +566,9 @@ type DumpFormat interface {
 	// IncludesRedirects says whether redirects are dumped (RDF: owl:sameAs) or left out (JSON).
 	IncludesRedirects() bool
 	// NewSink starts the entity output of one part of file, whose data is as of snapshot.
-	NewSink(ctx context.Context, part *dump.PartWriter, file DumpFileSpec, snapshot time.Time) (EntitySink, error)
+	NewSink(ctx context.Context, part *dump.PartWriter, file dump.Layout, snapshot time.Time) (EntitySink, error)
 	// Framing is what goes around the parts in the dump file.
-	Framing(ctx context.Context, file DumpFileSpec, snapshot time.Time) (dump.Framing, error)
+	Framing(ctx context.Context, file dump.Layout, snapshot time.Time) (dump.Framing, error)
 }
 
 // EntitySink writes the entities of one part.
@@ -651,12 +587,12 @@ type JSONDumpFormat struct{}
 func (JSONDumpFormat) IncludesRedirects() bool { return false }
 
 // Framing implements DumpFormat.
-func (JSONDumpFormat) Framing(context.Context, DumpFileSpec, time.Time) (dump.Framing, error) {
+func (JSONDumpFormat) Framing(context.Context, dump.Layout, time.Time) (dump.Framing, error) {
 	return dump.JSONFraming, nil
 }
 
 // NewSink implements DumpFormat.
-func (JSONDumpFormat) NewSink(_ context.Context, part *dump.PartWriter, _ DumpFileSpec, _ time.Time) (EntitySink, error) {
+func (JSONDumpFormat) NewSink(_ context.Context, part *dump.PartWriter, _ dump.Layout, _ time.Time) (EntitySink, error) {
 	return &jsonSink{w: dump.NewJSONEntityWriter(part)}, nil
 }
 
@@ -670,39 +606,18 @@ func (s *jsonSink) WriteRevision(r *DumpRevision) error {
 	if s.line, err = AppendDumpLine(s.line[:0], r); err != nil {
 		return err
 	}
-	return s.w.WriteEntity(EntityTypeName(r.EntityType), s.line)
+	return s.w.WriteEntity(entityTypeName(r.EntityType), s.line)
 }
 
 func (s *jsonSink) Close() error { return nil }
 
-// Namespaces and title prefixes of entity pages on Wikidata.
-var entityPages = map[string]struct {
-	ns     int64
-	prefix string
-	name   string
-}{
-	"Q": {0, "", "item"},
-	"P": {120, "Property:", "property"},
-	"L": {146, "Lexeme:", "lexeme"},
-	"E": {640, "EntitySchema:", "entityschema"},
-}
-
-// EntityTypeName is the dump's name of an entity type letter ("item" for Q).
-func EntityTypeName(letter string) string {
-	if p, ok := entityPages[letter]; ok {
-		return p.name
+// entityTypeName is the dump's name of an entity type letter ("item" for Q); an unknown
+// letter names itself.
+func entityTypeName(letter string) string {
+	if t, ok := wikibase.EntityTypeOfLetter(letter); ok {
+		return t.Name
 	}
 	return letter
-}
-
-// EntityTypeLetter is the type letter of an entity type name or letter ("item" or "Q").
-func EntityTypeLetter(name string) (string, bool) {
-	for letter, p := range entityPages {
-		if name == p.name || name == letter {
-			return letter, true
-		}
-	}
-	return "", false
 }
 
 // AppendDumpLine appends r's JSON dump line: the stored line with Wikidata's page metadata
@@ -713,7 +628,7 @@ func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
 	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
 		return dst, errors.New("stored content is not a JSON object")
 	}
-	page, ok := entityPages[r.EntityType]
+	typ, ok := wikibase.EntityTypeOfLetter(r.EntityType)
 	if !ok {
 		return dst, fmt.Errorf("entity type %q has no page namespace", r.EntityType)
 	}
@@ -724,10 +639,10 @@ func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
 	dst = append(dst, `"pageid":`...)
 	dst = strconv.AppendInt(dst, r.InternalID, 10)
 	dst = append(dst, `,"ns":`...)
-	dst = strconv.AppendInt(dst, page.ns, 10)
+	dst = strconv.AppendInt(dst, typ.Namespace, 10)
 	// Entity ids and the prefixes are plain ASCII without characters JSON escapes.
 	dst = append(dst, `,"title":"`...)
-	dst = append(dst, page.prefix...)
+	dst = append(dst, typ.TitlePrefix...)
 	dst = append(dst, r.EntityID...)
 	dst = append(dst, `","lastrevid":`...)
 	dst = strconv.AppendInt(dst, r.RevisionID, 10)

@@ -66,12 +66,11 @@ func BenchmarkDumpJSON(b *testing.B) {
 	maxID := seedBenchEntities(b, db, n)
 	ctx := context.Background()
 	dir := b.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "bench", ChunkSize: int(maxID), Parallelism: 1}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(b, "file://"+dir), Name: "bench", ChunkSize: int(maxID), Parallelism: 1}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	file := DumpFileSpec{Name: "bench", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
+	file := dump.Layout{Name: "bench", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
 		Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
 	in := DumpChunkInput{File: file, AfterID: 0, UpToID: maxID, SnapshotTime: time.Now().UTC()}
 
@@ -90,7 +89,7 @@ func BenchmarkDumpJSON(b *testing.B) {
 
 		if output == nil {
 			b.StopTimer()
-			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(file.Layout().PartKey(i))))
+			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(file.PartKey(i))))
 			require.NoError(b, err)
 			zr, err := gzip.NewReader(f)
 			require.NoError(b, err)

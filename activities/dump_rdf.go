@@ -44,7 +44,7 @@ func rdfFlavor(fl dump.Flavor) (rdf.Flavor, error) {
 	return 0, permanent.Errorf(permanent.BadInput, "rdf dump flavor %q: want all or truthy", fl)
 }
 
-func (f *rdfDumpFormat) writer(ctx context.Context, file DumpFileSpec, snapshot time.Time) (*rdf.EntityWriter, error) {
+func (f *rdfDumpFormat) writer(ctx context.Context, file dump.Layout, snapshot time.Time) (*rdf.EntityWriter, error) {
 	flavor, err := rdfFlavor(file.Flavor)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func (f *rdfDumpFormat) writer(ctx context.Context, file DumpFileSpec, snapshot 
 
 // Framing implements DumpFormat: the header's dump time is the snapshot time, so every
 // assembly of the dump writes the same bytes.
-func (f *rdfDumpFormat) Framing(ctx context.Context, file DumpFileSpec, snapshot time.Time) (dump.Framing, error) {
+func (f *rdfDumpFormat) Framing(ctx context.Context, file dump.Layout, snapshot time.Time) (dump.Framing, error) {
 	w, err := f.writer(ctx, file, snapshot)
 	if err != nil {
 		return dump.Framing{}, err
@@ -78,7 +78,7 @@ func (f *rdfDumpFormat) Framing(ctx context.Context, file DumpFileSpec, snapshot
 }
 
 // NewSink implements DumpFormat.
-func (f *rdfDumpFormat) NewSink(ctx context.Context, part *dump.PartWriter, file DumpFileSpec, snapshot time.Time) (EntitySink, error) {
+func (f *rdfDumpFormat) NewSink(ctx context.Context, part *dump.PartWriter, file dump.Layout, snapshot time.Time) (EntitySink, error) {
 	w, err := f.writer(ctx, file, snapshot)
 	if err != nil {
 		return nil, err
@@ -92,8 +92,9 @@ type rdfSink struct {
 }
 
 func (s *rdfSink) WriteRevision(r *DumpRevision) error {
+	typ, _ := wikibase.EntityTypeOfLetter(r.EntityType)
 	page := &wikibase.PageMetadata{
-		PageID: r.InternalID, NS: entityPages[r.EntityType].ns, Title: entityPages[r.EntityType].prefix + r.EntityID,
+		PageID: r.InternalID, NS: typ.Namespace, Title: typ.Title(r.EntityID),
 		LastRevID: r.RevisionID, Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 	}
 	if r.IsRedirect {
@@ -111,7 +112,7 @@ func (s *rdfSink) WriteRevision(r *DumpRevision) error {
 	if err := s.w.WriteEntity(s.part, e); err != nil {
 		return err
 	}
-	s.part.CountEntity(EntityTypeName(r.EntityType))
+	s.part.CountEntity(entityTypeName(r.EntityType))
 	return nil
 }
 

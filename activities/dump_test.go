@@ -92,20 +92,19 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 	save(`{"type":"item","id":"Q4","labels":{"en":{"language":"en","value":"late"}}}`, t0.Add(3*time.Hour)) // iid 5
 
 	dir := t.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 2}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
 
-	file := DumpFileSpec{Name: "wikibase", Date: t0, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	file := dump.Layout{Name: "wikibase", Date: t0, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
 	run := func(in DumpChunkInput) (DumpChunkResult, string) {
 		t.Helper()
 		v, err := env.ExecuteActivity(acts.DumpChunk, in)
 		require.NoError(t, err)
 		var res DumpChunkResult
 		require.NoError(t, v.Get(&res))
-		return res, gunzip(t, filepath.Join(dir, filepath.FromSlash(in.File.Layout().PartKey(in.Index))))
+		return res, gunzip(t, filepath.Join(dir, filepath.FromSlash(in.File.PartKey(in.Index))))
 	}
 	q1v1 := `{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":1,"ns":0,"title":"Q1","lastrevid":1,"modified":"2026-01-01T00:00:00Z"}`
 	p1 := `{"type":"property","datatype":"string","id":"P1","labels":{"en":{"language":"en","value":"p"}},"descriptions":{},"aliases":{},"claims":{},"pageid":3,"ns":120,"title":"Property:P1","lastrevid":1,"modified":"2026-01-01T00:00:00Z"}`
@@ -122,12 +121,12 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 	assert.Equal(t, res.CompressedBytes, again.CompressedBytes)
 
 	// A part rewritten after its record was lost has the same bytes.
-	before, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.Layout().PartKey(0))))
+	before, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.PartKey(0))))
 	require.NoError(t, err)
-	require.NoError(t, os.Remove(filepath.Join(dir, filepath.FromSlash(file.Layout().PartInfoKey(0)))))
+	require.NoError(t, os.Remove(filepath.Join(dir, filepath.FromSlash(file.PartInfoKey(0)))))
 	rewritten, _ := run(DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 5, SnapshotTime: snapshot})
 	assert.False(t, rewritten.AlreadyDone)
-	after, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.Layout().PartKey(0))))
+	after, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.PartKey(0))))
 	require.NoError(t, err)
 	assert.Equal(t, before, after)
 
@@ -158,8 +157,8 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 	assert.Equal(t, out.SHA256+"  wikibase-20260101-all.json.gz\n", string(sums))
 	assert.Equal(t, []string{"20260101/wikibase-20260101-md5sums.txt", "20260101/wikibase-20260101-sha1sums.txt",
 		"20260101/wikibase-20260101-sha256sums.txt"}, out.ChecksumKeys)
-	_, err = os.Stat(filepath.Join(dir, filepath.FromSlash(file.Layout().PartsPrefix())))
-	assert.True(t, os.IsNotExist(err) || isEmptyDir(t, filepath.Join(dir, filepath.FromSlash(file.Layout().PartsPrefix()))))
+	_, err = os.Stat(filepath.Join(dir, filepath.FromSlash(file.PartsPrefix())))
+	assert.True(t, os.IsNotExist(err) || isEmptyDir(t, filepath.Join(dir, filepath.FromSlash(file.PartsPrefix()))))
 	r, err := wikibase.NewDumpReader(bytes.NewReader(mustRead(t, filepath.Join(dir, "20260101", "wikibase-20260101-all.json.gz"))))
 	require.NoError(t, err)
 	var ids []string
@@ -228,13 +227,12 @@ func TestDumpRDFWritesEntitiesAndRedirects(t *testing.T) {
 	require.NoError(t, err)
 
 	dir := t.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 1}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 1}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
 	snapshot := t0.Add(time.Hour)
-	file := DumpFileSpec{Name: "wikibase", Date: t0, Format: dump.FormatNTriples, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	file := dump.Layout{Name: "wikibase", Date: t0, Format: dump.FormatNTriples, Flavor: dump.FlavorFull, Kind: dump.KindAll}
 	v, err := env.ExecuteActivity(acts.DumpChunk, DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 2, SnapshotTime: snapshot})
 	require.NoError(t, err)
 	var res DumpChunkResult
@@ -265,8 +263,7 @@ func TestDumpRDFWritesEntitiesAndRedirects(t *testing.T) {
 func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	dir := t.TempDir()
-	acts := &Dumps{DB: db, StoreURL: "file://" + dir, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 2}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
@@ -280,15 +277,15 @@ func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	}
 	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	endOfDay := day.Add(24*time.Hour - time.Microsecond)
-	file := DumpFileSpec{Date: day, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	file := dump.Layout{Date: day, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
 	in := DumpBeginInput{File: file, AsOf: endOfDay}
 
 	first := begin(in)
 	require.Nil(t, first.Published)
 	assert.False(t, first.Continued)
 	assert.Equal(t, endOfDay, first.Snapshot.Time)
-	assert.Equal(t, DumpSnapshot{Time: endOfDay, Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: first.Snapshot.Run}, first.Snapshot)
-	l := file.Layout()
+	assert.Equal(t, DumpCut{Time: endOfDay, Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: first.Snapshot.Run}, first.Snapshot)
+	l := file
 	l.Name, l.Run = "wikibase", first.Snapshot.Run
 	_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(l.PlanKey())))
 	require.NoError(t, err, "the plan is recorded with the run's parts")
@@ -305,9 +302,9 @@ func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	assert.Equal(t, 5, otherChunks.Snapshot.ChunkSize)
 
 	// Publish the first run's dump.
-	_, err = dump.WritePart(context.Background(), mustStore(t, acts), l, 0, dump.DefaultLevel, func(*dump.PartWriter) error { return nil })
+	_, err = dump.WritePart(context.Background(), acts.Store, l, 0, dump.DefaultLevel, func(*dump.PartWriter) error { return nil })
 	require.NoError(t, err)
-	v, err := env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: DumpFileSpec{Name: "wikibase", Date: day, Format: dump.FormatJSON,
+	v, err := env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: dump.Layout{Name: "wikibase", Date: day, Format: dump.FormatJSON,
 		Flavor: dump.FlavorFull, Kind: dump.KindAll, Run: first.Snapshot.Run}, Parts: 1, SnapshotTime: endOfDay, StartedAt: day})
 	require.NoError(t, err)
 	var published DumpAssembleResult
@@ -331,10 +328,12 @@ func TestDumpBeginDecidesFromTheStore(t *testing.T) {
 	assert.Equal(t, endOfDay, fresh.Snapshot.Time)
 }
 
-func mustStore(t *testing.T, a *Dumps) dump.Store {
+// openTestStore opens the dump store of url for the test.
+func openTestStore(t testing.TB, url string) dump.Store {
 	t.Helper()
-	s, err := a.openStore(context.Background())
+	s, err := dump.OpenStore(context.Background(), url)
 	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -343,13 +342,12 @@ func TestDumpActivitiesDoNotRetryARefusedStore(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	srv := dumptest.NewS3(t, "dumps")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
-	acts := &Dumps{DB: db, StoreURL: srv.URL, Name: "wikibase", ChunkSize: 10, Parallelism: 2}
-	defer acts.Close()
+	acts := &Dumps{DB: db, Store: openTestStore(t, srv.URL), Name: "wikibase", ChunkSize: 10, Parallelism: 2}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
 	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
-	file := DumpFileSpec{Name: "wikibase", Date: day, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+	file := dump.Layout{Name: "wikibase", Date: day, Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll}
 	for name, run := range map[string]func() error{
 		"begin": func() error { _, err := env.ExecuteActivity(acts.DumpBegin, DumpBeginInput{File: file}); return err },
 		"chunk": func() error {

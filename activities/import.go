@@ -35,6 +35,14 @@ const (
 	ImportFormatEntityData = "entitydata"
 )
 
+// The defaults of an import, used where its input leaves them 0; `starter import` shows them
+// as its flags' defaults.
+const (
+	DefaultImportChunkLines  = 5000 // dump lines per chunk
+	DefaultImportBatchSize   = 200  // entities per database transaction
+	DefaultImportParallelism = 2    // chunks in flight
+)
+
 // Importer holds the activities of ImportWorkflow.
 type Importer struct {
 	DB  *sql.DB
@@ -46,8 +54,9 @@ type Importer struct {
 	Limits store.Limits
 }
 
-// ImportChunk is one piece of an import: a range of dump lines or one Special:EntityData file.
-type ImportChunk struct {
+// SourceChunk is one piece of an import's source: a range of dump lines or one
+// Special:EntityData file.
+type SourceChunk struct {
 	Index  int
 	Source string // the file or URL the chunk is in
 	Format string // dump or entitydata
@@ -68,7 +77,7 @@ type PlanImportInput struct {
 
 // PlanImportResult lists the chunks in input order.
 type PlanImportResult struct {
-	Chunks     []ImportChunk
+	Chunks     []SourceChunk
 	TotalLines int64
 	TotalBytes int64
 }
@@ -99,7 +108,7 @@ type Rejection struct {
 
 // ImportChunkInput is one chunk and which pass it is in.
 type ImportChunkInput struct {
-	Chunk ImportChunk
+	Chunk SourceChunk
 	// DatatypesOnly records only the datatypes of the property entities (the first pass, so
 	// every snak's datatype is known in the second, whatever the order of the input); otherwise
 	// every entity is stored.
@@ -164,7 +173,7 @@ var entityDataPrefix = regexp.MustCompile(`^\s*\{\s*"entities"\s*:`)
 // and *.json.bz2 file in it, sorted by name. Read-only, so idempotent.
 func (a *Importer) PlanImport(ctx context.Context, in PlanImportInput) (PlanImportResult, error) {
 	if in.ChunkLines <= 0 {
-		in.ChunkLines = 5000
+		in.ChunkLines = DefaultImportChunkLines
 	}
 	sources, err := ImportSources(in.Source)
 	if err != nil {
@@ -204,7 +213,7 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 		if err != nil {
 			return readFailure("import source "+src, compression, err)
 		}
-		out.Chunks = append(out.Chunks, ImportChunk{Index: len(out.Chunks), Source: src, Format: format, Bytes: n})
+		out.Chunks = append(out.Chunks, SourceChunk{Index: len(out.Chunks), Source: src, Format: format, Bytes: n})
 		out.TotalBytes += n
 		return nil
 	case ImportFormatDump:
@@ -213,7 +222,7 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 	}
 	var offset int64
 	line := 0
-	cur := ImportChunk{Source: src, Format: format, FirstLine: 1}
+	cur := SourceChunk{Source: src, Format: format, FirstLine: 1}
 	lastBeat := time.Now()
 	for {
 		n, err := skipLine(br)
@@ -225,7 +234,7 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 			if cur.Lines == in.ChunkLines {
 				cur.Index = len(out.Chunks)
 				out.Chunks = append(out.Chunks, cur)
-				cur = ImportChunk{Source: src, Format: format, Offset: offset, FirstLine: line + 1}
+				cur = SourceChunk{Source: src, Format: format, Offset: offset, FirstLine: line + 1}
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -265,134 +274,166 @@ func skipLine(br *bufio.Reader) (int64, error) {
 }
 
 // ImportChunk stores the entities of one chunk in batches (or, in the first pass, the
-// datatypes of its properties). Saving unchanged content is a
-// no-op and the heartbeat records the lines already committed, so a retry (or a new worker
-// after a crash) stores exactly what an uninterrupted run would.
+// datatypes of its properties). Saving unchanged content is a no-op and the heartbeat records
+// the lines already committed, so a retry (or a new worker after a crash) stores exactly what
+// an uninterrupted run would.
 func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (ImportChunkResult, error) {
-	var hb ImportChunkProgress
-	if activity.HasHeartbeatDetails(ctx) {
-		if err := activity.GetHeartbeatDetails(ctx, &hb); err != nil {
-			logging.ForActivity(ctx, a.Log).Warn("import chunk: unreadable heartbeat, starting the chunk over", zap.Error(err))
-			hb = ImportChunkProgress{}
-		}
-	}
-	entities := &store.Entities{DB: a.DB, Limits: a.Limits}
-	datatypes, err := entities.Datatypes(ctx)
+	ci, err := a.newChunkImport(ctx, in)
 	if err != nil {
 		return ImportChunkResult{}, err
 	}
-	entities.DatatypeLookup = datatypes
-	batchSize := in.BatchSize
-	if batchSize <= 0 {
-		batchSize = 200
+	if in.Chunk.Format == ImportFormatEntityData {
+		err = ci.importEntityData(ctx)
+	} else {
+		err = ci.importDumpLines(ctx)
 	}
-	c := in.Chunk
-	var batch []store.SaveRequest
-	var batchLines []int // the line of each request in batch (0 in Special:EntityData files)
+	if err != nil {
+		return ImportChunkResult{}, err
+	}
+	return ci.hb.result(), nil
+}
+
+// chunkImport is one attempt of ImportChunk: what is done (hb, which a retry continues from)
+// and the entities waiting to be saved in one batch.
+type chunkImport struct {
+	importer  *Importer
+	in        ImportChunkInput
+	entities  *store.Entities
+	batchSize int
+	hb        ImportChunkProgress
+
+	batch      []store.SaveRequest
+	batchLines []int // the line of each request in batch (0 in Special:EntityData files)
 	// upTo is the last line whose entity is in batch (or skipped): after a flush every line up
 	// to it is committed.
-	upTo := hb.LinesDone
-	reject := func(line int, id string, reason string) {
-		hb.Counts.Rejected++
-		if len(hb.Rejections) < MaxRejections {
-			hb.Rejections = append(hb.Rejections, Rejection{Source: c.Source, Line: line, EntityID: id, Reason: reason})
-		}
-	}
-	flush := func() error {
-		if len(batch) > 0 && in.DatatypesOnly {
-			m := wikibase.DatatypeMap{}
-			for _, r := range batch {
-				m.AddProperty(r.Entity)
-			}
-			if err := entities.SaveDatatypes(ctx, m); err != nil {
-				return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
-			}
-		} else if len(batch) > 0 {
-			res, err := entities.SaveBatch(ctx, batch)
-			if err != nil {
-				return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
-			}
-			for i, r := range res {
-				switch r.Status {
-				case store.StatusCreated:
-					hb.Counts.Created++
-				case store.StatusUpdated:
-					hb.Counts.Updated++
-				case store.StatusUnchanged:
-					hb.Counts.Unchanged++
-				case store.StatusRejected:
-					reject(batchLines[i], r.EntityID, r.Reason)
-				}
-			}
-		}
-		hb.LinesDone = upTo
-		batch, batchLines = batch[:0], batchLines[:0]
-		activity.RecordHeartbeat(ctx, hb)
-		return nil
-	}
-	accept := func(e *wikibase.Entity) bool {
-		return !in.DatatypesOnly || e.Type == wikibase.TypeProperty
-	}
-	add := func(line int, e *wikibase.Entity) {
-		e.Page = nil
-		batch = append(batch, store.SaveRequest{Entity: e, UserID: in.UserID, EditSummary: in.EditSummary, EditType: "import"})
-		batchLines = append(batchLines, line)
-	}
+	upTo int
+}
 
-	if c.Format == ImportFormatEntityData {
-		if hb.LinesDone > 0 {
-			return hb.result(), nil
+// newChunkImport continues from an earlier attempt's heartbeat and reads the property
+// datatypes that the entities' snaks are saved with.
+func (a *Importer) newChunkImport(ctx context.Context, in ImportChunkInput) (*chunkImport, error) {
+	ci := &chunkImport{importer: a, in: in, batchSize: in.BatchSize}
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &ci.hb); err != nil {
+			logging.ForActivity(ctx, a.Log).Warn("import chunk: unreadable heartbeat, starting the chunk over", zap.Error(err))
+			ci.hb = ImportChunkProgress{}
 		}
-		raws, err := a.entityDataEntities(ctx, c.Source)
+	}
+	ci.upTo = ci.hb.LinesDone
+	if ci.batchSize <= 0 {
+		ci.batchSize = DefaultImportBatchSize
+	}
+	ci.entities = &store.Entities{DB: a.DB, Limits: a.Limits}
+	datatypes, err := ci.entities.Datatypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ci.entities.DatatypeLookup = datatypes
+	return ci, nil
+}
+
+// reject counts a rejected entity and keeps the first MaxRejections reasons.
+func (ci *chunkImport) reject(line int, id, reason string) {
+	ci.hb.Counts.Rejected++
+	if len(ci.hb.Rejections) < MaxRejections {
+		ci.hb.Rejections = append(ci.hb.Rejections, Rejection{Source: ci.in.Chunk.Source, Line: line, EntityID: id, Reason: reason})
+	}
+}
+
+// add puts e into the batch, unless the pass leaves it out: the datatypes pass keeps only
+// properties.
+func (ci *chunkImport) add(line int, e *wikibase.Entity) {
+	if ci.in.DatatypesOnly && e.Type != wikibase.TypeProperty {
+		return
+	}
+	e.Page = nil
+	ci.batch = append(ci.batch, store.SaveRequest{Entity: e, UserID: ci.in.UserID, EditSummary: ci.in.EditSummary, EditType: "import"})
+	ci.batchLines = append(ci.batchLines, line)
+}
+
+// flush saves the batch (in the datatypes pass, the datatypes of its properties) and records
+// in the heartbeat that every line up to upTo is committed.
+func (ci *chunkImport) flush(ctx context.Context) error {
+	c := ci.in.Chunk
+	if len(ci.batch) > 0 && ci.in.DatatypesOnly {
+		m := wikibase.DatatypeMap{}
+		for _, r := range ci.batch {
+			m.AddProperty(r.Entity)
+		}
+		if err := ci.entities.SaveDatatypes(ctx, m); err != nil {
+			return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
+		}
+	} else if len(ci.batch) > 0 {
+		res, err := ci.entities.SaveBatch(ctx, ci.batch)
 		if err != nil {
-			return ImportChunkResult{}, err
+			return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
 		}
-		for _, r := range raws {
-			e, err := wikibase.ParseEntity(r.data)
-			switch {
-			case err != nil:
-				if !in.DatatypesOnly {
-					reject(0, r.key, explainParseError(err))
-				}
-			case e.ID != r.key && !in.DatatypesOnly:
-				reject(0, r.key, fmt.Sprintf("entity under key %q has id %q", r.key, e.ID))
-			case e.ID == r.key && accept(e):
-				add(0, e)
+		for i, r := range res {
+			switch r.Status {
+			case store.StatusCreated:
+				ci.hb.Counts.Created++
+			case store.StatusUpdated:
+				ci.hb.Counts.Updated++
+			case store.StatusUnchanged:
+				ci.hb.Counts.Unchanged++
+			case store.StatusRejected:
+				ci.reject(ci.batchLines[i], r.EntityID, r.Reason)
 			}
 		}
-		upTo = 1
-		if err := flush(); err != nil {
-			return ImportChunkResult{}, err
-		}
-		if !in.DatatypesOnly {
-			hb.Counts.Bytes = c.Bytes
-		}
-		return hb.result(), nil
 	}
+	ci.hb.LinesDone = ci.upTo
+	ci.batch, ci.batchLines = ci.batch[:0], ci.batchLines[:0]
+	activity.RecordHeartbeat(ctx, ci.hb)
+	return nil
+}
 
-	raw, err := a.open(ctx, c.Source)
-	if err != nil {
-		return ImportChunkResult{}, err
+// importEntityData imports a Special:EntityData file: its entities in one batch.
+func (ci *chunkImport) importEntityData(ctx context.Context) error {
+	c := ci.in.Chunk
+	if ci.hb.LinesDone > 0 {
+		return nil // committed before a retry
 	}
-	defer raw.Close()
-	dec, compression, err := wikibase.Decompress(raw)
+	raws, err := ci.importer.entityDataEntities(ctx, c.Source)
 	if err != nil {
-		return ImportChunkResult{}, readFailure("import source "+c.Source, compression, err)
+		return err
 	}
-	br := bufio.NewReaderSize(dec, 1<<20)
-	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
-		if errors.Is(err, io.EOF) {
-			return ImportChunkResult{}, permanent.Errorf(permanent.BadInput,
-				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
+	for _, r := range raws {
+		e, err := wikibase.ParseEntity(r.data)
+		switch {
+		case err != nil:
+			if !ci.in.DatatypesOnly {
+				ci.reject(0, r.key, explainParseError(err))
+			}
+		case e.ID != r.key && !ci.in.DatatypesOnly:
+			ci.reject(0, r.key, fmt.Sprintf("entity under key %q has id %q", r.key, e.ID))
+		case e.ID == r.key:
+			ci.add(0, e)
 		}
-		return ImportChunkResult{}, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 	}
-	dr, err := wikibase.NewDumpReader(br)
+	ci.upTo = 1
+	if err := ci.flush(ctx); err != nil {
+		return err
+	}
+	if !ci.in.DatatypesOnly {
+		ci.hb.Counts.Bytes = c.Bytes
+	}
+	return nil
+}
+
+// propertyHint is how the datatypes pass tells a property's dump line without parsing it:
+// a dump line starts with the entity's type.
+var propertyHint = []byte(`"type":"property"`)
+
+// importDumpLines imports the chunk's lines of a dump, batchSize entities at a time; lines
+// committed before a retry are skipped.
+func (ci *chunkImport) importDumpLines(ctx context.Context) error {
+	c := ci.in.Chunk
+	dr, compression, closeSource, err := ci.openLines(ctx)
 	if err != nil {
-		return ImportChunkResult{}, err
+		return err
 	}
+	defer closeSource()
 	lineNo := func(n int) int { return c.FirstLine + n - 1 }
-	propertyHint := []byte(`"type":"property"`)
 	for {
 		line, n, err := dr.NextLine()
 		if errors.Is(err, io.EOF) || (err == nil && n > c.Lines) {
@@ -400,48 +441,76 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 		}
 		var lineErr *wikibase.LineError
 		if errors.As(err, &lineErr) {
-			if !in.DatatypesOnly && n > hb.LinesDone {
-				reject(lineNo(n), "", lineErr.Err.Error())
+			if !ci.in.DatatypesOnly && n > ci.hb.LinesDone {
+				ci.reject(lineNo(n), "", lineErr.Err.Error())
 			}
 			continue
 		}
 		if err != nil {
-			return ImportChunkResult{}, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
+			return readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 		}
-		if n <= hb.LinesDone {
+		if n <= ci.hb.LinesDone {
 			continue // committed before a retry
 		}
-		upTo = n
-		if in.DatatypesOnly && !bytes.Contains(line[:min(len(line), 64)], propertyHint) {
+		ci.upTo = n
+		if ci.in.DatatypesOnly && !bytes.Contains(line[:min(len(line), 64)], propertyHint) {
 			continue
 		}
 		e, err := wikibase.ParseEntity(line)
 		if err != nil {
-			if !in.DatatypesOnly {
-				reject(lineNo(n), wikibase.EntityIDOf(line), explainParseError(err))
+			if !ci.in.DatatypesOnly {
+				ci.reject(lineNo(n), wikibase.EntityIDOf(line), explainParseError(err))
 			}
 			continue
 		}
-		if accept(e) {
-			add(lineNo(n), e)
-		}
-		if len(batch) >= batchSize {
-			if err := flush(); err != nil {
-				return ImportChunkResult{}, err
+		ci.add(lineNo(n), e)
+		if len(ci.batch) >= ci.batchSize {
+			if err := ci.flush(ctx); err != nil {
+				return err
 			}
 			if ctx.Err() != nil {
-				return ImportChunkResult{}, ctx.Err()
+				return ctx.Err()
 			}
 		}
 	}
-	upTo = c.Lines
-	if err := flush(); err != nil {
-		return ImportChunkResult{}, err
+	ci.upTo = c.Lines
+	if err := ci.flush(ctx); err != nil {
+		return err
 	}
-	if !in.DatatypesOnly {
-		hb.Counts.Lines, hb.Counts.Bytes = int64(c.Lines), c.Bytes
+	if !ci.in.DatatypesOnly {
+		ci.hb.Counts.Lines, ci.hb.Counts.Bytes = int64(c.Lines), c.Bytes
 	}
-	return hb.result(), nil
+	return nil
+}
+
+// openLines opens the chunk's source and reads the decompressed stream up to the chunk's
+// first line.
+func (ci *chunkImport) openLines(ctx context.Context) (*wikibase.DumpReader, wikibase.Compression, func() error, error) {
+	c := ci.in.Chunk
+	raw, err := ci.importer.open(ctx, c.Source)
+	if err != nil {
+		return nil, wikibase.CompressionNone, nil, err
+	}
+	dec, compression, err := wikibase.Decompress(raw)
+	if err != nil {
+		raw.Close()
+		return nil, compression, nil, readFailure("import source "+c.Source, compression, err)
+	}
+	br := bufio.NewReaderSize(dec, 1<<20)
+	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
+		raw.Close()
+		if errors.Is(err, io.EOF) {
+			return nil, compression, nil, permanent.Errorf(permanent.BadInput,
+				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
+		}
+		return nil, compression, nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
+	}
+	dr, err := wikibase.NewDumpReader(br)
+	if err != nil {
+		raw.Close()
+		return nil, compression, nil, err
+	}
+	return dr, compression, raw.Close, nil
 }
 
 // explainParseError is the reason a rejected entity gets; a missing id says what to do about it.

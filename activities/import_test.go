@@ -230,7 +230,7 @@ func TestRejectionsNameTheEntityNotAStatement(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(imp)
-	v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: ImportChunk{Source: src, Format: ImportFormatDump, FirstLine: 1, Lines: 6}})
+	v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: SourceChunk{Source: src, Format: ImportFormatDump, FirstLine: 1, Lines: 6}})
 	require.NoError(t, err)
 	var res ImportChunkResult
 	require.NoError(t, v.Get(&res))

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/entitybase/entitybase-workers/internal/permanent"
+	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
 // Stats holds the daily statistics activities: general, user and backlink stats.
@@ -26,9 +27,6 @@ type Stats struct {
 // large enough that per-query overhead is small, small enough that a page takes well under a
 // second and a crash costs at most one page.
 const DefaultStatsPageSize = 10000
-
-// StatDateLayout is the layout of stat dates (a day, UTC).
-const StatDateLayout = "2006-01-02"
 
 // GeneralStatsInput names the day to write and, optionally, the page size of the scan.
 type GeneralStatsInput struct {
@@ -318,18 +316,12 @@ type BacklinkStatsInput struct {
 	TopLimit int
 }
 
-// BacklinkCount is one entry of the top list, the original's JSON shape.
-type BacklinkCount struct {
-	EntityID      string `json:"entity_id"`
-	BacklinkCount int64  `json:"backlink_count"`
-}
-
 // BacklinkStatsResult is the backlink_statistics row written.
 type BacklinkStatsResult struct {
 	StatDate              string
 	TotalBacklinks        int64
 	EntitiesWithBacklinks int64
-	Top                   []BacklinkCount
+	Top                   []store.BacklinkCount
 }
 
 // BacklinkStats counts backlinks and the entities that have any, finds the top entities by
@@ -347,7 +339,7 @@ func (s *Stats) BacklinkStats(ctx context.Context, in BacklinkStatsInput) (Backl
 	if limit <= 0 {
 		return BacklinkStatsResult{}, permanent.Errorf(permanent.BadConfig, "BACKLINK_STATS_TOP_LIMIT is %d; want at least 1", limit)
 	}
-	out := BacklinkStatsResult{StatDate: in.StatDate, Top: []BacklinkCount{}}
+	out := BacklinkStatsResult{StatDate: in.StatDate, Top: []store.BacklinkCount{}}
 	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT referenced_internal_id) FROM entity_backlinks`).
 		Scan(&out.TotalBacklinks, &out.EntitiesWithBacklinks)
 	if err != nil {
@@ -361,7 +353,7 @@ func (s *Stats) BacklinkStats(ctx context.Context, in BacklinkStatsInput) (Backl
 		return BacklinkStatsResult{}, fmt.Errorf("top %d entities by backlinks: %w", limit, err)
 	}
 	for rows.Next() {
-		var b BacklinkCount
+		var b store.BacklinkCount
 		if err := rows.Scan(&b.EntityID, &b.BacklinkCount); err != nil {
 			rows.Close()
 			return BacklinkStatsResult{}, fmt.Errorf("scan top backlinks: %w", err)
@@ -388,7 +380,7 @@ func (s *Stats) BacklinkStats(ctx context.Context, in BacklinkStatsInput) (Backl
 
 // checkStatDate rejects what no retry can fix: a stat date that is not YYYY-MM-DD.
 func checkStatDate(d string) error {
-	if _, err := time.Parse(StatDateLayout, d); err != nil {
+	if _, err := time.Parse(store.StatDateLayout, d); err != nil {
 		return permanent.Errorf(permanent.BadInput, "stat date %q is not a day in the form YYYY-MM-DD", d)
 	}
 	return nil

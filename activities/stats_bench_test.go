@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 )
 
@@ -166,7 +167,7 @@ func BenchmarkGeneralStats(b *testing.B) {
 			b.ReportMetric(perOp, "s/scan")
 			b.ReportMetric(float64(count)/perOp, "entities/s")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
-			row, err := ReadGeneralStats(context.Background(), db, "2026-03-01")
+			row, err := store.ReadGeneralStats(context.Background(), db, "2026-03-01")
 			require.NoError(b, err)
 			require.Equal(b, want.Items, row.TotalItems)
 		})

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 )
 
@@ -82,7 +83,7 @@ var wantGeneral = GeneralStats{
 	TermsByType:      map[string]int64{"labels": 6, "descriptions": 2, "aliases": 6},
 }
 
-var wantGeneralRow = GeneralStatsJSON{
+var wantGeneralRow = store.GeneralStatsJSON{
 	TotalStatements: 11, TotalQualifiers: 3, TotalReferences: 6, TotalItems: 3, TotalLexemes: 1, TotalProperties: 1,
 	TotalSitelinks: 7, TotalTerms: 14,
 	TermsPerLanguage: map[string]int64{"en": 6, "de": 3, "fr": 5},
@@ -120,7 +121,7 @@ func TestGeneralStatsCountsHeadRevisionsOfCurrentEntities(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, wantGeneral, out.Stats)
 			require.Equal(t, tc.wantPages, out.Pages)
-			row, err := ReadGeneralStats(context.Background(), db, "2026-03-01")
+			row, err := store.ReadGeneralStats(context.Background(), db, "2026-03-01")
 			require.NoError(t, err)
 			require.Equal(t, wantGeneralRow, row.GeneralStatsJSON)
 		})
@@ -136,7 +137,7 @@ func TestGeneralStatsOnEmptyStoreWritesZeros(t *testing.T) {
 	out, err := runGeneralStats(t, suite.NewTestActivityEnvironment(), &Stats{DB: db}, GeneralStatsInput{StatDate: "2026-03-02"})
 	require.NoError(t, err)
 	require.Equal(t, GeneralStats{TermsPerLanguage: map[string]int64{}, TermsByType: map[string]int64{"labels": 0, "descriptions": 0, "aliases": 0}}, out.Stats)
-	row, err := ReadGeneralStats(context.Background(), db, "")
+	row, err := store.ReadGeneralStats(context.Background(), db, "")
 	require.NoError(t, err)
 	require.Equal(t, "2026-03-02", row.Date)
 	require.Equal(t, map[string]int64{}, row.TermsPerLanguage)
@@ -185,8 +186,8 @@ func TestGeneralStatsResumesFromHeartbeatCursor(t *testing.T) {
 	mu.Unlock()
 	require.Equal(t, 1, checkpoint.Pages)
 	require.Equal(t, uint64(2), checkpoint.Cursor, "one page of two ids")
-	_, err = ReadGeneralStats(context.Background(), db, in.StatDate)
-	require.ErrorIs(t, err, ErrNoStatsRow, "a killed scan writes nothing")
+	_, err = store.ReadGeneralStats(context.Background(), db, in.StatDate)
+	require.ErrorIs(t, err, store.ErrNoStatsRow, "a killed scan writes nothing")
 
 	resumed := suite.NewTestActivityEnvironment()
 	resumed.SetHeartbeatDetails(checkpoint)
@@ -209,7 +210,7 @@ func TestGeneralStatsResumesFromHeartbeatCursor(t *testing.T) {
 		require.Greater(t, c, uint64(2), "no page at or before the checkpoint is scanned again")
 	}
 	mu.Unlock()
-	row, err := ReadGeneralStats(context.Background(), db, in.StatDate)
+	row, err := store.ReadGeneralStats(context.Background(), db, in.StatDate)
 	require.NoError(t, err)
 	require.Equal(t, wantGeneralRow, row.GeneralStatsJSON)
 
@@ -251,9 +252,9 @@ func TestUserStatsCountsActiveUsersAsOfTheStatTime(t *testing.T) {
 			require.NoError(t, v.Get(&out))
 			require.Equal(t, int64(5), out.TotalUsers)
 			require.Equal(t, tc.active, out.ActiveUsers)
-			row, err := ReadUserStats(context.Background(), db, "2026-03-10")
+			row, err := store.ReadUserStats(context.Background(), db, "2026-03-10")
 			require.NoError(t, err)
-			require.Equal(t, UserStatsRow{Date: "2026-03-10", TotalUsers: 5, ActiveUsers: tc.active, CreatedAt: row.CreatedAt}, row)
+			require.Equal(t, store.UserStatsRow{Date: "2026-03-10", TotalUsers: 5, ActiveUsers: tc.active, CreatedAt: row.CreatedAt}, row)
 		})
 	}
 }
@@ -288,18 +289,18 @@ func TestBacklinkStatsTopListBreaksTiesByEntityID(t *testing.T) {
 	require.NoError(t, err)
 	var out BacklinkStatsResult
 	require.NoError(t, v.Get(&out))
-	want := []BacklinkCount{{"Q1", 5}, {"P2", 3}, {"Q9", 3}, {"Q10", 3}}
+	want := []store.BacklinkCount{{EntityID: "Q1", BacklinkCount: 5}, {EntityID: "P2", BacklinkCount: 3}, {EntityID: "Q9", BacklinkCount: 3}, {EntityID: "Q10", BacklinkCount: 3}}
 	require.Equal(t, BacklinkStatsResult{StatDate: "2026-03-11", TotalBacklinks: 17, EntitiesWithBacklinks: 7, Top: want}, out)
-	row, err := ReadBacklinkStats(context.Background(), db, "")
+	row, err := store.ReadBacklinkStats(context.Background(), db, "")
 	require.NoError(t, err)
-	require.Equal(t, BacklinkStatsRow{Date: "2026-03-11", TotalBacklinks: 17, UniqueEntitiesWithBacklinks: 7, TopEntitiesByBacklinks: want, CreatedAt: row.CreatedAt}, row)
+	require.Equal(t, store.BacklinkStatsRow{Date: "2026-03-11", TotalBacklinks: 17, UniqueEntitiesWithBacklinks: 7, TopEntitiesByBacklinks: want, CreatedAt: row.CreatedAt}, row)
 
 	env = suite.NewTestActivityEnvironment()
 	env.RegisterActivity(s)
 	v, err = env.ExecuteActivity(s.BacklinkStats, BacklinkStatsInput{StatDate: "2026-03-11", TopLimit: 6})
 	require.NoError(t, err)
 	require.NoError(t, v.Get(&out))
-	require.Equal(t, []BacklinkCount{{"Q1", 5}, {"P2", 3}, {"Q9", 3}, {"Q10", 3}, {"L3", 1}, {"Q7", 1}}, out.Top)
+	require.Equal(t, []store.BacklinkCount{{EntityID: "Q1", BacklinkCount: 5}, {EntityID: "P2", BacklinkCount: 3}, {EntityID: "Q9", BacklinkCount: 3}, {EntityID: "Q10", BacklinkCount: 3}, {EntityID: "L3", BacklinkCount: 1}, {EntityID: "Q7", BacklinkCount: 1}}, out.Top)
 	var rows int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM backlink_statistics`).Scan(&rows))
 	require.Equal(t, 1, rows, "a re-run replaces the day's row")

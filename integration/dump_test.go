@@ -29,8 +29,8 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/dump/dumptest"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -203,7 +203,7 @@ func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
 	startWorker(t, importCfg)
 	imported := importAndWait(t, importCfg, "import-dump-"+importCfg.TaskQueue, workflows.ImportInput{
 		Source:        path,
-		PropertiesCSV: filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata", "properties.csv"),
+		PropertiesCSV: filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata", "properties.csv"),
 	})
 	assert.Equal(t, int64(5), imported.Counts.Created)
 	assert.Empty(t, imported.Rejections)

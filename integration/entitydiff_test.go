@@ -94,9 +94,8 @@ func renderStored(t *testing.T, b *rdfdiff.Builder, db *sql.DB, id string, rev i
 	require.NoError(t, err)
 	e, err := wikibase.ParseEntity(r.Line)
 	require.NoError(t, err)
-	ns := map[string]int64{"Q": 0, "P": 120, "L": 146}[id[:1]]
-	title := map[string]string{"Q": "", "P": "Property:", "L": "Lexeme:"}[id[:1]] + id
-	e.Page = &wikibase.PageMetadata{PageID: r.InternalID, NS: ns, Title: title, LastRevID: rev,
+	typ, _, _ := wikibase.ParseEntityID(id)
+	e.Page = &wikibase.PageMetadata{PageID: r.InternalID, NS: typ.Namespace, Title: typ.Title(id), LastRevID: rev,
 		Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
 	g, err := b.Entity(e)
 	require.NoError(t, err)

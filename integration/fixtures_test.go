@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
@@ -19,7 +19,7 @@ import (
 // name order) and the property datatypes they need; it skips when ../shared is absent.
 func wikidataFixtures(t *testing.T) (wikibase.DatatypeMap, []*wikibase.Entity) {
 	t.Helper()
-	dir := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata")
+	dir := filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata")
 	f, err := os.Open(filepath.Join(dir, "properties.csv"))
 	require.NoError(t, err)
 	defer f.Close()

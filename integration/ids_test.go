@@ -17,6 +17,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // idsClient is an ids.Client of the test's own allocators (scoped by its task queue), closed
@@ -28,7 +29,7 @@ func idsClient(t *testing.T, cfg config.Config, scope string, leaseTTL time.Dura
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		for _, typ := range ids.EntityTypes {
+		for _, typ := range wikibase.EntityTypes {
 			stack.client.TerminateWorkflow(context.Background(), ids.WorkflowID(typ, scope), "", "test over")
 		}
 	})
@@ -185,7 +186,7 @@ func settledStatus(t *testing.T, c *ids.Client) ids.Status {
 
 func allocatorOwner(t *testing.T, scope string) string {
 	t.Helper()
-	typ, _ := ids.ParseEntityType("item")
+	typ, _ := wikibase.ParseEntityType("item")
 	desc, err := stack.client.DescribeWorkflowExecution(context.Background(), ids.WorkflowID(typ, scope), "")
 	require.NoError(t, err)
 	ex := desc.GetWorkflowExecutionInfo()
@@ -255,7 +256,7 @@ func TestIDsConcurrentCallersAcrossTwoWorkers(t *testing.T) {
 
 func replayAllocator(t *testing.T, scope, owner string) {
 	t.Helper()
-	typ, _ := ids.ParseEntityType("item")
+	typ, _ := wikibase.ParseEntityType("item")
 	wfID := ids.WorkflowID(typ, scope)
 	checkReplay(t, "", wfID, owner[strings.LastIndex(owner, "/")+1:])
 	checkReplay(t, "", wfID, "")
@@ -408,7 +409,7 @@ func TestIDsAbandonedLeaseIsRecordedAndValidatorRejects(t *testing.T) {
 	_, err = live.Next(ctx, "sense", 1)
 	require.ErrorContains(t, err, `unknown entity type "sense"`)
 
-	typ, _ := ids.ParseEntityType("property")
+	typ, _ := wikibase.ParseEntityType("property")
 	checkReplay(t, "IDAllocatorWorkflow", ids.WorkflowID(typ, scope), "")
 }
 
@@ -496,7 +497,7 @@ func BenchmarkIDsNext(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() {
 		c.Close(context.Background())
-		typ, _ := ids.ParseEntityType("item")
+		typ, _ := wikibase.ParseEntityType("item")
 		stack.client.TerminateWorkflow(context.Background(), ids.WorkflowID(typ, cfg.TaskQueue), "", "benchmark over")
 	})
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)

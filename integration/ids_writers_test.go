@@ -15,6 +15,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/sample"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -150,7 +151,7 @@ func TestIDsImportOfHandedOutIDIsRejected(t *testing.T) {
 	require.Equal(t, int64(12), st.Floor)
 	require.Equal(t, int64(9), st.SkippedIDs, "4..12")
 
-	typ, _ := ids.ParseEntityType("item")
+	typ, _ := wikibase.ParseEntityType("item")
 	checkReplay(t, "IDAllocatorWorkflow-floor", ids.WorkflowID(typ, cfg.TaskQueue), "")
 }
 
@@ -242,6 +243,6 @@ func TestIDsImportWhileCallersAllocate(t *testing.T) {
 	require.Positive(t, inRange, "the allocator handed out IDs inside the import's range")
 	requireNotStored(t, db, "Q", got.ids)
 
-	typ, _ := ids.ParseEntityType("item")
+	typ, _ := wikibase.ParseEntityType("item")
 	checkReplay(t, "", ids.WorkflowID(typ, scope), "")
 }

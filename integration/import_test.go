@@ -21,9 +21,9 @@ import (
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 	"github.com/entitybase/entitybase-workers/internal/outbox"
 	"github.com/entitybase/entitybase-workers/internal/store"
-	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/internal/wikibase/synth"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -103,15 +103,15 @@ func toDumpValue(entity map[string]any) {
 // workflow, reads each back from the store and compares it with Wikidata's dump form; a second
 // import changes nothing.
 func TestImportRealEntitiesRoundTripAndReimport(t *testing.T) {
-	fixtures := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata")
+	wikidata := filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata")
 	cfg := testConfig(t)
 	cfg.KafkaBridgeEnabled = false
 	startWorker(t, cfg)
 	db := importDB(t, cfg)
-	in := workflows.ImportInput{Source: filepath.Join(fixtures, "entities"), PropertiesCSV: filepath.Join(fixtures, "properties.csv")}
+	in := workflows.ImportInput{Source: filepath.Join(wikidata, "entities"), PropertiesCSV: filepath.Join(wikidata, "properties.csv")}
 
 	res := importAndWait(t, cfg, "import-real-1-"+cfg.TaskQueue, in)
-	files, err := filepath.Glob(filepath.Join(fixtures, "entities", "*.json"))
+	files, err := filepath.Glob(filepath.Join(wikidata, "entities", "*.json"))
 	require.NoError(t, err)
 	assert.Equal(t, activities.ImportCounts{Created: int64(len(files)), Bytes: res.Counts.Bytes}, res.Counts)
 	assert.Empty(t, res.Rejections)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/schedules"
+	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 var scheduleSeq atomic.Int64
@@ -24,7 +25,7 @@ func scheduleOptions(t *testing.T, cfg config.Config) schedules.Options {
 	o := schedules.OptionsFrom(cfg)
 	o.IDPrefix = fmt.Sprintf("itest%d-%d-", time.Now().UnixNano()%1e6, scheduleSeq.Add(1))
 	t.Cleanup(func() {
-		for _, j := range schedules.Jobs {
+		for _, j := range workflows.ScheduledJobs {
 			_ = stack.client.ScheduleClient().GetHandle(context.Background(), o.ScheduleID(j.Name)).Delete(context.Background())
 		}
 	})

@@ -98,7 +98,7 @@ func TestStatsScheduledRunsCompleteAgainstARealWorker(t *testing.T) {
 
 	var general activities.GeneralStatsResult
 	wid, rid := triggerAndWait(t, o, "general-stats", &general)
-	today := time.Now().UTC().Format(activities.StatDateLayout)
+	today := time.Now().UTC().Format(store.StatDateLayout)
 	require.Equal(t, today, general.StatDate, "a triggered run's nominal time is now")
 	require.Equal(t, activities.GeneralStats{
 		Items: 2, Properties: 1, Lexemes: 0,
@@ -107,7 +107,7 @@ func TestStatsScheduledRunsCompleteAgainstARealWorker(t *testing.T) {
 		TermsPerLanguage: map[string]int64{"en": 1 + 1 + 3 + 1 + 1 + 1, "de": 1},
 		TermsByType:      map[string]int64{"labels": 4, "descriptions": 2, "aliases": 3},
 	}, general.Stats)
-	row, err := activities.ReadGeneralStats(context.Background(), db, today)
+	row, err := store.ReadGeneralStats(context.Background(), db, today)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), row.TotalItems)
 	require.Equal(t, int64(9), row.TotalTerms)
@@ -121,7 +121,7 @@ func TestStatsScheduledRunsCompleteAgainstARealWorker(t *testing.T) {
 	var backlinks activities.BacklinkStatsResult
 	wid, rid = triggerAndWait(t, o, "backlink-stats", &backlinks)
 	require.Equal(t, activities.BacklinkStatsResult{StatDate: today, TotalBacklinks: 3, EntitiesWithBacklinks: 2,
-		Top: []activities.BacklinkCount{{EntityID: "Q1", BacklinkCount: 2}, {EntityID: "P1", BacklinkCount: 1}}}, backlinks)
+		Top: []store.BacklinkCount{{EntityID: "Q1", BacklinkCount: 2}, {EntityID: "P1", BacklinkCount: 1}}}, backlinks)
 	checkReplay(t, "BacklinkStatsWorkflow", wid, rid)
 
 	var cleanup activities.NotificationCleanupResult
@@ -177,7 +177,7 @@ func TestStatsScheduledRunsCompleteAgainstARealWorker(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM user_daily_stats`).Scan(&n))
 	require.Equal(t, 2, n, "today's scheduled row and 2026-01-15's")
-	u, err := activities.ReadUserStats(context.Background(), db, "2026-01-15")
+	u, err := store.ReadUserStats(context.Background(), db, "2026-01-15")
 	require.NoError(t, err)
 	require.Equal(t, int64(2), u.TotalUsers)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -128,7 +129,7 @@ func newWLFixture(seed uint64, nEntities, nUsers, nEvents int) *wlFixture {
 		case r < 9: // canonical without changed_properties
 			ev.Value = fmt.Appendf(nil, `{"entity_id":%q,"revision_id":%d,"from_revision_id":%d,"change_type":%q,"changed_at":%q,"user_id":%d}`,
 				e, rev, from, changeType, at.Format(time.RFC3339Nano), editor)
-		default: // the original's short form with its malformed timestamp
+		default: // entitybase-backend's short form with its malformed timestamp
 			fromRev := "null"
 			if from > 0 {
 				fromRev = fmt.Sprint(from)
@@ -141,7 +142,8 @@ func newWLFixture(seed uint64, nEntities, nUsers, nEvents int) *wlFixture {
 	return f
 }
 
-// expected applies the rules as the issue states them, independently of the rules package.
+// expected applies the notification rules, written out again here independently of the rules
+// package.
 func (f *wlFixture) expected(notifySelf bool) map[notificationKey]bool {
 	byEntity := map[string][]wlWatch{}
 	for _, w := range f.watches {
@@ -346,7 +348,7 @@ func openDB(t testing.TB, cfg config.Config) *sql.DB {
 func readDLQ(t testing.TB, topic string, n int) []kafka.Message {
 	t.Helper()
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: stack.KafkaBrokers, GroupID: "dlq-check-" + topic,
-		Topic: watchlist.DLQTopic(topic), StartOffset: kafka.FirstOffset, MaxWait: 200 * time.Millisecond})
+		Topic: kafkabridge.DLQTopic(topic), StartOffset: kafka.FirstOffset, MaxWait: 200 * time.Millisecond})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -422,9 +424,11 @@ func TestWatchlistEndToEndWithMalformedMessages(t *testing.T) {
 	require.EqualValues(t, len(good), bridge["messages"])
 	require.EqualValues(t, len(bad), bridge["dead_lettered"])
 	metrics := getText(t, w.healthURL+"/metrics")
-	require.Contains(t, metrics, fmt.Sprintf(`entitybase_watchlist_bridge_messages_total{outcome="dead_lettered",topic=%q} 1000`, cfg.EntityChangeTopic))
-	require.Contains(t, metrics, fmt.Sprintf(`entitybase_watchlist_bridge_messages_total{outcome="delivered",topic=%q} 10000`, cfg.EntityChangeTopic))
-	require.Contains(t, metrics, "entitybase_watchlist_bridge_partition_lag_messages")
+	require.Contains(t, metrics, fmt.Sprintf(`entitybase_kafka_bridge_messages_total{bridge="watchlist",consumer_group=%q,outcome="dead_lettered",topic=%q} 1000`,
+		cfg.KafkaConsumerGroup, cfg.EntityChangeTopic))
+	require.Contains(t, metrics, fmt.Sprintf(`entitybase_kafka_bridge_messages_total{bridge="watchlist",consumer_group=%q,outcome="delivered",topic=%q} 10000`,
+		cfg.KafkaConsumerGroup, cfg.EntityChangeTopic))
+	require.Contains(t, metrics, `entitybase_kafka_bridge_partition_lag_messages{bridge="watchlist"`)
 
 	recordShardHistory(t, cfg)
 	require.NoError(t, w.stop())
@@ -784,8 +788,14 @@ func TestMalformedMessagesAreDeadLetteredOnce(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond, "both bridges commit the malformed messages")
 	require.Zero(t, bridgeCount(details, "entity_diff_bridge", "dead_lettered"), "the entity-diff group leaves them to the watchlist group")
 	require.EqualValues(t, len(bad), bridgeCount(details, "entity_diff_bridge", "skipped_invalid"), "and counts them")
+	// The two bridges' metrics share their names on the worker's registry.
+	metrics := getText(t, w.healthURL+"/metrics")
+	require.Contains(t, metrics, fmt.Sprintf(`entitybase_kafka_bridge_messages_total{bridge="entity-diff",consumer_group=%q,outcome="skipped_invalid",topic=%q} %d`,
+		cfg.EntityDiffGroup, cfg.EntityChangeTopic, len(bad)))
+	require.Contains(t, metrics, fmt.Sprintf(`entitybase_kafka_bridge_messages_total{bridge="watchlist",consumer_group=%q,outcome="dead_lettered",topic=%q} %d`,
+		cfg.KafkaConsumerGroup, cfg.EntityChangeTopic, len(bad)))
 
-	require.Equal(t, int64(len(bad)), topicMessageCount(t, watchlist.DLQTopic(cfg.EntityChangeTopic)), "one dead letter per malformed message")
+	require.Equal(t, int64(len(bad)), topicMessageCount(t, kafkabridge.DLQTopic(cfg.EntityChangeTopic)), "one dead letter per malformed message")
 	origins := map[string]bool{}
 	for _, m := range readDLQ(t, cfg.EntityChangeTopic, len(bad)) {
 		fragment, ok := reasons[string(m.Value)]

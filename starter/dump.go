@@ -16,6 +16,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -391,14 +392,11 @@ func printDumpResult(e *env, r workflows.DumpResult) {
 
 func formatCounts(m map[string]int64) string {
 	var parts []string
-	for _, t := range []struct{ key, one, many string }{
-		{"item", "item", "items"}, {"property", "property", "properties"},
-		{"lexeme", "lexeme", "lexemes"}, {"entityschema", "entity schema", "entity schemas"},
-	} {
-		if n, ok := m[t.key]; ok {
-			name := t.many
+	for _, t := range wikibase.EntityTypes {
+		if n, ok := m[t.Name]; ok {
+			name := t.Nouns
 			if n == 1 {
-				name = t.one
+				name = t.Noun
 			}
 			parts = append(parts, fmt.Sprintf("%d %s", n, name))
 		}

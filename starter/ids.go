@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 func idsNextCommand() command {
@@ -23,7 +24,7 @@ func idsNextCommand() command {
 				if *typ == "" {
 					return usageErrorf("--type is required (item, property, lexeme or entityschema)")
 				}
-				t, err := ids.ParseEntityType(*typ)
+				t, err := wikibase.ParseEntityType(*typ)
 				if err != nil {
 					return usageErrorf("--type: %v", err)
 				}
@@ -35,13 +36,13 @@ func idsNextCommand() command {
 					return err
 				}
 				defer closeFn()
-				runs, err := c.Allocate(ctx, t.Prefix, *n)
+				runs, err := c.Allocate(ctx, t.Letter, *n)
 				if err != nil {
 					return err
 				}
 				for _, r := range runs {
 					for id := r.Start; id <= r.End; id++ {
-						fmt.Fprintln(e.out, t.Format(id))
+						fmt.Fprintln(e.out, t.ID(id))
 					}
 				}
 				return nil
@@ -64,19 +65,19 @@ func idsStatusCommand() command {
 				}
 				defer closeFn()
 				all := map[string]any{}
-				for _, t := range ids.EntityTypes {
-					s, err := c.Status(ctx, t.Prefix)
+				for _, t := range wikibase.EntityTypes {
+					s, err := c.Status(ctx, t.Letter)
 					switch {
 					case errors.Is(err, ids.ErrNotStarted):
-						all[t.Prefix] = map[string]string{"state": "not started"}
+						all[t.Letter] = map[string]string{"state": "not started"}
 						if !*asJSON {
-							fmt.Fprintf(e.out, "%s (%s): not started\n", t.Name, t.Prefix)
+							fmt.Fprintf(e.out, "%s (%s): not started\n", t.Name, t.Letter)
 						}
 						continue
 					case err != nil:
 						return err
 					}
-					all[t.Prefix] = s
+					all[t.Letter] = s
 					if !*asJSON {
 						printIDStatus(e, t, s)
 					}
@@ -105,9 +106,9 @@ func idsClient(ctx context.Context, e *env) (*ids.Client, func(), error) {
 	return c, tc.Close, nil
 }
 
-func printIDStatus(e *env, t ids.EntityType, s ids.Status) {
+func printIDStatus(e *env, t wikibase.EntityType, s ids.Status) {
 	fmt.Fprintf(e.out, "%s (%s): block %d-%d, next %s, %d used (%.2f%%), floor %s, %d blocks claimed, %d allocated, %d free, %d in abandoned leases, %d skipped\n",
-		t.Name, t.Prefix, s.CurrentStart, s.CurrentEnd, t.Format(s.NextID), s.IDsUsed, s.Utilization, t.Format(s.Floor),
+		t.Name, t.Letter, s.CurrentStart, s.CurrentEnd, t.ID(s.NextID), s.IDsUsed, s.Utilization, t.ID(s.Floor),
 		s.BlocksClaimed, s.Allocated, s.FreeIDs, s.AbandonedIDs, s.SkippedIDs)
 	for _, b := range s.NextBlocks {
 		fmt.Fprintf(e.out, "  next block %d-%d (version %d)\n", b.Start, b.End, b.Version)

@@ -34,9 +34,9 @@ func importCommand() command {
 			format := fs.String("format", activities.ImportFormatAuto, "input format: auto, dump or entitydata")
 			props := fs.String("properties", "", "property_id,datatype CSV (path or URL) stored before the entities")
 			wait := fs.Bool("wait", false, "wait for the import to finish, showing progress")
-			chunkLines := fs.Int("chunk-lines", 5000, "dump lines per chunk activity")
-			parallelism := fs.Int("parallelism", 2, "chunks imported at once")
-			batch := fs.Int("batch", 200, "entities per database transaction")
+			chunkLines := fs.Int("chunk-lines", activities.DefaultImportChunkLines, "dump lines per chunk activity")
+			parallelism := fs.Int("parallelism", activities.DefaultImportParallelism, "chunks imported at once")
+			batch := fs.Int("batch", activities.DefaultImportBatchSize, "entities per database transaction")
 			return func(ctx context.Context, e *env) error {
 				switch *format {
 				case activities.ImportFormatAuto, activities.ImportFormatDump, activities.ImportFormatEntityData:

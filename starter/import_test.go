@@ -68,7 +68,7 @@ func TestDumpRefusesAnUnknownEntityTypeBeforeStarting(t *testing.T) {
 	noTemporal(t)
 	code, _, errOut := runCLI("dump", "--entity-types", "item,spaceship")
 	assert.Equal(t, 2, code)
-	assert.Equal(t, `starter dump: --entity-types: entity type "spaceship": want item, property, lexeme or entityschema`+"\n", errOut)
+	assert.Equal(t, `starter dump: --entity-types: unknown entity type "spaceship": want item, property, lexeme or entityschema (or Q, P, L, E)`+"\n", errOut)
 
 	code, _, errOut = runCLI("dump", "--parallelism", "5000")
 	assert.Equal(t, 2, code)

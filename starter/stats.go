@@ -12,7 +12,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -102,7 +101,7 @@ func checkDateFlag(d string) error {
 	if d == "" {
 		return nil
 	}
-	if _, err := time.Parse(activities.StatDateLayout, d); err != nil {
+	if _, err := time.Parse(store.StatDateLayout, d); err != nil {
 		return usageErrorf("--date %q: want a day in the form YYYY-MM-DD", d)
 	}
 	return nil
@@ -120,7 +119,7 @@ func printGeneralStats(ctx context.Context, e *env, date string, asJSON bool) er
 		return err
 	}
 	defer db.Close()
-	r, err := activities.ReadGeneralStats(ctx, db, date)
+	r, err := store.ReadGeneralStats(ctx, db, date)
 	if err != nil {
 		return err
 	}
@@ -171,7 +170,7 @@ func printUserStats(ctx context.Context, e *env, date string, asJSON bool) error
 		return err
 	}
 	defer db.Close()
-	r, err := activities.ReadUserStats(ctx, db, date)
+	r, err := store.ReadUserStats(ctx, db, date)
 	if err != nil {
 		return err
 	}
@@ -188,7 +187,7 @@ func printBacklinkStats(ctx context.Context, e *env, date string, asJSON bool) e
 		return err
 	}
 	defer db.Close()
-	r, err := activities.ReadBacklinkStats(ctx, db, date)
+	r, err := store.ReadBacklinkStats(ctx, db, date)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 )
@@ -293,6 +294,6 @@ func publishEvents(ctx context.Context, e *env, topic, file string) error {
 		return err
 	}
 	fmt.Fprintf(e.out, "published %d messages to %s in %s (%d invalid, bound for %s)\n", published, topic,
-		time.Since(start).Round(time.Millisecond), invalid, watchlist.DLQTopic(topic))
+		time.Since(start).Round(time.Millisecond), invalid, kafkabridge.DLQTopic(topic))
 	return nil
 }

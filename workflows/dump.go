@@ -13,6 +13,7 @@ import (
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Dump phases, in order.
@@ -59,7 +60,7 @@ type DumpInput struct {
 
 // DumpPlan is fixed when a dump starts: the file, the cut and the chunks.
 type DumpPlan struct {
-	File          activities.DumpFileSpec
+	File          dump.Layout
 	SnapshotTime  time.Time
 	MaxInternalID int64
 	ChunkSize     int
@@ -72,9 +73,8 @@ type DumpPlan struct {
 
 // DumpState is the plan and the chunks done so far.
 type DumpState struct {
-	Plan DumpPlan
-	// Done is a bitmap of finished chunks (bit i of word i/64).
-	Done              []uint64
+	Plan              DumpPlan
+	Done              ChunkSet
 	ChunksDone        int
 	Entities          int64
 	UncompressedBytes int64
@@ -83,13 +83,8 @@ type DumpState struct {
 	Runs int
 }
 
-func (s *DumpState) isDone(i int) bool { return s.Done[i/64]&(1<<(i%64)) != 0 }
-
-func (s *DumpState) markDone(r activities.DumpChunkResult) {
-	if s.isDone(r.Index) {
-		return
-	}
-	s.Done[r.Index/64] |= 1 << (r.Index % 64)
+// add counts a finished chunk.
+func (s *DumpState) add(r activities.DumpChunkResult) {
 	s.ChunksDone++
 	s.Entities += r.Entities
 	s.UncompressedBytes += r.UncompressedBytes
@@ -121,10 +116,6 @@ type DumpResult struct {
 	Chunks int
 	Runs   int
 }
-
-// dumpContinueAfterEvents continues as new well before the server's hard history limits
-// even if the server never suggests it; each chunk costs about six events.
-const dumpContinueAfterEvents = 20000
 
 // scheduledStartAttr is set by Temporal on runs a Schedule starts: the nominal time.
 var scheduledStartAttr = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
@@ -166,21 +157,21 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 			phase = DumpPhaseDone
 			recordDumpOutcome(ctx, map[string]any{"already_published": true, "file": published.Key, "bytes": published.Bytes,
 				"sha256": published.SHA256, "entities": published.EntityCount, "snapshot_time": published.SnapshotTime}, nil)
-			return DumpResult{DumpAssembleResult: *published, Format: string(req.format), Flavor: string(req.flavor),
-				Kind: string(req.kind), Date: req.date.Format("20060102")}, nil
+			return DumpResult{DumpAssembleResult: *published, Format: string(req.file.Format), Flavor: string(req.file.Flavor),
+				Kind: string(req.file.Kind), Date: req.file.DateStamp()}, nil
 		}
 		plan, err := planDump(req, snap, workflow.Now(ctx))
 		if err != nil {
 			recordDumpOutcome(ctx, nil, err)
 			return DumpResult{}, err
 		}
-		st = &DumpState{Plan: plan, Done: make([]uint64, (plan.Chunks+63)/64)}
+		st = &DumpState{Plan: plan, Done: NewChunkSet(plan.Chunks)}
 	}
 	st.Runs++
 	phase = DumpPhaseChunks
 	plan := st.Plan
 	if err := workflow.UpsertMemo(ctx, map[string]any{
-		MemoJob: DumpJobName(in.Format), "file": plan.File.Layout().FileName(), "date": plan.File.Layout().DateStamp(),
+		MemoJob: DumpJobName(in.Format), "file": plan.File.FileName(), "date": plan.File.DateStamp(),
 		"snapshot_time": plan.SnapshotTime, "chunks": plan.Chunks, MemoTrigger: plan.Trigger,
 	}); err != nil {
 		return DumpResult{}, fmt.Errorf("set memo: %w", err)
@@ -208,14 +199,14 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 	if err := workflow.ExecuteActivity(actx, a.DumpAssemble, activities.DumpAssembleInput{
 		File: plan.File, Parts: plan.Chunks, SnapshotTime: plan.SnapshotTime, StartedAt: plan.StartedAt, Replace: in.Force,
 	}).Get(ctx, &out); err != nil {
-		err = fmt.Errorf("assemble %s: %w", plan.File.Layout().FileName(), err)
+		err = fmt.Errorf("assemble %s: %w", plan.File.FileName(), err)
 		recordDumpOutcome(ctx, nil, err)
 		return DumpResult{}, err
 	}
 	phase = DumpPhaseDone
 	res := DumpResult{
 		DumpAssembleResult: out, Format: string(plan.File.Format), Flavor: string(plan.File.Flavor),
-		Kind: string(plan.File.Kind), Date: plan.File.Layout().DateStamp(), Chunks: plan.Chunks, Runs: st.Runs,
+		Kind: string(plan.File.Kind), Date: plan.File.DateStamp(), Chunks: plan.Chunks, Runs: st.Runs,
 	}
 	if res.SnapshotTime.IsZero() { // assembled by a worker from before the result had it
 		res.SnapshotTime = plan.SnapshotTime
@@ -235,14 +226,14 @@ func DumpWorkflow(ctx workflow.Context, in DumpInput) (DumpResult, error) {
 const dumpPublishOnce = "dump-publish-once"
 
 // beginDump takes the cut, or finds the file published (then the returned result is set).
-func beginDump(ctx workflow.Context, req dumpRequest) (activities.DumpSnapshot, *activities.DumpAssembleResult, error) {
+func beginDump(ctx workflow.Context, req dumpRequest) (activities.DumpCut, *activities.DumpAssembleResult, error) {
 	var a *activities.Dumps
 	if workflow.GetVersion(ctx, dumpPublishOnce, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: time.Minute,
 			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
 		})
-		var snap activities.DumpSnapshot
+		var snap activities.DumpCut
 		err := workflow.ExecuteActivity(sctx, a.DumpSnapshot, activities.DumpSnapshotInput{AsOf: req.asOf}).Get(ctx, &snap)
 		return snap, nil, err
 	}
@@ -254,15 +245,13 @@ func beginDump(ctx workflow.Context, req dumpRequest) (activities.DumpSnapshot, 
 	})
 	var begin activities.DumpBeginResult
 	err := workflow.ExecuteActivity(bctx, a.DumpBegin, activities.DumpBeginInput{
-		File: activities.DumpFileSpec{Date: req.date, Format: req.format, Flavor: req.flavor, Kind: req.kind, Since: req.since},
-		AsOf: req.asOf, ChunkSize: req.chunkSize, EntityTypes: req.entityTypes, Replace: req.force,
+		File: req.file, AsOf: req.asOf, ChunkSize: req.chunkSize, EntityTypes: req.entityTypes, Replace: req.force,
 	}).Get(ctx, &begin)
 	return begin.Snapshot, begin.Published, err
 }
 
 // runDumpChunks runs the unfinished chunks, at most Parallelism at a time, and reports
-// whether the run should continue as new before the rest. It stops starting chunks when the
-// history is long and returns once those in flight have finished, so none is abandoned.
+// whether the run should continue as new before the rest (see chunkRun).
 func runDumpChunks(ctx workflow.Context, st *DumpState) (bool, error) {
 	var a *activities.Dumps
 	plan := st.Plan
@@ -280,60 +269,39 @@ func runDumpChunks(ctx workflow.Context, st *DumpState) (bool, error) {
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 30,
 		},
 	})
-	sel := workflow.NewSelector(ctx)
-	inFlight, next := 0, 0
-	var firstErr error
-	stopping := false
-	for {
-		for !stopping && firstErr == nil && inFlight < plan.Parallelism && next < plan.Chunks {
-			i := next
-			next++
-			if st.isDone(i) {
-				continue
-			}
-			lo := int64(i) * int64(plan.ChunkSize)
-			hi := min(lo+int64(plan.ChunkSize), plan.MaxInternalID)
-			f := workflow.ExecuteActivity(cctx, a.DumpChunk, activities.DumpChunkInput{
+	// Chunk i holds the internal ids (lo, hi].
+	ids := func(i int) (lo, hi int64) {
+		lo = int64(i) * int64(plan.ChunkSize)
+		return lo, min(lo+int64(plan.ChunkSize), plan.MaxInternalID)
+	}
+	return chunkRun{
+		chunks: plan.Chunks, parallelism: plan.Parallelism, done: st.Done,
+		start: func(i int) workflow.Future {
+			lo, hi := ids(i)
+			return workflow.ExecuteActivity(cctx, a.DumpChunk, activities.DumpChunkInput{
 				File: plan.File, Index: i, AfterID: lo, UpToID: hi, SnapshotTime: plan.SnapshotTime, EntityTypes: plan.EntityTypes,
 			})
-			inFlight++
-			sel.AddFuture(f, func(f workflow.Future) {
-				inFlight--
-				var r activities.DumpChunkResult
-				if err := f.Get(ctx, &r); err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("chunk %d (ids %d-%d): %w", i, lo+1, hi, err)
-					}
-					return
-				}
-				st.markDone(r)
-			})
-		}
-		if inFlight == 0 {
-			break
-		}
-		sel.Select(ctx)
-		info := workflow.GetInfo(ctx)
-		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > dumpContinueAfterEvents {
-			stopping = true
-		}
-	}
-	if firstErr != nil {
-		return false, firstErr
-	}
-	return st.ChunksDone < plan.Chunks, nil
+		},
+		finished: func(i int, f workflow.Future) error {
+			var r activities.DumpChunkResult
+			if err := f.Get(ctx, &r); err != nil {
+				lo, hi := ids(i)
+				return fmt.Errorf("chunk %d (ids %d-%d): %w", i, lo+1, hi, err)
+			}
+			st.add(r)
+			return nil
+		},
+	}.run(ctx)
 }
 
-// dumpRequest is a validated DumpInput.
+// dumpRequest is a validated DumpInput: the user's words mapped to the dump package's.
 type dumpRequest struct {
-	format      dump.Format
-	flavor      dump.Flavor
-	kind        dump.Kind
-	since       time.Time
+	// file is the dump file without its Name and Run, which the activity fills in; its Date
+	// is the day, at midnight UTC.
+	file        dump.Layout
 	entityTypes []string
 	parallelism int
 	chunkSize   int
-	date        time.Time // the day, at midnight UTC
 	asOf        time.Time // the cut; zero means now
 	force       bool
 	trigger     string
@@ -362,27 +330,27 @@ func parseDumpInput(ctx workflow.Context, in DumpInput) (dumpRequest, error) {
 	switch {
 	case in.Date != "":
 	case !in.AsOf.IsZero():
-		r.date = in.AsOf.UTC().Truncate(day)
+		r.file.Date = in.AsOf.UTC().Truncate(day)
 	case isScheduled:
-		r.date = scheduled.UTC().Truncate(day)
+		r.file.Date = scheduled.UTC().Truncate(day)
 	default:
-		r.date = now.Truncate(day)
+		r.file.Date = now.Truncate(day)
 	}
 	switch {
 	case !in.AsOf.IsZero():
 		r.asOf = in.AsOf.UTC()
-		if !r.asOf.Truncate(day).Equal(r.date) {
-			return r, permanent.Errorf(permanent.BadInput, "as_of %s is not on the dump's date %s", r.asOf.Format(time.RFC3339Nano), r.date.Format("20060102"))
+		if !r.asOf.Truncate(day).Equal(r.file.Date) {
+			return r, permanent.Errorf(permanent.BadInput, "as_of %s is not on the dump's date %s", r.asOf.Format(time.RFC3339Nano), r.file.Date.Format("20060102"))
 		}
 	case in.Date != "" || isScheduled:
 		// The last microsecond of the day: created_at has microseconds.
-		r.asOf = r.date.Add(day - time.Microsecond)
+		r.asOf = r.file.Date.Add(day - time.Microsecond)
 	}
-	if r.date.After(now) {
-		r.date, r.asOf = now.Truncate(day), time.Time{}
+	if r.file.Date.After(now) {
+		r.file.Date, r.asOf = now.Truncate(day), time.Time{}
 	}
-	if !r.asOf.IsZero() && r.kind == dump.KindIncremental && !r.since.Before(r.asOf) {
-		return r, permanent.Errorf(permanent.BadInput, "since %s is not before the dump's cut %s", r.since.Format(time.RFC3339Nano), r.asOf.Format(time.RFC3339Nano))
+	if !r.asOf.IsZero() && r.file.Kind == dump.KindIncremental && !r.file.Since.Before(r.asOf) {
+		return r, permanent.Errorf(permanent.BadInput, "since %s is not before the dump's cut %s", r.file.Since.Format(time.RFC3339Nano), r.asOf.Format(time.RFC3339Nano))
 	}
 	return r, nil
 }
@@ -392,33 +360,33 @@ func parseDumpFields(in DumpInput) (dumpRequest, error) {
 	var r dumpRequest
 	switch in.Format {
 	case "json", "ttl", "nt":
-		r.format = dump.Format(in.Format)
+		r.file.Format = dump.Format(in.Format)
 	default:
 		return r, fmt.Errorf("format %q: want json, ttl or nt", in.Format)
 	}
 	switch in.Flavor {
 	case "", "full", "all":
-		r.flavor = dump.FlavorFull
+		r.file.Flavor = dump.FlavorFull
 	case "truthy":
-		if r.format == dump.FormatJSON {
+		if r.file.Format == dump.FormatJSON {
 			return r, errors.New("flavor truthy: JSON dumps are only full")
 		}
-		r.flavor = dump.FlavorTruthy
+		r.file.Flavor = dump.FlavorTruthy
 	default:
 		return r, fmt.Errorf("flavor %q: want full or truthy", in.Flavor)
 	}
 	switch in.Kind {
 	case "", "full", "all":
-		r.kind = dump.KindAll
+		r.file.Kind = dump.KindAll
 		if !in.Since.IsZero() {
 			return r, fmt.Errorf("since is set but kind is %q: a since time needs kind incremental", in.Kind)
 		}
 	case "incremental":
-		r.kind = dump.KindIncremental
+		r.file.Kind = dump.KindIncremental
 		if in.Since.IsZero() {
 			return r, errors.New("kind incremental needs a since time")
 		}
-		r.since = in.Since.UTC()
+		r.file.Since = in.Since.UTC()
 	default:
 		return r, fmt.Errorf("kind %q: want full or incremental", in.Kind)
 	}
@@ -438,7 +406,7 @@ func parseDumpFields(in DumpInput) (dumpRequest, error) {
 		if err != nil {
 			return r, fmt.Errorf("date %q: want YYYYMMDD or YYYY-MM-DD", in.Date)
 		}
-		r.date = d
+		r.file.Date = d
 	}
 	return r, nil
 }
@@ -448,12 +416,12 @@ func parseDumpFields(in DumpInput) (dumpRequest, error) {
 func DumpEntityTypes(names []string) ([]string, error) {
 	var letters []string
 	for _, t := range names {
-		letter, ok := activities.EntityTypeLetter(t)
-		if !ok {
-			return nil, fmt.Errorf("entity type %q: want item, property, lexeme or entityschema", t)
+		typ, err := wikibase.ParseEntityType(t)
+		if err != nil {
+			return nil, err
 		}
-		if !slices.Contains(letters, letter) {
-			letters = append(letters, letter)
+		if !slices.Contains(letters, typ.Letter) {
+			letters = append(letters, typ.Letter)
 		}
 	}
 	slices.Sort(letters)
@@ -461,12 +429,11 @@ func DumpEntityTypes(names []string) ([]string, error) {
 }
 
 // planDump fixes the file, the cut and the chunks.
-func planDump(r dumpRequest, snap activities.DumpSnapshot, now time.Time) (DumpPlan, error) {
+func planDump(r dumpRequest, snap activities.DumpCut, now time.Time) (DumpPlan, error) {
+	file := r.file
+	file.Name, file.Date, file.Run = snap.Name, file.Date.UTC().Truncate(24*time.Hour), snap.Run
 	p := DumpPlan{
-		File: activities.DumpFileSpec{
-			Name: snap.Name, Date: r.date.UTC().Truncate(24 * time.Hour), Format: r.format, Flavor: r.flavor, Kind: r.kind, Since: r.since,
-			Run: snap.Run,
-		},
+		File:         file,
 		SnapshotTime: snap.Time, MaxInternalID: snap.MaxInternalID,
 		ChunkSize: r.chunkSize, Parallelism: r.parallelism, EntityTypes: r.entityTypes,
 		StartedAt: now, Trigger: r.trigger,
@@ -480,7 +447,7 @@ func planDump(r dumpRequest, snap activities.DumpSnapshot, now time.Time) (DumpP
 	if p.ChunkSize <= 0 || p.Parallelism <= 0 {
 		return DumpPlan{}, permanent.Errorf(permanent.BadConfig, "chunk size %d and parallelism %d must be positive (DUMP_CHUNK_SIZE, DUMP_PARALLELISM)", p.ChunkSize, p.Parallelism)
 	}
-	if err := p.File.Layout().Validate(); err != nil {
+	if err := p.File.Validate(); err != nil {
 		return DumpPlan{}, permanent.Errorf(permanent.BadInput, "%w", err)
 	}
 	// At least one chunk, so that an empty database still gives a valid (empty) dump.
@@ -493,7 +460,7 @@ func dumpProgress(now time.Time, phase string, st *DumpState) DumpProgress {
 	if st == nil {
 		return p
 	}
-	p.File = st.Plan.File.Layout().FileName()
+	p.File = st.Plan.File.FileName()
 	p.ChunksDone, p.ChunksTotal, p.Runs = st.ChunksDone, st.Plan.Chunks, st.Runs
 	p.Entities, p.Bytes, p.UncompressedBytes = st.Entities, st.CompressedBytes, st.UncompressedBytes
 	if elapsed := now.Sub(st.Plan.StartedAt).Seconds(); elapsed > 0 {

@@ -21,7 +21,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
-var dumpSnap = activities.DumpSnapshot{
+var dumpSnap = activities.DumpCut{
 	Time: time.Date(2026, 1, 4, 2, 0, 0, 123456000, time.UTC), MaxInternalID: 25,
 	Name: "wikibase", ChunkSize: 10, Parallelism: 2, Run: "0a0b0c0d",
 }
@@ -75,7 +75,7 @@ func (c *chunkRecorder) ranges() [][3]int64 {
 type assembleFunc = func(context.Context, activities.DumpAssembleInput) (activities.DumpAssembleResult, error)
 
 func assembleOK(_ context.Context, in activities.DumpAssembleInput) (activities.DumpAssembleResult, error) {
-	l := in.File.Layout()
+	l := in.File
 	return activities.DumpAssembleResult{File: l.FileName(), Key: l.FileKey(), Bytes: 77, SHA256: "ab", EntityCount: 25}, nil
 }
 
@@ -121,7 +121,7 @@ func TestDumpWorkflowChunksTheCutAndAssembles(t *testing.T) {
 		assert.Equal(t, dumpSnap.Time, c.SnapshotTime)
 		assert.Empty(t, c.EntityTypes)
 	}
-	want := activities.DumpFileSpec{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
+	want := dump.Layout{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
 		Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll, Run: "0a0b0c0d"}
 	assert.Equal(t, want, assembled.File)
 	assert.Equal(t, want, rec.chunks[0].File, "the chunks write the parts of the plan's run")
@@ -148,12 +148,12 @@ func TestDumpWorkflowChunksTheCutAndAssembles(t *testing.T) {
 func TestDumpWorkflowResumeSkipsFinishedChunks(t *testing.T) {
 	env, rec := newDumpEnv(t, nil, nil)
 	plan := DumpPlan{
-		File: activities.DumpFileSpec{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
+		File: dump.Layout{Name: "wikibase", Date: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
 			Format: dump.FormatJSON, Flavor: dump.FlavorFull, Kind: dump.KindAll},
 		SnapshotTime: dumpSnap.Time, MaxInternalID: 25, ChunkSize: 10, Chunks: 3, Parallelism: 2,
 		EntityTypes: []string{"P", "Q"},
 	}
-	st := &DumpState{Plan: plan, Done: []uint64{1 << 1}, ChunksDone: 1, Entities: 10, Runs: 1}
+	st := &DumpState{Plan: plan, Done: ChunkSet{1 << 1}, ChunksDone: 1, Entities: 10, Runs: 1}
 	env.ExecuteWorkflow(DumpWorkflow, DumpInput{Format: "json", Resume: st})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
@@ -178,7 +178,7 @@ func TestDumpWorkflowContinuesAsNewCarryingDoneChunks(t *testing.T) {
 	var next DumpInput
 	require.NoError(t, decodePayload(can.Input.Payloads[0].GetData(), &next))
 	require.NotNil(t, next.Resume)
-	assert.Equal(t, []uint64{0b011}, next.Resume.Done)
+	assert.Equal(t, ChunkSet{0b011}, next.Resume.Done)
 	assert.Equal(t, 2, next.Resume.ChunksDone)
 	assert.Equal(t, int64(20), next.Resume.Entities)
 	assert.Equal(t, []string{"P", "Q"}, next.Resume.Plan.EntityTypes)
@@ -281,7 +281,7 @@ func TestDumpWorkflowRejectsBadInput(t *testing.T) {
 		{"kind", DumpInput{Format: "json", Kind: "weekly"}, `kind "weekly": want full or incremental`},
 		{"incremental without since", DumpInput{Format: "json", Kind: "incremental"}, "kind incremental needs a since time"},
 		{"since without incremental", DumpInput{Format: "json", Since: since}, `since is set but kind is "": a since time needs kind incremental`},
-		{"entity type", DumpInput{Format: "json", EntityTypes: []string{"form"}}, `entity type "form": want item, property, lexeme or entityschema`},
+		{"entity type", DumpInput{Format: "json", EntityTypes: []string{"form"}}, `unknown entity type "form": want item, property, lexeme or entityschema (or Q, P, L, E)`},
 		{"parallelism", DumpInput{Format: "json", Parallelism: -1}, "parallelism -1: want 1 to 1000 (0 for DUMP_PARALLELISM)"},
 		{"chunk size", DumpInput{Format: "json", ChunkSize: -5}, "chunk_size -5: want a positive number (0 for DUMP_CHUNK_SIZE)"},
 		{"date", DumpInput{Format: "json", Date: "2026-13-01"}, `date "2026-13-01": want YYYYMMDD or YYYY-MM-DD`},
@@ -306,7 +306,7 @@ func TestDumpWorkflowRejectsBadInput(t *testing.T) {
 
 func TestDumpWorkflowFailsWhenAChunkKeepsFailing(t *testing.T) {
 	env, _ := newDumpEnv(t, func(context.Context, activities.DumpChunkInput) (activities.DumpChunkResult, error) {
-		return activities.DumpChunkResult{}, temporal.NewNonRetryableApplicationError("disk full", "Test", nil)
+		return activities.DumpChunkResult{}, permanent.Errorf(permanent.BadConfig, "disk full")
 	}, nil)
 	env.ExecuteWorkflow(DumpWorkflow, DumpInput{Format: "json"})
 	require.True(t, env.IsWorkflowCompleted())

@@ -10,6 +10,7 @@ import (
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // IDAllocatorInput starts (or continues) the allocator of one entity type. It is defined in
@@ -44,7 +45,7 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 	// Runs started before hand-outs were recorded replay as they ran; their blocks are recorded
 	// as handed out whole when claimed (see ReserveIDRangeInput.HandOutsRecorded).
 	recording := workflow.GetVersion(ctx, "record-hand-outs", workflow.DefaultVersion, 1) == 1
-	typ, typeErr := ids.ParseEntityType(in.EntityType)
+	typ, typeErr := wikibase.ParseEntityType(in.EntityType)
 	prefetchAt := in.PrefetchAt
 	if prefetchAt <= 0 || prefetchAt > 1 {
 		prefetchAt = 0.8
@@ -73,12 +74,12 @@ func IDAllocatorWorkflow(ctx workflow.Context, in IDAllocatorInput) (IDAllocator
 			return fmt.Errorf("allocator %s: %w", workflow.GetInfo(ctx).WorkflowExecution.ID, typeErr)
 		}
 		if req.EntityType != "" {
-			t, err := ids.ParseEntityType(req.EntityType)
+			t, err := wikibase.ParseEntityType(req.EntityType)
 			if err != nil {
 				return err
 			}
 			if t != typ {
-				return fmt.Errorf("this allocator serves %s (%s) IDs, not %s (%s)", typ.Name, typ.Prefix, t.Name, t.Prefix)
+				return fmt.Errorf("this allocator serves %s (%s) IDs, not %s (%s)", typ.Name, typ.Letter, t.Name, t.Letter)
 			}
 		}
 		returnOnly := req.Count == 0 && len(req.Returns) > 0

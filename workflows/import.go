@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -25,11 +28,14 @@ type ImportInput struct {
 	Format string
 	// PropertiesCSV is an optional property_id,datatype CSV (file or URL) loaded first.
 	PropertiesCSV string
-	ChunkLines    int // lines per chunk; 0 means 5000
-	BatchSize     int // entities per transaction; 0 means 200
-	Parallelism   int // chunks in flight; 0 means 2
-	UserID        int64
-	EditSummary   string
+	// ChunkLines (lines per chunk), BatchSize (entities per transaction) and Parallelism
+	// (chunks in flight): 0 means activities.DefaultImportChunkLines, DefaultImportBatchSize
+	// and DefaultImportParallelism.
+	ChunkLines  int
+	BatchSize   int
+	Parallelism int
+	UserID      int64
+	EditSummary string
 
 	// State carried over continue-as-new; empty on the first run.
 	Resume *ImportState
@@ -37,11 +43,48 @@ type ImportInput struct {
 
 // ImportState is where a continued run picks up.
 type ImportState struct {
-	Plan       activities.PlanImportResult
-	Phase      string
+	Plan  activities.PlanImportResult
+	Phase string
+	// Done are the finished chunks of the phase. A state from a run before the chunk runner
+	// (importChunkRunner) has none; its chunks before NextChunk are the finished ones.
+	Done       ChunkSet `json:",omitempty"`
 	NextChunk  int
 	Counts     activities.ImportCounts
 	Rejections []activities.Rejection
+}
+
+// chunksDone is the number of finished chunks of the phase.
+func (st *ImportState) chunksDone() int {
+	if st.Done != nil {
+		return st.Done.Len()
+	}
+	return st.NextChunk
+}
+
+// linesDone is the number of lines of the phase's finished chunks.
+func (st *ImportState) linesDone() int64 {
+	var n int64
+	for i, c := range st.Plan.Chunks {
+		if (st.Done != nil && st.Done.Has(i)) || (st.Done == nil && i < st.NextChunk) {
+			n += int64(c.Lines)
+		}
+	}
+	return n
+}
+
+// add counts a finished chunk and keeps the first MaxImportRejections rejections in input
+// order, whatever the order the chunks finish in: the plan's chunks are in the order of the
+// sources' names and then of their lines.
+func (st *ImportState) add(res activities.ImportChunkResult) {
+	st.Counts.Add(res.Counts)
+	if len(res.Rejections) == 0 {
+		return
+	}
+	st.Rejections = append(st.Rejections, res.Rejections...)
+	slices.SortStableFunc(st.Rejections, func(a, b activities.Rejection) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line))
+	})
+	st.Rejections = st.Rejections[:min(len(st.Rejections), MaxImportRejections)]
 }
 
 // ImportResult is what the import did.
@@ -55,13 +98,13 @@ type ImportResult struct {
 // ImportProgress is the answer of the progress query.
 type ImportProgress struct {
 	Phase       string
-	ChunksDone  int // of both passes
+	ChunksDone  int
 	ChunksTotal int
 	TotalLines  int64
 	TotalBytes  int64
 	// LinesDone counts the lines of the current pass's finished chunks.
 	LinesDone int64
-	// Counts adds up every finished chunk, also those finished ahead of an earlier one.
+	// Counts adds up every finished chunk, in whatever order they finish.
 	Counts activities.ImportCounts
 }
 
@@ -73,9 +116,11 @@ const MaxImportRejections = 1000
 // every second (planning) or every committed batch (chunks).
 const importHeartbeatTimeout = 15 * time.Second
 
-// importChunksPerRun bounds the chunks one run completes before continuing as new, which keeps
-// the history small (about five events per chunk).
-const importChunksPerRun = 400
+// importChunkRunner is the change (workflow.GetVersion) that made ImportWorkflow run its
+// chunks with chunkRun, as the dump does: any chunk that finishes makes room for the next,
+// and a run continues as new when its history is long. Runs from before collect their chunks
+// in order (importChunksInOrder).
+const importChunkRunner = "import-chunk-runner"
 
 // ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: it plans chunks,
 // records the datatypes of the properties in a first pass (so every snak's datatype is known
@@ -87,20 +132,9 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	if in.Resume != nil {
 		st = *in.Resume
 	}
-	// finished are the chunks of the window in flight that have finished: the state moves past
-	// chunks in order only, but progress counts each chunk as it finishes.
-	finished := map[int]activities.ImportChunkResult{}
 	if err := workflow.SetQueryHandler(ctx, QueryImportProgress, func() (ImportProgress, error) {
-		p := ImportProgress{Phase: st.Phase, ChunksDone: st.NextChunk, ChunksTotal: 2 * len(st.Plan.Chunks),
-			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, Counts: st.Counts}
-		for i := range st.NextChunk {
-			p.LinesDone += int64(st.Plan.Chunks[i].Lines)
-		}
-		for i, res := range finished {
-			p.ChunksDone++
-			p.LinesDone += int64(st.Plan.Chunks[i].Lines)
-			p.Counts.Add(res.Counts)
-		}
+		p := ImportProgress{Phase: st.Phase, ChunksDone: st.chunksDone(), ChunksTotal: 2 * len(st.Plan.Chunks),
+			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, LinesDone: st.linesDone(), Counts: st.Counts}
 		switch st.Phase {
 		case ImportPhaseEntities:
 			p.ChunksDone += len(st.Plan.Chunks)
@@ -149,57 +183,44 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	})
 	parallelism := in.Parallelism
 	if parallelism <= 0 {
-		parallelism = 2
+		parallelism = activities.DefaultImportParallelism
 	}
+	runner := workflow.GetVersion(ctx, importChunkRunner, workflow.DefaultVersion, 1)
 	completedThisRun := 0
 	for st.Phase == ImportPhaseDatatypes || st.Phase == ImportPhaseEntities {
 		datatypesOnly := st.Phase == ImportPhaseDatatypes
-		// Each run completes at most importChunksPerRun chunks; the window of chunks in flight
-		// is collected in order, so the state only ever moves past chunks that are done.
-		limit := min(len(st.Plan.Chunks), st.NextChunk+importChunksPerRun-completedThisRun)
-		sel := workflow.NewSelector(ctx)
-		failed := map[int]error{}
-		next := st.NextChunk
-		for st.NextChunk < limit {
-			for next-st.NextChunk < parallelism && next < limit {
-				i := next
-				f := workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
-					Chunk: st.Plan.Chunks[i], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
-					UserID: in.UserID, EditSummary: in.EditSummary,
-				})
-				sel.AddFuture(f, func(f workflow.Future) {
-					var res activities.ImportChunkResult
-					if err := f.Get(ctx, &res); err != nil {
-						failed[i] = err
-						return
-					}
-					finished[i] = res
-				})
-				next++
-			}
-			// Chunks are counted as they finish, in any order; the state moves past the
-			// oldest chunk in flight only, once it has finished (or fails the import).
-			for {
-				if err := failed[st.NextChunk]; err != nil {
-					return ImportResult{}, err
-				}
-				if _, ok := finished[st.NextChunk]; ok {
-					break
-				}
-				sel.Select(ctx)
-			}
-			res := finished[st.NextChunk]
-			delete(finished, st.NextChunk)
-			st.Counts.Add(res.Counts)
-			for _, r := range res.Rejections {
-				if len(st.Rejections) < MaxImportRejections {
-					st.Rejections = append(st.Rejections, r)
-				}
-			}
-			st.NextChunk++
-			completedThisRun++
+		start := func(i int) workflow.Future {
+			return workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
+				Chunk: st.Plan.Chunks[i], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
+				UserID: in.UserID, EditSummary: in.EditSummary,
+			})
 		}
-		if st.NextChunk < len(st.Plan.Chunks) {
+		finished := func(_ int, f workflow.Future) error {
+			var res activities.ImportChunkResult
+			if err := f.Get(ctx, &res); err != nil {
+				return err
+			}
+			st.add(res)
+			return nil
+		}
+		var more bool
+		var err error
+		if runner == workflow.DefaultVersion {
+			more, err = importChunksInOrder(ctx, &st, parallelism, &completedThisRun, start, finished)
+		} else {
+			if st.Done == nil {
+				st.Done = NewChunkSet(len(st.Plan.Chunks))
+				for i := range st.NextChunk {
+					st.Done.Add(i)
+				}
+			}
+			more, err = chunkRun{chunks: len(st.Plan.Chunks), parallelism: parallelism, done: st.Done,
+				start: start, finished: finished}.run(ctx)
+		}
+		if err != nil {
+			return ImportResult{}, err
+		}
+		if more {
 			in.Resume = &st
 			return ImportResult{}, workflow.NewContinueAsNewError(ctx, ImportWorkflow, in)
 		}
@@ -208,7 +229,35 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		} else {
 			st.Phase = ImportPhaseDone
 		}
-		st.NextChunk = 0
+		st.NextChunk, st.Done = 0, nil
 	}
 	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: len(st.Plan.Chunks)}, nil
+}
+
+// importChunksPerRun bounds the chunks one run before importChunkRunner completes before
+// continuing as new.
+const importChunksPerRun = 400
+
+// importChunksInOrder runs a phase's chunks as runs from before importChunkRunner do, so that
+// they replay: a window of parallelism chunks collected in chunk order (the state moves past
+// finished chunks only), at most importChunksPerRun chunks per run. more says chunks are left
+// for a run after continue-as-new.
+func importChunksInOrder(ctx workflow.Context, st *ImportState, parallelism int, completedThisRun *int,
+	start func(i int) workflow.Future, finished func(i int, f workflow.Future) error) (more bool, err error) {
+	limit := min(len(st.Plan.Chunks), st.NextChunk+importChunksPerRun-*completedThisRun)
+	var inFlight []workflow.Future
+	next := st.NextChunk
+	for st.NextChunk < limit {
+		for len(inFlight) < parallelism && next < limit {
+			inFlight = append(inFlight, start(next))
+			next++
+		}
+		if err := finished(st.NextChunk, inFlight[0]); err != nil {
+			return false, err
+		}
+		inFlight = inFlight[1:]
+		st.NextChunk++
+		*completedThisRun++
+	}
+	return st.NextChunk < len(st.Plan.Chunks), nil
 }

@@ -2,9 +2,11 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
@@ -18,7 +20,7 @@ import (
 func planOf(n int) activities.PlanImportResult {
 	p := activities.PlanImportResult{TotalLines: int64(10 * n), TotalBytes: int64(1000 * n)}
 	for i := range n {
-		p.Chunks = append(p.Chunks, activities.ImportChunk{Index: i, Source: "dump.json", Format: "dump", FirstLine: 1 + 10*i, Lines: 10, Bytes: 1000})
+		p.Chunks = append(p.Chunks, activities.SourceChunk{Index: i, Source: "dump.json", Format: "dump", FirstLine: 1 + 10*i, Lines: 10, Bytes: 1000})
 	}
 	return p
 }
@@ -65,22 +67,84 @@ func TestImportWorkflowDatatypesFirstThenEntities(t *testing.T) {
 	assert.Equal(t, ImportProgress{Phase: ImportPhaseDone, ChunksDone: 6, ChunksTotal: 6, TotalLines: 30, TotalBytes: 3000, LinesDone: 30, Counts: out.Counts}, p)
 }
 
-func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+// importUntilContinueAsNew runs an import of chunks chunks in env, which must continue as
+// new, and returns the input of the next run.
+func importUntilContinueAsNew(t *testing.T, env *testsuite.TestWorkflowEnvironment, chunks int) ImportInput {
+	t.Helper()
 	var a *activities.Importer
-	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(importChunksPerRun+5), nil)
+	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(chunks), nil)
 	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(activities.ImportChunkResult{Counts: activities.ImportCounts{Unchanged: 1}}, nil)
 	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json"})
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(err, &can), "want continue-as-new, got %v", err)
-	env.AssertNumberOfCalls(t, "ImportChunk", importChunksPerRun)
 	env.AssertNumberOfCalls(t, "PlanImport", 1)
+	var next ImportInput
+	require.NoError(t, json.Unmarshal(can.Input.Payloads[0].GetData(), &next))
+	require.NotNil(t, next.Resume)
+	return next
 }
 
-func TestImportWorkflowResumesFromState(t *testing.T) {
+func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetContinueAsNewSuggested(true)
+	next := importUntilContinueAsNew(t, env, 5)
+	// The two chunks in flight when the suggestion came finish before the new run.
+	env.AssertNumberOfCalls(t, "ImportChunk", 2)
+	assert.Equal(t, ImportPhaseDatatypes, next.Resume.Phase)
+	assert.Equal(t, ChunkSet{0b11}, next.Resume.Done)
+}
+
+// TestImportWorkflowBeforeTheChunkRunner runs the chunks as runs recorded before
+// importChunkRunner do: in order, continuing as new after importChunksPerRun.
+func TestImportWorkflowBeforeTheChunkRunner(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.OnGetVersion(importChunkRunner, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	next := importUntilContinueAsNew(t, env, importChunksPerRun+5)
+	env.AssertNumberOfCalls(t, "ImportChunk", importChunksPerRun)
+	assert.Equal(t, importChunksPerRun, next.Resume.NextChunk)
+	assert.Nil(t, next.Resume.Done)
+}
+
+// TestImportWorkflowKeepsRejectionsInInputOrder lets the first chunk finish last: the
+// rejections the result keeps are still the first ones of the input.
+func TestImportWorkflowKeepsRejectionsInInputOrder(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(3), nil)
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ImportChunkInput) (activities.ImportChunkResult, error) {
+			if in.DatatypesOnly {
+				return activities.ImportChunkResult{}, nil
+			}
+			if in.Chunk.Index == 0 {
+				time.Sleep(100 * time.Millisecond) // the other chunks finish first
+			}
+			res := activities.ImportChunkResult{Counts: activities.ImportCounts{Rejected: MaxImportRejections}}
+			for l := range MaxImportRejections {
+				res.Rejections = append(res.Rejections, activities.Rejection{Source: "dump.json", Line: MaxImportRejections*in.Chunk.Index + l, Reason: "bad"})
+			}
+			return res, nil
+		})
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Parallelism: 3})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var out ImportResult
+	require.NoError(t, env.GetWorkflowResult(&out))
+	assert.Equal(t, int64(3*MaxImportRejections), out.Counts.Rejected)
+	require.Len(t, out.Rejections, MaxImportRejections)
+	for i, r := range out.Rejections {
+		require.Equal(t, i, r.Line, "rejection %d", i)
+	}
+}
+
+// resumeImport runs ImportWorkflow from st and returns the chunks it imported and its result.
+func resumeImport(t *testing.T, st ImportState) ([]int, ImportResult) {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	var a *activities.Importer
@@ -94,12 +158,24 @@ func TestImportWorkflowResumesFromState(t *testing.T) {
 			seen = append(seen, in.Chunk.Index)
 			return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 1}}, nil
 		})
-	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Resume: &ImportState{
-		Plan: planOf(4), Phase: ImportPhaseEntities, NextChunk: 2, Counts: activities.ImportCounts{Created: 10},
-	}})
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json", Resume: &st})
 	require.NoError(t, env.GetWorkflowError())
 	var out ImportResult
 	require.NoError(t, env.GetWorkflowResult(&out))
+	return seen, out
+}
+
+func TestImportWorkflowResumesFromState(t *testing.T) {
+	seen, out := resumeImport(t, ImportState{
+		Plan: planOf(4), Phase: ImportPhaseEntities, NextChunk: 2, Counts: activities.ImportCounts{Created: 10},
+	})
 	assert.ElementsMatch(t, []int{2, 3}, seen, "no plan, no properties pass, only the remaining chunks")
+	assert.Equal(t, int64(12), out.Counts.Created)
+
+	// A state of the chunk runner names the finished chunks themselves.
+	seen, out = resumeImport(t, ImportState{
+		Plan: planOf(4), Phase: ImportPhaseEntities, Done: ChunkSet{0b1010}, Counts: activities.ImportCounts{Created: 10},
+	})
+	assert.ElementsMatch(t, []int{0, 2}, seen)
 	assert.Equal(t, int64(12), out.Counts.Created)
 }

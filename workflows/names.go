@@ -59,11 +59,3 @@ const (
 	// QueryWatchlistState returns a shard's WatchlistState.
 	QueryWatchlistState = "watchlist-state"
 )
-
-// Scheduled job names (also the schedule IDs and the keys of config.Config.Schedules).
-const (
-	JobGeneralStats        = "general-stats"
-	JobUserStats           = "user-stats"
-	JobBacklinkStats       = "backlink-stats"
-	JobNotificationCleanup = "notification-cleanup"
-)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
+	"github.com/entitybase/entitybase-workers/internal/store"
 )
 
 // ScheduledStartTimeAttr is set by Temporal on every run a Schedule starts: the nominal time
@@ -44,7 +45,7 @@ func resolveJobTime(ctx workflow.Context, date string) (jobTime, error) {
 	}
 	switch {
 	case date != "":
-		day, err := time.Parse(activities.StatDateLayout, date)
+		day, err := time.Parse(store.StatDateLayout, date)
 		if err != nil {
 			return jobTime{}, permanent.Errorf(permanent.BadInput, "date %q is not a day in the form YYYY-MM-DD", date)
 		}
@@ -55,9 +56,9 @@ func resolveJobTime(ctx workflow.Context, date string) (jobTime, error) {
 		return jobTime{StatDate: date, AsOf: asOf, Trigger: trigger}, nil
 	case isScheduled:
 		scheduled = scheduled.UTC()
-		return jobTime{StatDate: scheduled.Format(activities.StatDateLayout), AsOf: scheduled, Trigger: trigger}, nil
+		return jobTime{StatDate: scheduled.Format(store.StatDateLayout), AsOf: scheduled, Trigger: trigger}, nil
 	default:
-		return jobTime{StatDate: now.Format(activities.StatDateLayout), AsOf: now, Trigger: trigger}, nil
+		return jobTime{StatDate: now.Format(store.StatDateLayout), AsOf: now, Trigger: trigger}, nil
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
 )
 
 // TestStatsWorkflowsTakeTheirDayFromTheSchedule checks the stat date rule on every trigger:
@@ -109,7 +110,7 @@ func TestStatsWorkflowReportsActivityFailure(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	var st *activities.Stats
 	env.OnActivity(st.GeneralStats, mock.Anything, mock.Anything).
-		Return(activities.GeneralStatsResult{}, temporal.NewNonRetryableApplicationError("table missing", "BadSchema", nil))
+		Return(activities.GeneralStatsResult{}, permanent.Errorf(permanent.BadConfig, "table missing"))
 	env.ExecuteWorkflow(GeneralStatsWorkflow, GeneralStatsWorkflowInput{Date: "2026-03-01"})
 	require.True(t, env.IsWorkflowCompleted())
 	require.ErrorContains(t, env.GetWorkflowError(), "table missing")

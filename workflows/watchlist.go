@@ -10,7 +10,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/events"
-	"github.com/entitybase/entitybase-workers/internal/watchlist"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 )
 
 // WatchlistInput starts a watchlist shard, or continues one with the state carried over.
@@ -33,7 +33,7 @@ type WatchlistInput struct {
 // WatchlistBatch is the payload of one SignalWatchlistEvents: events of one shard in the
 // order the bridge read them (partition order preserved).
 type WatchlistBatch struct {
-	Events []watchlist.Event
+	Events []kafkabridge.Event
 }
 
 // WatchlistStats are the shard's counters over all its runs.
@@ -135,7 +135,7 @@ func WatchlistWorkflow(ctx workflow.Context, in WatchlistInput) (WatchlistResult
 			size += len(state.Pending[take].Events)
 			take++
 		}
-		var batch []watchlist.Event
+		var batch []kafkabridge.Event
 		for _, b := range state.Pending[:take] {
 			batch = append(batch, b.Events...)
 		}
@@ -164,12 +164,12 @@ func WatchlistWorkflow(ctx workflow.Context, in WatchlistInput) (WatchlistResult
 
 // freshEvents returns the events above the high-water offset of their partition and the
 // high-water offsets after them; duplicates within the batch are dropped too.
-func freshEvents(evs []watchlist.Event, highWater map[int]int64) ([]watchlist.Event, map[int]int64) {
+func freshEvents(evs []kafkabridge.Event, highWater map[int]int64) ([]kafkabridge.Event, map[int]int64) {
 	next := make(map[int]int64, len(highWater))
 	for p, o := range highWater {
 		next[p] = o
 	}
-	var fresh []watchlist.Event
+	var fresh []kafkabridge.Event
 	for _, ev := range evs {
 		if hw, seen := next[ev.Partition]; seen && ev.Offset <= hw {
 			continue

@@ -15,11 +15,11 @@ import (
 
 	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/events"
-	"github.com/entitybase/entitybase-workers/internal/watchlist"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 )
 
-func ev(partition int, offset int64, entity string, rev int64) watchlist.Event {
-	return watchlist.Event{Partition: partition, Offset: offset, Change: events.EntityChange{
+func ev(partition int, offset int64, entity string, rev int64) kafkabridge.Event {
+	return kafkabridge.Event{Partition: partition, Offset: offset, Change: events.EntityChange{
 		EntityID: entity, RevisionID: rev, ChangeType: events.ChangeEdit,
 		ChangedAt: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), UserID: 7,
 	}}
@@ -69,8 +69,8 @@ func TestWatchlistWorkflowDropsRedeliveredEvents(t *testing.T) {
 		{
 			name: "redelivered batch after a bridge restart",
 			batches: []WatchlistBatch{
-				{Events: []watchlist.Event{ev(0, 10, "Q1", 1), ev(1, 4, "Q2", 1)}},
-				{Events: []watchlist.Event{ev(0, 10, "Q1", 1), ev(1, 4, "Q2", 1), ev(0, 11, "Q1", 2)}},
+				{Events: []kafkabridge.Event{ev(0, 10, "Q1", 1), ev(1, 4, "Q2", 1)}},
+				{Events: []kafkabridge.Event{ev(0, 10, "Q1", 1), ev(1, 4, "Q2", 1), ev(0, 11, "Q1", 2)}},
 			},
 			want: [][]string{{"Q1@1", "Q2@1"}, {"Q1@2"}},
 			dups: 2,
@@ -79,8 +79,8 @@ func TestWatchlistWorkflowDropsRedeliveredEvents(t *testing.T) {
 		{
 			name: "stale messages after a rebalance and duplicates inside one batch",
 			batches: []WatchlistBatch{
-				{Events: []watchlist.Event{ev(2, 100, "Q3", 5), ev(2, 101, "Q3", 6)}},
-				{Events: []watchlist.Event{ev(2, 99, "Q3", 4), ev(2, 102, "Q3", 7), ev(2, 102, "Q3", 7)}},
+				{Events: []kafkabridge.Event{ev(2, 100, "Q3", 5), ev(2, 101, "Q3", 6)}},
+				{Events: []kafkabridge.Event{ev(2, 99, "Q3", 4), ev(2, 102, "Q3", 7), ev(2, 102, "Q3", 7)}},
 			},
 			want: [][]string{{"Q3@5", "Q3@6"}, {"Q3@7"}},
 			dups: 2,
@@ -90,8 +90,8 @@ func TestWatchlistWorkflowDropsRedeliveredEvents(t *testing.T) {
 			name: "high-water offsets carried over from an earlier run",
 			in:   WatchlistInput{HighWater: map[int]int64{0: 50}},
 			batches: []WatchlistBatch{
-				{Events: []watchlist.Event{ev(0, 50, "Q1", 1), ev(3, 0, "Q9", 1)}},
-				{Events: []watchlist.Event{ev(0, 49, "Q1", 1)}},
+				{Events: []kafkabridge.Event{ev(0, 50, "Q1", 1), ev(3, 0, "Q9", 1)}},
+				{Events: []kafkabridge.Event{ev(0, 49, "Q1", 1)}},
 			},
 			want: [][]string{{"Q9@1"}},
 			dups: 2,
@@ -126,11 +126,11 @@ func TestWatchlistWorkflowContinuesAsNewWithDrainedSignalsAndState(t *testing.T)
 			return activities.CreateNotificationsResult{Inserted: 2 * len(in.Changes)}, nil
 		}).After(time.Second) // signals arrive while the first batch is applied
 	batches := []WatchlistBatch{
-		{Events: []watchlist.Event{ev(0, 1, "Q1", 1)}},
-		{Events: []watchlist.Event{ev(0, 2, "Q1", 2), ev(1, 1, "Q2", 1)}},
-		{Events: []watchlist.Event{ev(0, 2, "Q1", 2), ev(0, 3, "Q1", 3)}},
-		{Events: []watchlist.Event{ev(1, 2, "Q2", 2)}},
-		{Events: []watchlist.Event{ev(1, 3, "Q2", 3)}},
+		{Events: []kafkabridge.Event{ev(0, 1, "Q1", 1)}},
+		{Events: []kafkabridge.Event{ev(0, 2, "Q1", 2), ev(1, 1, "Q2", 1)}},
+		{Events: []kafkabridge.Event{ev(0, 2, "Q1", 2), ev(0, 3, "Q1", 3)}},
+		{Events: []kafkabridge.Event{ev(1, 2, "Q2", 2)}},
+		{Events: []kafkabridge.Event{ev(1, 3, "Q2", 3)}},
 	}
 	// Batch 0 starts the first step (1 s); batches 1 and 2 queue up meanwhile and are
 	// applied together in the second step (1 s to 2 s); batches 3 and 4 arrive during it
@@ -166,7 +166,7 @@ func TestWatchlistWorkflowContinuesAsNewWhenTheServerSuggests(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetContinueAsNewSuggested(true)
-	pending := []WatchlistBatch{{Events: []watchlist.Event{ev(0, 1, "Q1", 1)}}}
+	pending := []WatchlistBatch{{Events: []kafkabridge.Event{ev(0, 1, "Q1", 1)}}}
 	env.ExecuteWorkflow(WatchlistWorkflow, WatchlistInput{Topic: "t", Pending: pending})
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(env.GetWorkflowError(), &can))

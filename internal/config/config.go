@@ -1,6 +1,8 @@
 // Package config reads the one validated configuration of the worker and the CLI from the
 // environment. Every variable is declared once in vars (name, default, meaning), which is
-// also what the README's table and `starter config` print.
+// also what the README's table and `starter config` print; the ID_MIN_* variables come from
+// the table of entity types (wikibase.EntityTypes) and each scheduled job's *_SCHEDULE and
+// *_ENABLED from the table of jobs (workflows.ScheduledJobs).
 package config
 
 import (
@@ -20,6 +22,8 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
+	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 // Config is the whole configuration, read once at start.
@@ -55,7 +59,7 @@ type Config struct {
 	OutboxPollInterval   time.Duration
 
 	IDRangeSize  int64
-	IDMin        map[string]int64 // by prefix: Q, P, L, E
+	IDMin        map[string]int64 // by type letter (wikibase.EntityTypes)
 	IDPrefetchAt float64
 	IDLeaseSize  int64
 
@@ -68,7 +72,7 @@ type Config struct {
 	NotificationMaxPerUser  int
 	NotificationDeleteBatch int
 
-	Schedules     map[string]Schedule // by job name, see ScheduledJobs
+	Schedules     map[string]Schedule // by job name, see workflows.ScheduledJobs
 	CatchupWindow time.Duration
 
 	DumpURL         string
@@ -82,16 +86,6 @@ type Config struct {
 type Schedule struct {
 	Cron    string
 	Enabled bool
-}
-
-// ScheduledJobs are the jobs with a Temporal Schedule, with their env prefix and default cron.
-var ScheduledJobs = []struct{ Name, Env, Default, About string }{
-	{"general-stats", "GENERAL_STATS", "0 2 * * *", "general statistics"},
-	{"user-stats", "USER_STATS", "0 2 * * *", "user statistics"},
-	{"backlink-stats", "BACKLINK_STATS", "0 2 * * *", "backlink statistics"},
-	{"notification-cleanup", "NOTIFICATION_CLEANUP", "0 * * * *", "notification cleanup"},
-	{"json-dump", "JSON_DUMP", "0 2 * * 0", "the weekly JSON dump"},
-	{"ttl-dump", "TTL_DUMP", "0 3 * * 0", "the weekly Turtle dump"},
 }
 
 // Var documents one environment variable.
@@ -136,10 +130,11 @@ func init() {
 		{"OUTBOX_POLL_INTERVAL", "500ms", "how often the outbox relay looks for new events", durRange(func(c *Config) *time.Duration { return &c.OutboxPollInterval }, time.Millisecond, time.Minute)},
 
 		{"ID_RANGE_SIZE", "1000000", "IDs per block claimed in id_ranges", int64Range(func(c *Config) *int64 { return &c.IDRangeSize }, 10, 1<<40)},
-		{"ID_MIN_Q", "1", "lowest item ID handed out", idMin("Q")},
-		{"ID_MIN_P", "1", "lowest property ID handed out", idMin("P")},
-		{"ID_MIN_L", "1", "lowest lexeme ID handed out", idMin("L")},
-		{"ID_MIN_E", "1", "lowest entity schema ID handed out", idMin("E")},
+	}
+	for _, t := range wikibase.EntityTypes {
+		vars = append(vars, Var{"ID_MIN_" + t.Letter, "1", "lowest " + t.Noun + " ID handed out", idMin(t.Letter)})
+	}
+	vars = append(vars, []Var{
 		{"ID_PREFETCH_AT", "0.8", "block utilisation at which the next block is reserved (0 < x ≤ 1)", fraction(func(c *Config) *float64 { return &c.IDPrefetchAt })},
 		{"ID_LEASE_SIZE", "1000", "IDs a process leases from the allocator at a time", int64Range(func(c *Config) *int64 { return &c.IDLeaseSize }, 1, 10000)},
 
@@ -160,11 +155,10 @@ func init() {
 		{"DUMP_CHUNK_SIZE", "10000", "entities per dump chunk", intRange(func(c *Config) *int { return &c.DumpChunkSize }, 1, 10000000)},
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},
 		{"WIKIBASE_CONFIG", "", "JSON file with concept/data URIs, sites and RDF settings (default: Wikidata's)", checked(func(c *Config) *string { return &c.WikibaseConfig }, checkWikibaseConfig)},
-	}
-	for _, job := range ScheduledJobs {
-		job := job
+	}...)
+	for _, job := range workflows.ScheduledJobs {
 		vars = append(vars,
-			Var{job.Env + "_SCHEDULE", job.Default, "cron (5 fields, UTC) of " + job.About, func(c *Config, v string) error {
+			Var{job.Env + "_SCHEDULE", job.Cron, "cron (5 fields, UTC) of " + job.About, func(c *Config, v string) error {
 				if err := ValidateCron(v); err != nil {
 					return err
 				}

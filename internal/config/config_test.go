@@ -11,6 +11,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -34,7 +35,7 @@ func TestDefaults(t *testing.T) {
 	require.True(t, strings.HasPrefix(c.WorkerID, host+"-"), c.WorkerID)
 	require.Equal(t, config.Schedule{Cron: "0 2 * * 0", Enabled: true}, c.Schedules["json-dump"])
 	require.Equal(t, config.Schedule{Cron: "0 * * * *", Enabled: true}, c.Schedules["notification-cleanup"])
-	require.Len(t, c.Schedules, len(config.ScheduledJobs))
+	require.Len(t, c.Schedules, len(workflows.ScheduledJobs))
 	require.Equal(t, store.Limits{EntityBytes: 2 << 20, LabelChars: 250, DescriptionChars: 250, AliasChars: 250}, c.EntityLimits)
 }
 
@@ -162,7 +163,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		"ALIAS_MAX_CHARS":           {{"lots", "from 1 to 10000"}},
 		"DUMP_PARALLELISM":          {{"0", "from 1 to 1024"}},
 	}
-	for _, job := range config.ScheduledJobs {
+	for _, job := range workflows.ScheduledJobs {
 		cases[job.Env+"_SCHEDULE"] = []struct{ value, want string }{{"0 2 * *", "has 4 fields, want 5"}, {"0 25 * * *", "hour field"}}
 		cases[job.Env+"_ENABLED"] = []struct{ value, want string }{{"paused", "want true or false"}}
 	}

@@ -59,6 +59,8 @@ type Store interface {
 	RemoveAbandoned(ctx context.Context, prefix string) (int, error)
 	// Close releases the backend's resources.
 	Close() error
+	// String names the store in messages: its URL.
+	String() string
 }
 
 // ObjectWriter is a streaming write into a Store.

@@ -7,7 +7,7 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// Header keys of a dead-lettered message. The original message's own headers
+// Header keys of a dead-lettered message. The message's own headers
 // are kept as they were.
 const (
 	HeaderError             = "error"
@@ -22,7 +22,7 @@ const (
 const maxReasonBytes = 1024
 
 // DeadLetterHeaders returns the headers for sending original to a dead-letter
-// topic: the original's headers followed by why it failed, where it came from
+// topic: the message's own headers followed by why it failed, where it came from
 // and which consumer group gave up on it, so an operator can find and replay it.
 func DeadLetterHeaders(original kafka.Message, group string, reason error) []kafka.Header {
 	text := "unknown error"

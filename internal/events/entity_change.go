@@ -4,11 +4,12 @@
 // written by the entity-diff workflow) and the headers of dead-lettered
 // messages.
 //
-// The Python original declares one entity_change schema (long field names)
-// but puts another on the wire (short aliases, malformed timestamps such as
+// entitybase-backend (the Python service whose background workers these
+// replace) declares one entity_change schema (long field names) but puts
+// another on the wire (short aliases, malformed timestamps such as
 // "...+00:00Z", user ids as strings). ParseEntityChange accepts both so the Go
-// workers can run beside the original producer; Marshal always writes the
-// canonical long form.
+// workers can run beside that producer; Marshal always writes the canonical
+// long form.
 package events
 
 import (
@@ -16,10 +17,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Topic names shared by producers and consumers.
@@ -32,7 +34,7 @@ const (
 // ChangeType says what kind of change an entity_change event reports.
 type ChangeType string
 
-// The change types of the original's ChangeType enum. The declared schema
+// The change types of entitybase-backend's ChangeType enum. The declared schema
 // lists only the first ten; the producer emits all of them.
 const (
 	ChangeCreation           ChangeType = "creation"
@@ -53,7 +55,7 @@ const (
 	ChangePreferencesUpdated ChangeType = "preferences_updated"
 )
 
-// ChangeTypes lists every known change type in the original's order.
+// ChangeTypes lists every known change type in the order of entitybase-backend's enum.
 var ChangeTypes = []ChangeType{
 	ChangeCreation, ChangeEdit, ChangeRedirect, ChangeUnredirect,
 	ChangeArchival, ChangeUnarchival, ChangeLock, ChangeUnlock,
@@ -72,11 +74,6 @@ func (t ChangeType) Known() bool {
 	return false
 }
 
-var (
-	entityIDPattern   = regexp.MustCompile(`^[QPLE][1-9][0-9]*$`)
-	propertyIDPattern = regexp.MustCompile(`^P[1-9][0-9]*$`)
-)
-
 // EntityChange is one entitybase.entity_change event in canonical form.
 type EntityChange struct {
 	EntityID       string     `json:"entity_id"`
@@ -93,7 +90,7 @@ type EntityChange struct {
 
 // Validate checks every field and names the first one that is wrong.
 func (c EntityChange) Validate() error {
-	if !entityIDPattern.MatchString(c.EntityID) {
+	if !wikibase.IsEntityID(c.EntityID) {
 		return fmt.Errorf("entity_id %q: want an entity id like Q42, P31, L5 or E1", c.EntityID)
 	}
 	if c.RevisionID < 1 {
@@ -118,7 +115,7 @@ func (c EntityChange) Validate() error {
 		return fmt.Errorf("user_id %d: must not be negative", c.UserID)
 	}
 	for i, p := range c.ChangedProperties {
-		if !propertyIDPattern.MatchString(p) {
+		if !wikibase.IsPropertyID(p) {
 			return fmt.Errorf("changed_properties[%d] %q: want a property id like P31", i, p)
 		}
 	}
@@ -142,7 +139,8 @@ func (c EntityChange) Marshal() ([]byte, error) {
 	return b, nil
 }
 
-// fieldName pairs a canonical field name with the original's short alias.
+// fieldName pairs a canonical field name with the short alias entitybase-backend's
+// producer sends.
 type fieldName struct{ long, short string }
 
 var (
@@ -160,7 +158,7 @@ var (
 )
 
 // ParseEntityChange decodes an entity_change message in either the canonical
-// form or the original's short form and validates it.
+// form or the short form entitybase-backend's producer sends, and validates it.
 //
 // A message may carry both names for a field only if it carries both names
 // for every field it sets and each pair agrees; anything else mixes the forms
@@ -268,7 +266,7 @@ func decodeFields(raw map[string]json.RawMessage) (EntityChange, error) {
 			return c, err
 		}
 	}
-	// from_rev is null for creations in the original's wire format.
+	// from_rev is null for creations in entitybase-backend's short form.
 	if v, name, ok := lookup(raw, fieldFromRevision); ok && !isNull(v) {
 		if c.FromRevisionID, err = decodeInt(v, name); err != nil {
 			return c, err
@@ -324,7 +322,7 @@ func decodeInt(v json.RawMessage, name string) (int64, error) {
 	return n, nil
 }
 
-// decodeUserID accepts a number or a decimal string: the original sends "123".
+// decodeUserID accepts a number or a decimal string: entitybase-backend sends "123".
 func decodeUserID(v json.RawMessage, name string) (int64, error) {
 	s := strings.TrimSpace(string(v))
 	if strings.HasPrefix(s, `"`) {
@@ -353,7 +351,7 @@ func abbreviate(v json.RawMessage) string {
 }
 
 // ParseTimestamp reads the timestamps producers actually send: RFC 3339 with
-// or without fractional seconds, the original's "+00:00Z" (an offset followed
+// or without fractional seconds, entitybase-backend's "+00:00Z" (an offset followed
 // by a stray Z), and naive times with or without a trailing Z, which are UTC.
 // The result is in UTC.
 func ParseTimestamp(s string) (time.Time, error) {

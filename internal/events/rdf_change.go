@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // RDFChangeSchema is the $schema of the rdf_change events the entity-diff
@@ -77,7 +79,7 @@ func (c RDFChange) Validate() error {
 	if c.Meta.DT.IsZero() {
 		return errors.New("meta.dt: missing")
 	}
-	if !entityIDPattern.MatchString(c.EntityID) {
+	if !wikibase.IsEntityID(c.EntityID) {
 		return fmt.Errorf("entity_id %q: want an entity id like Q42", c.EntityID)
 	}
 	if c.RevID < 1 {

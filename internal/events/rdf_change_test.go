@@ -105,7 +105,7 @@ func TestDeadLetter(t *testing.T) {
 		{Key: HeaderOriginalOffset, Value: []byte("12345")},
 		{Key: HeaderConsumerGroup, Value: []byte("watchlist-consumer")},
 	}, dl.Headers)
-	// The original's header slice must not be aliased by the dead letter.
+	// The dead-lettered message's header slice must not be aliased by the dead letter.
 	assert.Len(t, original.Headers, 1)
 
 	long := DeadLetterHeaders(original, "g", errors.New(strings.Repeat("é", 1000)))

@@ -26,7 +26,8 @@ import (
 // Check reports whether one dependency works.
 type Check func(ctx context.Context) error
 
-// Report is the body of /health, the original's shape with real content.
+// Report is the body of /health: the shape of the health response of entitybase-backend's
+// workers, with real content.
 type Report struct {
 	Status      string         `json:"status"` // healthy, degraded (a component stalled) or unhealthy (a dependency failed)
 	WorkerID    string         `json:"worker_id"`

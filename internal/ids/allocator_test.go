@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 func TestParseEntityType(t *testing.T) {
@@ -16,15 +18,15 @@ func TestParseEntityType(t *testing.T) {
 		{in: "sense", err: `unknown entity type "sense"`}, {in: "", err: `unknown entity type ""`},
 	}
 	for _, tc := range cases {
-		got, err := ParseEntityType(tc.in)
+		got, err := wikibase.ParseEntityType(tc.in)
 		if tc.err != "" {
 			require.ErrorContains(t, err, tc.err)
 			continue
 		}
 		require.NoError(t, err)
-		require.Equal(t, tc.want, got.Prefix, tc.in)
+		require.Equal(t, tc.want, got.Letter, tc.in)
 	}
-	require.Equal(t, "Q42", EntityTypes[0].Format(42))
+	require.Equal(t, "Q42", wikibase.EntityTypes[0].ID(42))
 }
 
 func TestAllocatorTakesInOrderAcrossBlocks(t *testing.T) {

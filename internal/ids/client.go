@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Options configure a Client.
@@ -55,8 +57,8 @@ func NewClient(tc client.Client, opts Options) (*Client, error) {
 	}
 	c := &Client{tc: tc, opts: opts, pools: map[string]*leasePool{}}
 	c.bg, c.cancel = context.WithCancel(context.Background())
-	for _, t := range EntityTypes {
-		c.pools[t.Prefix] = &leasePool{c: c, typ: t, want: opts.LeaseSize}
+	for _, t := range wikibase.EntityTypes {
+		c.pools[t.Letter] = &leasePool{c: c, typ: t, want: opts.LeaseSize}
 	}
 	return c, nil
 }
@@ -78,24 +80,24 @@ func defaultHolder() string {
 // ascending order. It serves them from a leased sub-block in memory and refills ahead of
 // time, so it waits on the allocator only when demand outruns the lease.
 func (c *Client) Next(ctx context.Context, entityType string, n int) ([]int64, error) {
-	t, err := ParseEntityType(entityType)
+	t, err := wikibase.ParseEntityType(entityType)
 	if err != nil {
 		return nil, err
 	}
 	if n < 1 || n > MaxCount {
 		return nil, fmt.Errorf("ids: count must be between 1 and %d, got %d", MaxCount, n)
 	}
-	return c.pools[t.Prefix].next(ctx, int64(n))
+	return c.pools[t.Letter].next(ctx, int64(n))
 }
 
 // Allocate asks the allocator for n IDs directly, one Update per call, without a lease: for
 // one-off callers such as `starter ids next`.
 func (c *Client) Allocate(ctx context.Context, entityType string, n int) ([]Run, error) {
-	t, err := ParseEntityType(entityType)
+	t, err := wikibase.ParseEntityType(entityType)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.update(ctx, t, AllocateRequest{EntityType: t.Prefix, Count: int64(n)})
+	res, err := c.update(ctx, t, AllocateRequest{EntityType: t.Letter, Count: int64(n)})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ var ErrNotStarted = errors.New("allocator not started")
 
 // Status queries the allocator of entityType.
 func (c *Client) Status(ctx context.Context, entityType string) (Status, error) {
-	t, err := ParseEntityType(entityType)
+	t, err := wikibase.ParseEntityType(entityType)
 	if err != nil {
 		return Status{}, err
 	}
@@ -115,7 +117,7 @@ func (c *Client) Status(ctx context.Context, entityType string) (Status, error) 
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return Status{EntityType: t.Prefix}, fmt.Errorf("%s: %w", WorkflowID(t, c.opts.Scope), ErrNotStarted)
+			return Status{EntityType: t.Letter}, fmt.Errorf("%s: %w", WorkflowID(t, c.opts.Scope), ErrNotStarted)
 		}
 		return Status{}, fmt.Errorf("query %s: %w", WorkflowID(t, c.opts.Scope), err)
 	}
@@ -131,8 +133,8 @@ func (c *Client) Status(ctx context.Context, entityType string) (Status, error) 
 // they expire and are recorded as abandoned.
 func (c *Client) Close(ctx context.Context) error {
 	var errs []error
-	for _, t := range EntityTypes {
-		if err := c.pools[t.Prefix].close(ctx); err != nil {
+	for _, t := range wikibase.EntityTypes {
+		if err := c.pools[t.Letter].close(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -141,7 +143,7 @@ func (c *Client) Close(ctx context.Context) error {
 }
 
 // update sends one allocate Update, starting the allocator if it is not running.
-func (c *Client) update(ctx context.Context, t EntityType, req AllocateRequest) (AllocateResult, error) {
+func (c *Client) update(ctx context.Context, t wikibase.EntityType, req AllocateRequest) (AllocateResult, error) {
 	var res AllocateResult
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -162,12 +164,12 @@ func (c *Client) update(ctx context.Context, t EntityType, req AllocateRequest) 
 	return res, nil
 }
 
-func (c *Client) updateOnce(ctx context.Context, t EntityType, req AllocateRequest) (AllocateResult, error) {
+func (c *Client) updateOnce(ctx context.Context, t wikibase.EntityType, req AllocateRequest) (AllocateResult, error) {
 	start := c.tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       WorkflowID(t, c.opts.Scope),
 		TaskQueue:                c.opts.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, AllocatorWorkflowType, AllocatorInput{EntityType: t.Prefix, PrefetchAt: c.opts.PrefetchAt})
+	}, AllocatorWorkflowType, AllocatorInput{EntityType: t.Letter, PrefetchAt: c.opts.PrefetchAt})
 	h, err := c.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -196,7 +198,7 @@ const maxLeaseGrowth = 4
 // leasePool serves one type's IDs from this process's leases.
 type leasePool struct {
 	c   *Client
-	typ EntityType
+	typ wikibase.EntityType
 
 	mu        sync.Mutex
 	leases    []*heldLease // in the order granted
@@ -305,7 +307,7 @@ func (p *leasePool) runRefill(r *refill, size int64, returns []LeaseReturn) {
 	// Timed before the request: the lease's age is never underestimated.
 	sent := time.Now()
 	res, err := p.c.update(ctx, p.typ, AllocateRequest{
-		EntityType: p.typ.Prefix, Count: size, Holder: p.c.opts.Holder, LeaseTTL: p.c.opts.LeaseTTL, Returns: returns,
+		EntityType: p.typ.Letter, Count: size, Holder: p.c.opts.Holder, LeaseTTL: p.c.opts.LeaseTTL, Returns: returns,
 	})
 	p.mu.Lock()
 	if err != nil {
@@ -345,6 +347,6 @@ func (p *leasePool) close(ctx context.Context) error {
 	if len(returns) == 0 {
 		return nil
 	}
-	_, err := p.c.update(ctx, p.typ, AllocateRequest{EntityType: p.typ.Prefix, Holder: p.c.opts.Holder, Returns: returns})
+	_, err := p.c.update(ctx, p.typ, AllocateRequest{EntityType: p.typ.Letter, Holder: p.c.opts.Holder, Returns: returns})
 	return err
 }

@@ -9,38 +9,10 @@
 package ids
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
-
-// EntityType is one kind of entity that gets numbered IDs.
-type EntityType struct {
-	Name   string // item, property, lexeme, entityschema
-	Prefix string // Q, P, L, E
-}
-
-// EntityTypes are the known types, in the order status lists them.
-var EntityTypes = []EntityType{
-	{Name: "item", Prefix: "Q"},
-	{Name: "property", Prefix: "P"},
-	{Name: "lexeme", Prefix: "L"},
-	{Name: "entityschema", Prefix: "E"},
-}
-
-// ParseEntityType accepts a type's name or prefix in any case ("item", "Q", "q").
-func ParseEntityType(s string) (EntityType, error) {
-	for _, t := range EntityTypes {
-		if strings.EqualFold(s, t.Name) || strings.EqualFold(s, t.Prefix) {
-			return t, nil
-		}
-	}
-	return EntityType{}, fmt.Errorf("unknown entity type %q: want one of item (Q), property (P), lexeme (L), entityschema (E)", s)
-}
-
-// Format renders a numeric ID with the type's prefix, as Wikibase does ("Q42").
-func (t EntityType) Format(n int64) string { return t.Prefix + strconv.FormatInt(n, 10) }
 
 // Names of the allocator workflow and its handlers. The workflow is registered under its Go
 // function name, which AllocatorWorkflowType must match (an integration test proves it).
@@ -56,7 +28,7 @@ const (
 
 // WorkflowID is the ID of the allocator of t. A non-empty scope gives a separate allocator
 // (tests, or two deployments sharing one Temporal namespace).
-func WorkflowID(t EntityType, scope string) string {
+func WorkflowID(t wikibase.EntityType, scope string) string {
 	if scope == "" {
 		return WorkflowIDPrefix + t.Name
 	}

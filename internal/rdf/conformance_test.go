@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
@@ -149,7 +149,7 @@ func loadFixtureEntity(t *testing.T, dir, id string) *wikibase.Entity {
 }
 
 func TestWikibaseConformance(t *testing.T) {
-	dir := filepath.Join(testdata.SharedDir(t), "fixtures", "wikibase-rdf")
+	dir := filepath.Join(fixtures.SharedDir(t), "fixtures", "wikibase-rdf")
 	cases := conformanceCases()
 	// Four more below: the dump header and the property entity's three.
 	t.Run(fmt.Sprintf("%d_cases", len(cases)+4), func(t *testing.T) {

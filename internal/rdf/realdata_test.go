@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
@@ -84,7 +84,7 @@ func uriPatternsFrom(want map[string]bool) map[string]string {
 // declarations, novalue restrictions and incoming redirects) and (2) the
 // version info on the data node, which dumps leave out.
 func TestWikidataEntities(t *testing.T) {
-	dir := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata")
+	dir := filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata")
 	csv, err := os.Open(filepath.Join(dir, "properties.csv"))
 	if err != nil {
 		t.Fatal(err)

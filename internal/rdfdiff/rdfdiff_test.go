@@ -228,7 +228,7 @@ func (ed *editor) edit(e *wikibase.Entity) *wikibase.Entity {
 }
 
 // TestPublishedDiffsReproduceLatestRevision is the property test of the
-// issue: for random edit sequences (with deletions, undeletions and
+// entity diff: for random edit sequences (with deletions, undeletions and
 // redirects) of synthetic entities, applying the published changes in order
 // to an empty set gives exactly the RDF of the latest revision, shared nodes
 // included, also when changes are split into many small messages.

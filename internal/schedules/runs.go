@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+
+	"github.com/entitybase/entitybase-workers/workflows"
 )
 
 // Memo keys the job workflows set when they finish (see workflows.MemoResult, MemoError).
@@ -78,7 +80,7 @@ func outcome(memo *commonpb.Memo) (any, string) {
 // schedule that started them. Jobs that never ran are absent.
 func LastRuns(ctx context.Context, c client.Client, o Options) (map[string]Run, error) {
 	out := map[string]Run{}
-	for _, j := range Jobs {
+	for _, j := range workflows.ScheduledJobs {
 		query := fmt.Sprintf(`(EntitybaseJob = '%s' OR TemporalScheduledById = '%s') AND TaskQueue = '%s'`,
 			j.Name, o.ScheduleID(j.Name), o.TaskQueue)
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1})
@@ -113,7 +115,7 @@ func HealthDetail(c client.Client, o Options, refresh time.Duration) func() any 
 			return map[string]any{"error": err.Error()}
 		}
 		view := map[string]any{}
-		for _, j := range Jobs {
+		for _, j := range workflows.ScheduledJobs {
 			if r, ok := runs[j.Name]; ok {
 				view[j.Name] = r
 			} else {

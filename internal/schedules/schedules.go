@@ -1,8 +1,7 @@
 // Package schedules keeps the project's Temporal Schedules in line with the configuration:
-// one schedule per scheduled job (stats, notification cleanup, dumps), created or updated
-// idempotently by `starter schedules apply` and shown by `starter schedules list`. The table
-// of jobs is data: each names the workflow type it starts and that workflow's input, so a
-// job's workflow need not be linked into this package (or exist yet) to be scheduled.
+// one schedule per job of workflows.ScheduledJobs (stats, notification cleanup, dumps),
+// created or updated idempotently by `starter schedules apply` and shown by `starter
+// schedules list`.
 package schedules
 
 import (
@@ -20,41 +19,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/workflows"
 )
-
-// DumpInput is the input of the DumpWorkflow a dump schedule starts, in the workflow's own
-// JSON field names.
-type DumpInput struct {
-	Format string `json:"format"` // json or ttl
-	Flavor string `json:"flavor"` // full (truthy is started by hand)
-	Kind   string `json:"kind"`   // full
-}
-
-// Job is one scheduled job.
-type Job struct {
-	// Name is the job name: the key of config.Config.Schedules and the schedule ID (after
-	// Options.IDPrefix).
-	Name string
-	// WorkflowType is the registered name of the workflow the schedule starts.
-	WorkflowType string
-	// Input is the workflow's single argument.
-	Input any
-	// About says what the job does, for the schedule's note and `schedules list`.
-	About string
-}
-
-// emptyInput makes a stats workflow compute its day from the schedule's nominal time.
-var emptyInput = struct{}{}
-
-// Jobs are every scheduled job, in the order of config.ScheduledJobs.
-var Jobs = []Job{
-	{"general-stats", "GeneralStatsWorkflow", emptyInput, "general statistics of the current entities → general_daily_stats"},
-	{"user-stats", "UserStatsWorkflow", emptyInput, "total and active users → user_daily_stats"},
-	{"backlink-stats", "BacklinkStatsWorkflow", emptyInput, "backlink totals and top entities → backlink_statistics"},
-	{"notification-cleanup", "NotificationCleanupWorkflow", emptyInput, "per-user notification retention and limits"},
-	{"json-dump", "DumpWorkflow", DumpInput{Format: "json", Flavor: "full", Kind: "full"}, "weekly full JSON dump"},
-	{"ttl-dump", "DumpWorkflow", DumpInput{Format: "ttl", Flavor: "full", Kind: "full"}, "weekly full Turtle dump"},
-}
 
 // Memo keys of the schedules' workflow action. The cron string is kept there because the
 // server compiles cron expressions into calendars and does not describe them back; the
@@ -109,7 +75,7 @@ type Applied struct {
 
 // desired is the schedule a job should have.
 type desired struct {
-	job        Job
+	job        workflows.ScheduledJob
 	id         string
 	cron       string
 	enabled    bool
@@ -117,7 +83,7 @@ type desired struct {
 	input      *commonpb.Payload
 }
 
-func (o Options) desired(j Job) (desired, error) {
+func (o Options) desired(j workflows.ScheduledJob) (desired, error) {
 	s, ok := o.Schedules[j.Name]
 	if !ok {
 		return desired{}, fmt.Errorf("no schedule configured for job %s", j.Name)
@@ -129,17 +95,7 @@ func (o Options) desired(j Job) (desired, error) {
 	if err != nil {
 		return desired{}, fmt.Errorf("encode the input of %s: %w", j.Name, err)
 	}
-	return desired{job: j, id: o.ScheduleID(j.Name), cron: s.Cron, enabled: s.Enabled, enabledVar: enabledVar(j.Name), input: input}, nil
-}
-
-// enabledVar names job's *_ENABLED variable.
-func enabledVar(job string) string {
-	for _, j := range config.ScheduledJobs {
-		if j.Name == job {
-			return j.Env + "_ENABLED"
-		}
-	}
-	return job + " enabled"
+	return desired{job: j, id: o.ScheduleID(j.Name), cron: s.Cron, enabled: s.Enabled, enabledVar: j.Env + "_ENABLED", input: input}, nil
 }
 
 func (o Options) action(d desired) *client.ScheduleWorkflowAction {
@@ -172,8 +128,8 @@ func Apply(ctx context.Context, c client.Client, o Options) ([]Applied, error) {
 		return nil, fmt.Errorf("SCHEDULE_CATCHUP_WINDOW=%s: want at least %s", o.CatchupWindow, config.MinCatchupWindow)
 	}
 	// Check every job before touching any schedule, so a bad cron changes nothing.
-	all := make([]desired, 0, len(Jobs))
-	for _, j := range Jobs {
+	all := make([]desired, 0, len(workflows.ScheduledJobs))
+	for _, j := range workflows.ScheduledJobs {
 		d, err := o.desired(j)
 		if err != nil {
 			return nil, err
@@ -200,7 +156,7 @@ func (o Options) apply(ctx context.Context, c client.Client, d desired) (Applied
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: o.CatchupWindow,
 		Paused:        !d.enabled,
-		Note:          d.job.About,
+		Note:          d.job.Note,
 		Memo:          map[string]any{memoJob: d.job.Name},
 	})
 	if err == nil {
@@ -386,7 +342,7 @@ type Run struct {
 // server and the last run with its result.
 func List(ctx context.Context, c client.Client, o Options) ([]Status, error) {
 	var out []Status
-	for _, j := range Jobs {
+	for _, j := range workflows.ScheduledJobs {
 		st := Status{ID: o.ScheduleID(j.Name), Job: j.Name}
 		desc, err := c.ScheduleClient().GetHandle(ctx, st.ID).Describe(ctx)
 		if err != nil {

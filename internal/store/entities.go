@@ -99,7 +99,7 @@ type DeleteRequest struct {
 type Head struct {
 	EntityID    string
 	InternalID  int64
-	EntityType  string // "Q", "P", "L", "E"
+	EntityType  string // the type letter, see wikibase.EntityTypes
 	NumericID   int64
 	RevisionID  int64
 	IsDeleted   bool
@@ -239,14 +239,11 @@ type parsedID struct {
 
 // parseEntityID splits a top-level entity id (Q42, P31, L7, E10).
 func parseEntityID(id string) (parsedID, bool) {
-	if len(id) < 2 || !strings.ContainsRune("QPLE", rune(id[0])) || id[1] == '0' {
+	t, n, ok := wikibase.ParseEntityID(id)
+	if !ok {
 		return parsedID{}, false
 	}
-	n, err := strconv.ParseInt(id[1:], 10, 64)
-	if err != nil || n <= 0 {
-		return parsedID{}, false
-	}
-	return parsedID{id: id, typ: id[:1], numeric: n}, true
+	return parsedID{id: id, typ: t.Letter, numeric: n}, true
 }
 
 // linkTarget maps a statement value to the entity row a backlink points at: forms and senses

@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
-	"github.com/entitybase/entitybase-workers/internal/testdata"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
@@ -195,6 +195,7 @@ func TestSaveBatchRejectsABadEntityAloneAndSavesTheRest(t *testing.T) {
 	}{
 		{"no id", &wikibase.Entity{Type: "item"}, "", "the item entity has no id"},
 		{"bad id", &wikibase.Entity{Type: "item", ID: "X12"}, "X12", `"X12" is not an entity id`},
+		{"signed id", &wikibase.Entity{Type: "item", ID: "Q+15"}, "Q+15", `"Q+15" is not an entity id`},
 		{"nil", nil, "", "the request has no entity"},
 		{"does not serialize", &wikibase.Entity{ID: "Q9"}, "Q9", "needs a type"},
 		{"unknown type", &wikibase.Entity{Type: "spaceship", ID: "Q14"}, "Q14", `entity Q14 has type "spaceship", not item`},
@@ -412,7 +413,7 @@ func TestRedirectAndDelete(t *testing.T) {
 
 // TestSaveRealEntities stores each real Wikidata entity and reads back the serializer's line.
 func TestSaveRealEntities(t *testing.T) {
-	dir := filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata", "entities")
+	dir := filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata", "entities")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)

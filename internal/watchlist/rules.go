@@ -1,36 +1,16 @@
 // Package watchlist holds what the watchlist needs outside Temporal: the notification rules
-// (who hears about an entity change), the stable entity → shard mapping, and the Kafka bridge
-// that batches entity_change events into Signal-With-Start calls to the shard workflows.
+// (who hears about an entity change) and the storage of watches and notifications. The
+// events reach the WatchlistWorkflow shards through a kafkabridge.Bridge.
 package watchlist
 
 import (
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
 )
-
-// Event is one entity change with the Kafka position it came from; the shard workflow drops
-// an event whose offset is not above the highest it applied for that partition.
-type Event struct {
-	Partition int
-	Offset    int64
-	Change    events.EntityChange
-}
-
-// ShardOf maps an entity to a shard with FNV-1a, which is stable across processes and
-// releases (unlike Go's map hash), so one entity always goes to the same workflow.
-func ShardOf(entityID string, shards int) int {
-	if shards <= 1 {
-		return 0
-	}
-	h := fnv.New32a()
-	h.Write([]byte(entityID))
-	return int(h.Sum32() % uint32(shards))
-}
 
 // Watch is one watchlist row of an entity: Properties nil watches the whole entity.
 type Watch struct {

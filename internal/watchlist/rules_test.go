@@ -1,12 +1,9 @@
 package watchlist
 
 import (
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
@@ -43,62 +40,22 @@ func TestRecipients(t *testing.T) {
 	}
 }
 
-func TestShardOfIsStableAndSpreads(t *testing.T) {
-	// Fixed values (FNV-1a 32 computed independently): the mapping must never change
-	// between releases, or a shard's dedup state would no longer see its entities.
-	require.Equal(t, 0, ShardOf("Q42", 1))
-	got := []int{ShardOf("Q1", 8), ShardOf("Q42", 8), ShardOf("P31", 8), ShardOf("L5", 8)}
-	require.Equal(t, []int{7, 6, 7, 2}, got)
-	counts := make([]int, 8)
-	for i := 1; i <= 8000; i++ {
-		counts[ShardOf("Q"+strconv.Itoa(i), 8)]++
-	}
-	for s, n := range counts {
-		require.InDelta(t, 1000, n, 150, "shard %d", s)
-	}
-}
-
-func TestDecodeRejectsWithReasons(t *testing.T) {
-	tests := []struct {
-		value  string
-		reason string
+func TestCheckStorableRejectsTimesANotificationCannotHold(t *testing.T) {
+	for _, tc := range []struct {
+		at   time.Time
+		fits bool
 	}{
-		{`{"entity_id":"Q1","revision_id":2,"change_type":"edit","changed_at":"2026-01-01T00:00:00Z"}`, ""},
-		{`{"entity_id":"Q1","revision_id":2,"change_type":"edit","changed_at":"1969-12-31T00:00:00Z"}`, "outside the range"},
-		{`{"entity_id":"Q1","revision_id":2,"change_type":"edit","changed_at":"2040-01-01T00:00:00Z"}`, "outside the range"},
-		{`{"entity_id":"Q1","revision_id":2,"change_type":"edit","changed_at":"2026-01-01T00:00:00Z","edit_summary":"` + strings.Repeat("x", maxEventBytes) + `"}`, "exceeds"},
-		{`{`, "not a JSON object"},
-	}
-	for _, tt := range tests {
-		_, err := decode(kafka.Message{Value: []byte(tt.value)})
-		if tt.reason == "" {
-			require.NoError(t, err)
+		{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC), false},
+	} {
+		err := CheckStorable(events.EntityChange{EntityID: "Q1", RevisionID: 2, ChangeType: events.ChangeEdit, ChangedAt: tc.at})
+		if tc.fits {
+			require.NoError(t, err, tc.at)
 			continue
 		}
-		require.ErrorContains(t, err, tt.reason)
+		require.ErrorContains(t, err, "outside the range", tc.at)
 	}
-}
-
-func TestChunkBySizeKeepsOrderAndBoundsSignals(t *testing.T) {
-	summary := strings.Repeat("s", 40<<10)
-	var evs []Event
-	for i := range 12 {
-		evs = append(evs, Event{Partition: 1, Offset: int64(i), Change: events.EntityChange{EntityID: "Q1", RevisionID: int64(i + 1),
-			ChangedAt: time.Unix(0, 0), EditSummary: summary}})
-	}
-	chunks := chunkBySize(evs)
-	require.Len(t, chunks, 2) // 40 KiB events, 256 KiB per signal: 6 + 6
-	var offsets []int64
-	for _, c := range chunks {
-		size := 0
-		for _, ev := range c {
-			size += eventSize(ev)
-			offsets = append(offsets, ev.Offset)
-		}
-		require.LessOrEqual(t, size, maxSignalBytes)
-	}
-	require.Equal(t, []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, offsets)
-	require.Len(t, chunkBySize(evs[:1]), 1)
 }
 
 func TestFormatWatchedProperties(t *testing.T) {

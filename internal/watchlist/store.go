@@ -6,17 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // ErrEntityNotFound is returned when a watch names an entity the store does not know.
 var ErrEntityNotFound = errors.New("entity not found")
-
-var (
-	entityIDPattern   = regexp.MustCompile(`^[QPLE][1-9][0-9]*$`)
-	propertyIDPattern = regexp.MustCompile(`^P[1-9][0-9]*$`)
-)
 
 // Store reads and writes watchlist rows and reads notifications, for the CLI.
 type Store struct {
@@ -48,11 +44,11 @@ func CheckWatch(userID int64, entityID string, props []string) error {
 	if entityID == "" {
 		return errors.New("entity id is required")
 	}
-	if !entityIDPattern.MatchString(entityID) {
+	if !wikibase.IsEntityID(entityID) {
 		return fmt.Errorf("entity id %q: want an id like Q42, P31, L5 or E1", entityID)
 	}
 	for _, p := range props {
-		if !propertyIDPattern.MatchString(p) {
+		if !wikibase.IsPropertyID(p) {
 			return fmt.Errorf("property %q: want a property id like P31", p)
 		}
 	}

@@ -14,13 +14,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 )
 
 // wikidataDatatypes loads properties.csv and the real property entities.
 func wikidataDatatypes(t testing.TB) DatatypeMap {
 	t.Helper()
-	f, err := os.Open(filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata", "properties.csv"))
+	f, err := os.Open(filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata", "properties.csv"))
 	require.NoError(t, err)
 	defer f.Close()
 	m, err := ReadPropertyDatatypes(f)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 )
 
 // FuzzParseEntity feeds arbitrary bytes to the entity parser. It must never
@@ -27,7 +27,7 @@ func FuzzParseEntity(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	if shared, err := testdata.FindSharedDir(); err == nil {
+	if shared, err := fixtures.FindSharedDir(); err == nil {
 		for _, pattern := range []string{"wikibase-rdf/entities/*.json", "wikidata/entities/L*.json", "wikidata/entities/P*.json"} {
 			files, _ := filepath.Glob(filepath.Join(shared, "fixtures", pattern))
 			for _, file := range files {

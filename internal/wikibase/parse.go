@@ -891,7 +891,7 @@ func (p *parser) entityIDValue() (Value, error) {
 		if entityType == "" || !hasNum {
 			return nil, errors.New("needs an id, or entity-type and numeric-id")
 		}
-		if _, known := entityIDPrefixes[entityType]; !known {
+		if _, known := jsonEntityType(entityType); !known {
 			return nil, errUnknownMember
 		}
 		id, err = entityIDFromParts(entityType, num)

@@ -9,13 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/entitybase/entitybase-workers/internal/testdata"
+	"github.com/entitybase/entitybase-workers/internal/fixtures"
 )
 
 // readFixture reads a file below shared/fixtures.
 func readFixture(t testing.TB, rel string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testdata.SharedDir(t), "fixtures", rel))
+	data, err := os.ReadFile(filepath.Join(fixtures.SharedDir(t), "fixtures", rel))
 	require.NoError(t, err)
 	return data
 }
@@ -23,7 +23,7 @@ func readFixture(t testing.TB, rel string) []byte {
 // realEntityFiles lists the Special:EntityData exports of real entities.
 func realEntityFiles(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(testdata.SharedDir(t), "fixtures", "wikidata", "entities", "*.json"))
+	files, err := filepath.Glob(filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata", "entities", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no real entities in fixtures/wikidata/entities")
 	return files

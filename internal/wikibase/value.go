@@ -110,11 +110,16 @@ func (v *EntityIDValue) NumericID() (int64, bool) {
 	return numericID(v.ID)
 }
 
-// entityIDPrefixes maps entity types with numeric ids to their id prefix.
-var entityIDPrefixes = map[string]string{
-	TypeItem:     "Q",
-	TypeProperty: "P",
-	TypeLexeme:   "L",
+// jsonEntityType returns the numbered entity type named name in Wikibase JSON (an entity's
+// "type", a value's "entity-type"): items, properties and lexemes. Entity schemas are not
+// Wikibase JSON entities; their values keep their id (see entityIDValue).
+func jsonEntityType(name string) (EntityType, bool) {
+	for _, t := range []EntityType{ItemType, PropertyType, LexemeType} {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return EntityType{}, false
 }
 
 // EntityTypeOfID returns the entity type an id belongs to: Q42 → item,
@@ -169,7 +174,7 @@ func digitsOnly(s string) bool {
 
 func numericID(id string) (int64, bool) {
 	typ, ok := EntityTypeOfID(id)
-	if !ok || entityIDPrefixes[typ] == "" {
+	if _, numbered := jsonEntityType(typ); !ok || !numbered {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(id[1:], 10, 64)
@@ -182,12 +187,12 @@ func numericID(id string) (int64, bool) {
 // entityIDFromParts builds the id of a legacy {"entity-type","numeric-id"}
 // value.
 func entityIDFromParts(entityType string, n int64) (string, error) {
-	prefix, ok := entityIDPrefixes[entityType]
+	t, ok := jsonEntityType(entityType)
 	if !ok {
 		return "", fmt.Errorf("entity-type %q has no numeric ids", entityType)
 	}
 	if n <= 0 {
 		return "", fmt.Errorf("numeric-id %d is not positive", n)
 	}
-	return prefix + strconv.FormatInt(n, 10), nil
+	return t.ID(n), nil
 }

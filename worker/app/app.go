@@ -1,42 +1,34 @@
-// Package app is the worker process: it connects to MySQL, Temporal and Kafka, registers every
-// workflow and activity, serves the health endpoints and shuts down gracefully. worker/main.go
-// runs it alone; `starter dev up` runs it beside the embedded dev stack.
+// Package app is the worker process: it opens MySQL, Temporal, the dump store and Kafka,
+// registers every workflow and activity and starts the background services (Register lists
+// them all), serves the health endpoints and shuts down gracefully. worker/main.go runs it
+// alone; `starter dev up` runs it beside the embedded dev stack.
 package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/health"
+	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/schedules"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
 )
 
-// Deps are what the registered activities and background services need.
-type Deps struct {
-	Config   config.Config
-	DB       *sql.DB
-	Temporal client.Client
-	Log      *zap.Logger
-	Health   *health.Server
-	// Metrics is the registry /metrics serves, for the services' own collectors.
-	Metrics prometheus.Registerer
-}
-
 // Run runs a worker until ctx is cancelled. ready, if not nil, is called with the health
-// server's address once the worker polls.
+// server's address once the worker polls. What it opens it closes on the way out, in the
+// reverse order (its defers).
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(healthAddr string)) error {
 	metrics, err := temporalx.NewMetrics()
 	if err != nil {
@@ -63,6 +55,20 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	}
 	defer c.Close()
 
+	dumpStore, err := dump.OpenStore(ctx, cfg.DumpURL)
+	if err != nil {
+		return fmt.Errorf("DUMP_URL: %w", err)
+	}
+	defer dumpStore.Close()
+	dumpStoreMonitor, err := newDumpStoreMonitor(ctx, dumpStore, log)
+	if err != nil {
+		return err
+	}
+	defer dumpStoreMonitor.start(ctx)()
+
+	entityDiffWriter := newEntityDiffWriter(cfg)
+	defer entityDiffWriter.Close()
+
 	hs := health.New(cfg.WorkerID)
 	hs.Metrics = metrics.HTTP
 	hs.StallGrace = cfg.HealthStallGrace
@@ -72,14 +78,20 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 		return err
 	})
 	hs.AddCheck("kafka", KafkaCheck(cfg.KafkaBrokers))
-	dumpStore, stopDumpStore, err := startDumpStoreMonitor(ctx, cfg.DumpURL, log)
+	hs.AddCheck("dump_store", dumpStoreMonitor.check)
+	// Each scheduled job's last run and result.
+	hs.AddDetail("jobs", schedules.HealthDetail(c, schedules.OptionsFrom(cfg), 10*time.Second))
+	// Every ID allocator's status, as range_status. The client leases no IDs, so closing it
+	// returns none.
+	idClient, err := ids.NewClient(c, ids.Options{TaskQueue: cfg.TaskQueue, LeaseSize: cfg.IDLeaseSize, PrefetchAt: cfg.IDPrefetchAt})
 	if err != nil {
-		return err
+		return fmt.Errorf("ID allocator client: %w", err)
 	}
-	defer stopDumpStore()
-	hs.AddCheck("dump_store", dumpStore.check)
+	defer idClient.Close(context.Background())
+	hs.SetRangeStatus(func(ctx context.Context) (any, error) { return RangeStatus(ctx, idClient) })
 
-	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry}
+	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry,
+		DumpStore: dumpStore, EntityDiffWriter: entityDiffWriter}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          cfg.WorkerID,
 		WorkerStopTimeout: cfg.WorkerStopTimeout,
@@ -88,7 +100,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 			hs.SetFatal(err)
 		},
 	})
-	Register(w, deps)
+	services := Register(w, deps)
 
 	ln, err := net.Listen("tcp", cfg.HealthAddr)
 	if err != nil {
@@ -105,7 +117,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	log.Info("worker started", zap.String("worker_id", cfg.WorkerID), zap.String("task_queue", cfg.TaskQueue),
 		zap.String("temporal", cfg.TemporalAddress), zap.String("health", ln.Addr().String()))
 
-	services := startServices(ctx, deps)
+	running := startServices(ctx, services, deps)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -120,7 +132,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	// Stop waits up to WorkerStopTimeout for running activities; they see the worker stop
 	// channel and checkpoint through their heartbeats.
 	w.Stop()
-	errs := []error{services.Wait()}
+	errs := []error{running.Wait()}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -128,6 +140,22 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	}
 	log.Info("worker stopped")
 	return errors.Join(errs...)
+}
+
+// newEntityDiffWriter is the writer of the rdf_change events.
+func newEntityDiffWriter(cfg config.Config) *kafka.Writer {
+	return &kafka.Writer{
+		Addr:         kafka.TCP(cfg.KafkaBrokers...),
+		Topic:        cfg.EntityDiffTopic,
+		Balancer:     &kafka.Hash{}, // by entity id: one entity's changes stay in order
+		RequiredAcks: kafka.RequireAll,
+		// The activity retries; the writer's own retries would only delay that.
+		MaxAttempts:            1,
+		BatchBytes:             int64(cfg.KafkaMaxMessageBytes) * 2,
+		BatchTimeout:           time.Millisecond,
+		WriteTimeout:           10 * time.Second,
+		AllowAutoTopicCreation: true,
+	}
 }
 
 // KafkaCheck asks the brokers for cluster metadata.

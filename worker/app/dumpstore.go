@@ -29,31 +29,30 @@ type dumpStoreMonitor struct {
 	done  chan struct{}
 }
 
-// startDumpStoreMonitor opens the dump store and probes it once. A store that refuses
-// access (dump.IsDenied: credentials, permissions, no such bucket) stops the worker: no
-// dump could succeed until the configuration changes. A store that cannot be reached is
-// logged and reported by /readyz and /health until a probe succeeds; the worker runs, as
-// its other jobs do not need the store. stop ends the probes and closes the store.
-func startDumpStoreMonitor(ctx context.Context, storeURL string, log *zap.Logger) (m *dumpStoreMonitor, stop func(), err error) {
-	s, err := dump.OpenStore(ctx, storeURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("DUMP_URL: %w", err)
-	}
-	m = &dumpStoreMonitor{store: s, done: make(chan struct{})}
+// newDumpStoreMonitor probes the dump store once. A store that refuses access (dump.IsDenied:
+// credentials, permissions, no such bucket) is an error, which stops the worker: no dump
+// could succeed until the configuration changes. A store that cannot be reached is logged
+// and reported by /readyz and /health until a probe succeeds; the worker runs, as its other
+// jobs do not need the store.
+func newDumpStoreMonitor(ctx context.Context, s *dump.BlobStore, log *zap.Logger) (*dumpStoreMonitor, error) {
+	m := &dumpStoreMonitor{store: s, done: make(chan struct{})}
 	if err := m.probe(ctx); err != nil {
 		if dump.IsDenied(err) {
-			s.Close()
-			return nil, nil, fmt.Errorf("DUMP_URL: the dump store refuses access (check the URL, the AWS credentials and permissions): %w", err)
+			return nil, fmt.Errorf("DUMP_URL: the dump store refuses access (check the URL, the AWS credentials and permissions): %w", err)
 		}
 		log.Warn("dump store unreachable; dumps retry until it is, /readyz reports it", zap.Error(err))
 	}
-	probeCtx, cancel := context.WithCancel(ctx)
-	go m.run(probeCtx)
-	return m, func() {
+	return m, nil
+}
+
+// start probes the store every dumpStoreProbeEvery until stop is called.
+func (m *dumpStoreMonitor) start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	go m.run(ctx)
+	return func() {
 		cancel()
 		<-m.done
-		s.Close()
-	}, nil
+	}
 }
 
 func (m *dumpStoreMonitor) probe(ctx context.Context) error {

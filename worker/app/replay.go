@@ -6,10 +6,13 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/health"
 )
 
-// ReplayDeps are the dependencies Register gets when only workflows matter (replay tests).
-func ReplayDeps() Deps { return Deps{Log: zap.NewNop()} }
+// ReplayDeps are the dependencies Register gets when only workflows matter (replay tests):
+// no connections, as no activity or service runs.
+func ReplayDeps() Deps { return Deps{Log: zap.NewNop(), Health: health.New("replay")} }
 
 // ReplayRegistry adapts a WorkflowReplayer to worker.Registry, so replay tests register
 // exactly the workflows Register registers; activities are not needed to replay.

@@ -1,5 +1,6 @@
--- 0001: the application schema. Table names follow the original's where they exist so its
--- operators recognise them; everything the jobs need beyond that is added here.
+-- 0001: the application schema. Table names follow entitybase-backend's (the Python service
+-- whose workers these replace) where they exist, so its operators recognise them; everything
+-- the jobs need beyond that is added here.
 
 CREATE TABLE IF NOT EXISTS entity_id_mapping (
   entity_id    VARCHAR(50)     NOT NULL PRIMARY KEY,

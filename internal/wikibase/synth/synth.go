@@ -170,7 +170,7 @@ func (g *Generator) addProperty(n int, datatype string) {
 		Type:     wikibase.TypeProperty,
 		ID:       id,
 		Datatype: datatype,
-		Page:     g.page(120, "Property:"+id),
+		Page:     g.page(wikibase.PropertyType, id),
 	})
 	g.datatypes[id] = datatype
 	g.byDatatype[datatype] = append(g.byDatatype[datatype], id)
@@ -191,14 +191,15 @@ func (g *Generator) heavyTail(median, sigma float64, limit int) int {
 	return min(limit, int(v))
 }
 
-func (g *Generator) page(ns int64, title string) *wikibase.PageMetadata {
+// page is the page metadata of entity id of type t.
+func (g *Generator) page(t wikibase.EntityType, id string) *wikibase.PageMetadata {
 	g.nextPage++
 	g.nextRev += 1 + int64(g.rng.IntN(1000))
 	ts := 1_500_000_000 + g.rng.Int64N(300_000_000)
 	return &wikibase.PageMetadata{
 		PageID:    g.nextPage,
-		NS:        ns,
-		Title:     title,
+		NS:        t.Namespace,
+		Title:     t.Title(id),
 		LastRevID: g.nextRev,
 		Modified:  timestamp(ts),
 	}
@@ -293,7 +294,7 @@ func (g *Generator) fillTerms(e *wikibase.Entity, n int) {
 func (g *Generator) Item() *wikibase.Entity {
 	id := g.id("Q", g.nextItem)
 	g.nextItem++
-	e := &wikibase.Entity{Type: wikibase.TypeItem, ID: id, Page: g.page(0, id)}
+	e := &wikibase.Entity{Type: wikibase.TypeItem, ID: id, Page: g.page(wikibase.ItemType, id)}
 	// Median item: a few languages, about 6 statements, 0-1 sitelinks; the
 	// tail reaches hundreds of languages, statements and sitelinks.
 	g.fillTerms(e, 1+g.heavyTail(3, 1.3, 300))
@@ -330,7 +331,7 @@ func (g *Generator) Lexeme() *wikibase.Entity {
 		Lemmas:          []wikibase.Term{{Language: lang, Value: g.text(lang, 1)}},
 		LexicalCategory: g.id("Q", []int64{1084, 24905, 34698, 380057}[g.rng.IntN(4)]),
 		Language:        g.id("Q", int64(1+g.rng.IntN(40000))),
-		Page:            g.page(146, "Lexeme:"+id),
+		Page:            g.page(wikibase.LexemeType, id),
 	}
 	e.Claims = g.statements(id, g.heavyTail(2, 1, 50))
 	for i := range g.heavyTail(3, 0.9, 60) {

@@ -1,10 +1,17 @@
-package watchlist
+// Package kafkabridge consumes a Kafka topic of entity_change events and hands them to
+// Temporal workflows (Signal-With-Start, through a Deliver function): in batches, in
+// partition order per shard, at least once, committing offsets only after Temporal accepted
+// the events, dead-lettering what cannot be delivered, and telling /health when it fails
+// without progress. The watchlist and the entity-diff stream each run one under their own
+// consumer group.
+package kafkabridge
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,19 +25,35 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/events"
 )
 
+// Event is one entity change with the Kafka position it came from; a workflow that receives
+// it drops an event whose offset is not above the highest it applied for that partition.
+type Event struct {
+	Partition int
+	Offset    int64
+	Change    events.EntityChange
+}
+
 // Deliver hands the events of one shard to Temporal (Signal-With-Start of the shard's
 // workflow). A nil error means Temporal durably accepted them.
 type Deliver func(ctx context.Context, shard int, evs []Event) error
 
-// BridgeOptions configure a Bridge.
-type BridgeOptions struct {
+// Options configure a Bridge.
+type Options struct {
+	// Name names the bridge in its logs, errors and metrics (the bridge label): "watchlist".
+	Name      string
 	Brokers   []string
 	Topic     string
 	Group     string
 	BatchSize int
 	BatchWait time.Duration
-	Shards    int
-	Deliver   Deliver
+	// Shards is how many delivery lanes the bridge keeps: the events of an entity always go
+	// to the same one (ShardOf), and each lane delivers in partition order.
+	Shards  int
+	Deliver Deliver
+	// Validate rejects a well-formed event that the bridge's workflows cannot take; it is
+	// then malformed like a message that does not parse. Every group of a topic must reject
+	// the same messages (see DeadLetterInvalid).
+	Validate func(events.EntityChange) error
 	// DeadLetterInvalid makes this bridge write the messages that fail to decode to the
 	// DLQ. Every group of the topic rejects the same messages, so exactly one of them
 	// should; the others commit past them and count them (skipped_invalid). Messages
@@ -39,6 +62,7 @@ type BridgeOptions struct {
 	DeadLetterInvalid bool
 	Log               *zap.Logger
 	// Metrics is where the bridge's collectors register (the worker's /metrics); nil: nowhere.
+	// Bridges share the metric names and differ in their labels.
 	Metrics prometheus.Registerer
 	// SessionTimeout (KAFKA_SESSION_TIMEOUT) is how long the group waits for a member that
 	// went silent, a killed worker, before the broker hands its partitions on: a
@@ -65,28 +89,28 @@ const (
 	maxBackoff     = 5 * time.Second
 )
 
-// Bridge consumes entity_change events from Kafka and delivers them to the watchlist shard
-// workflows: at least once, in partition order, committing offsets only after Temporal has
-// accepted the events; the workflows drop what is delivered twice.
+// Bridge consumes entity_change events from Kafka and delivers them to workflows: at least
+// once, in partition order, committing offsets only after Temporal has accepted the events;
+// the workflows drop what is delivered twice.
 type Bridge struct {
-	opts    BridgeOptions
-	metrics *bridgeMetrics
+	opts    Options
+	metrics *metrics
 	// inFlight counts the fetched batches not yet committed.
 	inFlight atomic.Int64
 
 	mu    sync.Mutex
-	state BridgeState
+	state State
 }
 
-// BridgeState is what /health shows of the bridge.
-type BridgeState struct {
+// State is what /health shows of the bridge.
+type State struct {
 	State        string `json:"state"` // starting, consuming, retrying, stopped
 	Topic        string `json:"topic"`
 	Group        string `json:"group"`
 	Messages     int64  `json:"messages"`      // delivered to Temporal and committed
 	DeadLettered int64  `json:"dead_lettered"` // sent to the DLQ and committed
 	// SkippedInvalid are malformed messages committed without a dead letter, because
-	// another group of the topic writes it (see BridgeOptions.DeadLetterInvalid).
+	// another group of the topic writes it (see Options.DeadLetterInvalid).
 	SkippedInvalid int64      `json:"skipped_invalid"`
 	Batches        int64      `json:"batches"`
 	LastCommit     *time.Time `json:"last_commit,omitempty"`
@@ -97,23 +121,25 @@ type BridgeState struct {
 	PartitionLag map[string]int64 `json:"partition_lag"` // messages behind the end, per partition
 }
 
-// NewBridge checks opts and returns a bridge that is not yet running.
-func NewBridge(opts BridgeOptions) (*Bridge, error) {
+// New checks opts and returns a bridge that is not yet running.
+func New(opts Options) (*Bridge, error) {
 	switch {
+	case opts.Name == "":
+		return nil, errors.New("kafka bridge: no name")
 	case len(opts.Brokers) == 0:
-		return nil, errors.New("watchlist bridge: KAFKA_BROKERS is empty")
+		return nil, fmt.Errorf("kafka bridge %s: no brokers", opts.Name)
 	case opts.Topic == "":
-		return nil, errors.New("watchlist bridge: KAFKA_ENTITY_CHANGE_TOPIC is empty")
+		return nil, fmt.Errorf("kafka bridge %s: no topic", opts.Name)
 	case opts.Group == "":
-		return nil, errors.New("watchlist bridge: KAFKA_CONSUMER_GROUP is empty")
+		return nil, fmt.Errorf("kafka bridge %s: no consumer group", opts.Name)
 	case opts.BatchSize < 1:
-		return nil, fmt.Errorf("watchlist bridge: BRIDGE_BATCH_SIZE %d must be at least 1", opts.BatchSize)
+		return nil, fmt.Errorf("kafka bridge %s: batch size %d must be at least 1", opts.Name, opts.BatchSize)
 	case opts.BatchWait <= 0:
-		return nil, fmt.Errorf("watchlist bridge: BRIDGE_BATCH_WAIT %s must be positive", opts.BatchWait)
+		return nil, fmt.Errorf("kafka bridge %s: batch wait %s must be positive", opts.Name, opts.BatchWait)
 	case opts.Shards < 1:
-		return nil, fmt.Errorf("watchlist bridge: WATCHLIST_SHARDS %d must be at least 1", opts.Shards)
+		return nil, fmt.Errorf("kafka bridge %s: %d shards: want at least 1", opts.Name, opts.Shards)
 	case opts.Deliver == nil:
-		return nil, errors.New("watchlist bridge: no Deliver function")
+		return nil, fmt.Errorf("kafka bridge %s: no Deliver function", opts.Name)
 	}
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
@@ -124,14 +150,14 @@ func NewBridge(opts BridgeOptions) (*Bridge, error) {
 	if opts.HeartbeatInterval == 0 {
 		opts.HeartbeatInterval = min(time.Second, opts.SessionTimeout/3)
 	}
-	metrics, err := newBridgeMetrics(opts.Metrics, opts.Topic)
+	metrics, err := newMetrics(opts.Metrics, opts.Name, opts.Topic, opts.Group)
 	if err != nil {
 		return nil, err
 	}
 	return &Bridge{
 		opts:    opts,
 		metrics: metrics,
-		state:   BridgeState{State: "starting", Topic: opts.Topic, Group: opts.Group, PartitionLag: map[string]int64{}},
+		state:   State{State: "starting", Topic: opts.Topic, Group: opts.Group, PartitionLag: map[string]int64{}},
 	}, nil
 }
 
@@ -139,7 +165,7 @@ func NewBridge(opts BridgeOptions) (*Bridge, error) {
 func DLQTopic(topic string) string { return topic + ".dlq" }
 
 // State returns a copy of the bridge's state.
-func (b *Bridge) State() BridgeState {
+func (b *Bridge) State() State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.state
@@ -150,7 +176,7 @@ func (b *Bridge) State() BridgeState {
 	return s
 }
 
-func (b *Bridge) update(f func(s *BridgeState)) {
+func (b *Bridge) update(f func(s *State)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	f(&b.state)
@@ -197,9 +223,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		if err := dlq.Close(); err != nil {
 			b.opts.Log.Warn("close DLQ writer", zap.Error(err))
 		}
-		b.update(func(s *BridgeState) { s.State = "stopped" })
+		b.update(func(s *State) { s.State = "stopped" })
 	}()
-	b.opts.Log.Info("watchlist bridge started", zap.String("topic", b.opts.Topic), zap.String("group", b.opts.Group),
+	b.opts.Log.Info("kafka bridge started", zap.String("bridge", b.opts.Name), zap.String("topic", b.opts.Topic), zap.String("group", b.opts.Group),
 		zap.Int("shards", b.opts.Shards), zap.Int("batch_size", b.opts.BatchSize), zap.Duration("batch_wait", b.opts.BatchWait))
 
 	batches := make(chan []fetched, 1)
@@ -401,7 +427,7 @@ func (b *Bridge) fetchBatch(ctx context.Context, r *kafka.Reader) ([]fetched, er
 	if err != nil {
 		return nil, err
 	}
-	batch := []fetched{decodeFetched(first, b.opts.Shards)}
+	batch := []fetched{b.decodeFetched(first)}
 	fillCtx, cancel := context.WithTimeout(ctx, b.opts.BatchWait)
 	defer cancel()
 	for len(batch) < b.opts.BatchSize*b.opts.Shards {
@@ -411,15 +437,15 @@ func (b *Bridge) fetchBatch(ctx context.Context, r *kafka.Reader) ([]fetched, er
 			// and a reader error shows again on the next fetch.
 			break
 		}
-		batch = append(batch, decodeFetched(m, b.opts.Shards))
+		batch = append(batch, b.decodeFetched(m))
 	}
 	return batch, nil
 }
 
-func decodeFetched(m kafka.Message, shards int) fetched {
+func (b *Bridge) decodeFetched(m kafka.Message) fetched {
 	f := fetched{msg: m}
-	if f.change, f.err = decode(m); f.err == nil {
-		f.shard = ShardOf(f.change.EntityID, shards)
+	if f.change, f.err = decode(m, b.opts.Validate); f.err == nil {
+		f.shard = ShardOf(f.change.EntityID, b.opts.Shards)
 	}
 	return f
 }
@@ -430,8 +456,9 @@ type deadMessage struct {
 	reason error
 }
 
-// decode parses and validates one message; the error is the DLQ reason.
-func decode(m kafka.Message) (events.EntityChange, error) {
+// decode parses one message and checks it with validate (if not nil); the error is the DLQ
+// reason.
+func decode(m kafka.Message, validate func(events.EntityChange) error) (events.EntityChange, error) {
 	if len(m.Value) > maxEventBytes {
 		return events.EntityChange{}, fmt.Errorf("message of %d bytes exceeds the %d-byte limit of an entity_change event", len(m.Value), maxEventBytes)
 	}
@@ -439,10 +466,23 @@ func decode(m kafka.Message) (events.EntityChange, error) {
 	if err != nil {
 		return events.EntityChange{}, err
 	}
-	if err := CheckStorable(change); err != nil {
-		return events.EntityChange{}, fmt.Errorf("parse entity_change: %w", err)
+	if validate != nil {
+		if err := validate(change); err != nil {
+			return events.EntityChange{}, fmt.Errorf("parse entity_change: %w", err)
+		}
 	}
 	return change, nil
+}
+
+// ShardOf maps an entity to a shard with FNV-1a, which is stable across processes and
+// releases (unlike Go's map hash), so one entity always goes to the same workflow.
+func ShardOf(entityID string, shards int) int {
+	if shards <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(entityID))
+	return int(h.Sum32() % uint32(shards))
 }
 
 // chunkBySize splits evs into runs whose JSON stays under maxSignalBytes.
@@ -482,20 +522,20 @@ func (b *Bridge) deliver(ctx context.Context, shard int, evs []Event) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if permanent(err) {
+		if refused(err) {
 			// Dead letters are an outcome the bridge is built for, counted and kept in the DLQ.
-			b.opts.Log.Info("temporal refused watchlist events; dead-lettering them", zap.Int("shard", shard), zap.Int("events", len(evs)), zap.Error(err))
+			b.opts.Log.Info("temporal refused the events; dead-lettering them", zap.Int("shard", shard), zap.Int("events", len(evs)), zap.Error(err))
 			return err
 		}
-		b.retrying(fmt.Sprintf("signal watchlist shard %d", shard), err)
+		b.retrying(fmt.Sprintf("signal shard %d", shard), err)
 		if !sleep(ctx, backoff(attempt)) {
 			return ctx.Err()
 		}
 	}
 }
 
-// permanent says whether retrying a signal can never succeed.
-func permanent(err error) bool {
+// refused says whether Temporal refused a signal for good: retrying can never succeed.
+func refused(err error) bool {
 	var invalid *serviceerror.InvalidArgument
 	var failedPrecondition *serviceerror.FailedPrecondition
 	return errors.As(err, &invalid) || errors.As(err, &failedPrecondition)
@@ -555,7 +595,7 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 	b.metrics.deadLettered.Add(float64(dead))
 	b.metrics.skippedInvalid.Add(float64(skipped))
 	b.metrics.batches.Inc()
-	b.update(func(s *BridgeState) {
+	b.update(func(s *State) {
 		s.Messages += int64(delivered)
 		s.DeadLettered += int64(dead)
 		s.SkippedInvalid += int64(skipped)
@@ -573,15 +613,15 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 }
 
 func (b *Bridge) retrying(what string, err error) {
-	b.opts.Log.Warn("watchlist bridge retrying", zap.String("step", what), zap.Error(err))
-	b.update(func(s *BridgeState) { s.failed(what + ": " + err.Error()) })
+	b.opts.Log.Warn("kafka bridge retrying", zap.String("bridge", b.opts.Name), zap.String("step", what), zap.Error(err))
+	b.update(func(s *State) { s.failed(what + ": " + err.Error()) })
 }
 
 // kafkaError records an error kafka-go reports while it retries on its own.
 func (b *Bridge) kafkaError(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	b.opts.Log.Warn("kafka reader retrying", zap.String("error", msg))
-	b.update(func(s *BridgeState) { s.failed("kafka: " + msg) })
+	b.update(func(s *State) { s.failed("kafka: " + msg) })
 }
 
 // readerCheckInterval is how often watchReader looks at the reader's counters; it spans
@@ -604,12 +644,12 @@ func (b *Bridge) watchReader(ctx context.Context, r *kafka.Reader) {
 		// Stats returns the counters since its last call; this is its only caller.
 		st := r.Stats()
 		if st.Fetches > 0 && st.Errors == 0 && b.inFlight.Load() == 0 {
-			b.update(func(s *BridgeState) { s.progressed() })
+			b.update(func(s *State) { s.progressed() })
 		}
 	}
 }
 
-func (s *BridgeState) failed(msg string) {
+func (s *State) failed(msg string) {
 	s.State = "retrying"
 	s.LastError = msg
 	if s.FailingSince.IsZero() {
@@ -617,7 +657,7 @@ func (s *BridgeState) failed(msg string) {
 	}
 }
 
-func (s *BridgeState) progressed() {
+func (s *State) progressed() {
 	s.State = "consuming"
 	s.LastError = ""
 	s.FailingSince = time.Time{}

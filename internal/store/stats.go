@@ -1,4 +1,4 @@
-package activities
+package store
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"time"
 )
+
+// StatDateLayout is the layout of stat dates (a day, UTC), the key of the daily stats tables.
+const StatDateLayout = "2006-01-02"
 
 // ErrNoStatsRow says there is no stats row for the day asked (or none at all).
 var ErrNoStatsRow = errors.New("no stats row")
@@ -19,7 +22,8 @@ type GeneralStatsRow struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// GeneralStatsJSON is the JSON shape of the figures (the original's column names).
+// GeneralStatsJSON is the JSON shape of the figures, named as the columns of
+// general_daily_stats.
 type GeneralStatsJSON struct {
 	TotalStatements  int64            `json:"total_statements"`
 	TotalQualifiers  int64            `json:"total_qualifiers"`
@@ -39,6 +43,12 @@ type UserStatsRow struct {
 	TotalUsers  int64     `json:"total_users"`
 	ActiveUsers int64     `json:"active_users"`
 	CreatedAt   time.Time `json:"created_at"`
+}
+
+// BacklinkCount is one entry of backlink_statistics.top_entities_by_backlinks.
+type BacklinkCount struct {
+	EntityID      string `json:"entity_id"`
+	BacklinkCount int64  `json:"backlink_count"`
 }
 
 // BacklinkStatsRow is a backlink_statistics row.

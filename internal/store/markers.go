@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/events"
+)
+
+// SaveRedirect turns req.From into a redirect to req.To: a revision marking the redirect
+// (content {"entity":From,"redirect":To}), head.is_redirect, an entity_redirects row, the
+// backlinks of From removed and a redirect event. Both entities must exist; redirecting again
+// to the same target is a no-op.
+func (s *Entities) SaveRedirect(ctx context.Context, req RedirectRequest) (SaveResult, error) {
+	from, ok := parseEntityID(req.From)
+	if !ok {
+		return SaveResult{}, fmt.Errorf("redirect from %q: not an entity id", req.From)
+	}
+	to, ok := parseEntityID(req.To)
+	if !ok {
+		return SaveResult{}, fmt.Errorf("redirect %s to %q: not an entity id", req.From, req.To)
+	}
+	if from.id == to.id || from.typ != to.typ {
+		return SaveResult{}, fmt.Errorf("redirect %s to %s: an entity redirects to another entity of its type", from.id, to.id)
+	}
+	line := []byte(`{"entity":"` + from.id + `","redirect":"` + to.id + `"}`)
+	return s.writeMarker(ctx, from, marker{
+		line: line, redirectTo: &to, change: events.ChangeRedirect,
+		userID: req.UserID, summary: req.EditSummary, at: req.At, editType: "redirect",
+	})
+}
+
+// Delete soft-deletes an entity: a revision marked deleted (keeping the last content, so it
+// can be restored), head.is_deleted, its backlinks removed and a soft_delete event. Deleting
+// a deleted entity is a no-op.
+func (s *Entities) Delete(ctx context.Context, req DeleteRequest) (SaveResult, error) {
+	id, ok := parseEntityID(req.EntityID)
+	if !ok {
+		return SaveResult{}, fmt.Errorf("delete %q: not an entity id", req.EntityID)
+	}
+	return s.writeMarker(ctx, id, marker{
+		deleted: true, change: events.ChangeSoftDelete,
+		userID: req.UserID, summary: req.EditSummary, at: req.At, editType: "delete",
+	})
+}
+
+// marker is a revision that changes an entity's state rather than its content.
+type marker struct {
+	line       []byte // nil: keep the head's content
+	redirectTo *parsedID
+	deleted    bool
+	change     events.ChangeType
+	userID     int64
+	summary    string
+	editType   string
+	at         time.Time
+}
+
+func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (SaveResult, error) {
+	at := m.at
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC()
+	var res SaveResult
+	err := retryTx(ctx, s.DB, func(tx *sql.Tx) error {
+		res = SaveResult{EntityID: id.id}
+		var head struct {
+			iid, rev         int64
+			deleted, redirct bool
+			redirectsTo      sql.NullInt64
+		}
+		err := tx.QueryRowContext(ctx, `SELECT m.internal_id, h.head_revision_id, h.is_deleted, h.is_redirect, h.redirects_to
+ FROM entity_id_mapping m JOIN entity_head h ON h.internal_id = m.internal_id WHERE m.entity_id = ? FOR UPDATE`, id.id).
+			Scan(&head.iid, &head.rev, &head.deleted, &head.redirct, &head.redirectsTo)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("entity %s: %w", id.id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read head of %s: %w", id.id, err)
+		}
+		res.InternalID = head.iid
+		var target sql.NullInt64
+		if m.redirectTo != nil {
+			var toDeleted, toRedirect bool
+			err := tx.QueryRowContext(ctx, `SELECT m.internal_id, h.is_deleted, h.is_redirect FROM entity_id_mapping m
+ JOIN entity_head h ON h.internal_id = m.internal_id WHERE m.entity_id = ?`, m.redirectTo.id).Scan(&target, &toDeleted, &toRedirect)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("redirect %s to %s: target %w", id.id, m.redirectTo.id, ErrNotFound)
+			}
+			if err != nil {
+				return fmt.Errorf("read head of %s: %w", m.redirectTo.id, err)
+			}
+			if toDeleted || toRedirect {
+				return fmt.Errorf("redirect %s to %s: the target is deleted or itself a redirect", id.id, m.redirectTo.id)
+			}
+			if head.redirct && head.redirectsTo.Valid && head.redirectsTo.Int64 == target.Int64 {
+				res.RevisionID, res.FromRevisionID, res.Status = head.rev, head.rev, StatusUnchanged
+				return nil
+			}
+		} else if head.deleted {
+			res.RevisionID, res.FromRevisionID, res.Status = head.rev, head.rev, StatusUnchanged
+			return nil
+		}
+		line := m.line
+		if line == nil {
+			if line, err = loadContent(ctx, tx, head.iid, head.rev); err != nil {
+				return err
+			}
+		}
+		hash := sha256.Sum256(line)
+		res.FromRevisionID, res.RevisionID, res.Status = head.rev, head.rev+1, StatusUpdated
+		payload, err := events.EntityChange{
+			EntityID: id.id, RevisionID: res.RevisionID, FromRevisionID: res.FromRevisionID,
+			ChangeType: m.change, ChangedAt: at, UserID: m.userID, EditSummary: m.summary,
+		}.Marshal()
+		if err != nil {
+			return err
+		}
+		var redirectsTo any
+		if target.Valid {
+			redirectsTo = target.Int64
+		}
+		// A marker revision carries no statements: its counts are zero so the stats do not
+		// count a deleted or redirected entity's content.
+		if _, err := tx.ExecContext(ctx, insertRevisionSQL+"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,'{}','{}','{}','[]')",
+			head.iid, res.RevisionID, res.FromRevisionID, at, nullUser(m.userID), m.editType, m.summary,
+			m.redirectTo != nil, m.deleted, redirectsTo, ContentEncoding, EncodeContent(line), hash[:], len(line)); err != nil {
+			return fmt.Errorf("insert revision: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE entity_head SET head_revision_id = ?, is_deleted = ?, is_redirect = ?,
+ redirects_to = ? WHERE internal_id = ?`, res.RevisionID, m.deleted, m.redirectTo != nil, redirectsTo, head.iid); err != nil {
+			return fmt.Errorf("update head: %w", err)
+		}
+		if m.redirectTo != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO entity_redirects (redirect_from_id, redirect_to_id, created_by)
+ VALUES (?, ?, ?)`, head.iid, target.Int64, strconv.FormatInt(m.userID, 10)); err != nil {
+				return fmt.Errorf("record redirect: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM entity_backlinks WHERE referencing_internal_id = ?", head.iid); err != nil {
+			return fmt.Errorf("remove backlinks: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, insertOutboxSQL+"(?,?,?,?)", id.id, res.RevisionID, payload, at); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return SaveResult{}, err
+	}
+	return res, nil
+}

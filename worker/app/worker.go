@@ -1,0 +1,87 @@
+package app
+
+import (
+	"database/sql"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/activities"
+	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/health"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+// Deps are what the activities and background services of a worker use. Run opens them
+// and closes them on shutdown; the replay tests pass ReplayDeps, which opens nothing.
+type Deps struct {
+	Config   config.Config
+	DB       *sql.DB
+	Temporal client.Client
+	Log      *zap.Logger
+	// Health is where the services report their state; never nil.
+	Health *health.Server
+	// Metrics is the registry /metrics serves, for the services' own collectors.
+	Metrics prometheus.Registerer
+	// DumpStore is the store of DUMP_URL.
+	DumpStore dump.Store
+	// EntityDiffWriter publishes the rdf_change events to KAFKA_ENTITY_DIFF_TOPIC.
+	EntityDiffWriter activities.MessageWriter
+}
+
+// Register registers on r every workflow and activity a worker runs, and returns the
+// background services the worker runs beside them, in the order they start. It is the one
+// list of what a worker runs: Run registers on the Temporal worker, the replay tests on a
+// replayer.
+func Register(r worker.Registry, d Deps) []Service {
+	// A worker answers `starter dev health`.
+	r.RegisterWorkflow(workflows.ProbeWorkflow)
+	r.RegisterActivity(&activities.System{DB: d.DB, WorkerID: d.Config.WorkerID})
+
+	// Daily statistics and the notification cleanup, which Temporal Schedules start
+	// (workflows.ScheduledJobs).
+	r.RegisterWorkflow(workflows.GeneralStatsWorkflow)
+	r.RegisterWorkflow(workflows.UserStatsWorkflow)
+	r.RegisterWorkflow(workflows.BacklinkStatsWorkflow)
+	r.RegisterActivity(&activities.Stats{DB: d.DB, UserStatsActiveDays: d.Config.UserStatsActiveDays,
+		BacklinkStatsTopLimit: d.Config.BacklinkStatsTopLimit})
+	r.RegisterWorkflow(workflows.NotificationCleanupWorkflow)
+	r.RegisterActivity(&activities.Cleanup{DB: d.DB, MaxAgeDays: d.Config.NotificationMaxAgeDays,
+		MaxPerUser: d.Config.NotificationMaxPerUser, DeleteBatch: d.Config.NotificationDeleteBatch})
+
+	// Imports of Wikidata JSON dumps and Special:EntityData files.
+	r.RegisterWorkflow(workflows.ImportWorkflow)
+	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits})
+
+	// Entity IDs: one allocator per entity type.
+	r.RegisterWorkflow(workflows.IDAllocatorWorkflow)
+	r.RegisterActivity(&activities.IDRanges{DB: d.DB, RangeSize: d.Config.IDRangeSize, MinIDs: d.Config.IDMin})
+
+	// Dumps (also scheduled).
+	r.RegisterWorkflow(workflows.DumpWorkflow)
+	r.RegisterActivity(&activities.Dumps{DB: d.DB, Store: d.DumpStore, Name: d.Config.DumpName,
+		ChunkSize: d.Config.DumpChunkSize, Parallelism: d.Config.DumpParallelism, RDFConfigPath: d.Config.WikibaseConfig,
+		Log: d.Log.Named("dump")})
+
+	// The watchlist: shard workflows that notify the watchers of each entity_change event
+	// the watchlist bridge (a service below) delivers.
+	r.RegisterWorkflow(workflows.WatchlistWorkflow)
+	r.RegisterActivity(&activities.Notifications{DB: d.DB, NotifySelfEdits: d.Config.NotifySelfEdits, Log: d.Log.Named("notifications"),
+		Revisions: activities.StoredRevisions{Entities: &store.Entities{DB: d.DB}}})
+
+	// The entity diff: one workflow per entity, fed by the entity-diff bridge (a service
+	// below), that publishes the RDF difference of each revision.
+	r.RegisterWorkflow(workflows.EntityDiffWorkflow)
+	r.RegisterActivity(&activities.EntityDiffs{DB: d.DB, RDFConfigPath: d.Config.WikibaseConfig, Writer: d.EntityDiffWriter,
+		Stream: d.Config.EntityDiffTopic, MaxMessageBytes: d.Config.KafkaMaxMessageBytes, Log: d.Log.Named("entity-diff")})
+
+	return []Service{
+		{Name: "watchlist-bridge", Enabled: d.Config.KafkaBridgeEnabled, Run: runWatchlistBridge},
+		{Name: "entity-diff-bridge", Enabled: d.Config.EntityDiffEnabled, Run: runEntityDiffBridge},
+		{Name: "outbox-relay", Enabled: d.Config.OutboxRelayEnabled, Run: runOutboxRelay},
+	}
+}

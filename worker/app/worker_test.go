@@ -1,0 +1,41 @@
+package app
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+// TestTheWorkerRegistersItsWorkflowsAndActivitiesOnly lists what a worker registers, by the
+// names Temporal knows them by: an exported method of an activity struct that is not an
+// activity would be registered as one too (a "Close" that any workflow could schedule). The
+// names are in recorded histories and running workflows, so none may change either.
+func TestTheWorkerRegistersItsWorkflowsAndActivitiesOnly(t *testing.T) {
+	reg := newRecordingRegistry()
+	Register(reg, ReplayDeps())
+	assert.Equal(t, []string{
+		"BacklinkStatsWorkflow", "DumpWorkflow", "EntityDiffWorkflow", "GeneralStatsWorkflow", "IDAllocatorWorkflow",
+		"ImportWorkflow", "NotificationCleanupWorkflow", "ProbeWorkflow", "UserStatsWorkflow", "WatchlistWorkflow",
+	}, slices.Sorted(maps.Keys(reg.workflows)))
+	assert.Equal(t, []string{
+		"BacklinkStats", "CleanupNotifications", "CreateNotifications", "DumpAssemble", "DumpBegin", "DumpChunk",
+		"DumpSnapshot", "EntityDiffState", "GeneralStats", "ImportChunk", "LoadPropertyDatatypes", "Ping", "PlanImport",
+		"PublishEntityDiff", "RecordHandOut", "ReserveIDRange", "UserStats",
+	}, slices.Sorted(maps.Keys(reg.activities)))
+}
+
+// TestWorkflowsStartedByNameAreRegistered checks the workflow types that are started by name
+// rather than by function: the schedules' and the ID allocator's.
+func TestWorkflowsStartedByNameAreRegistered(t *testing.T) {
+	reg := newRecordingRegistry()
+	Register(reg, ReplayDeps())
+	for _, job := range workflows.ScheduledJobs {
+		assert.Contains(t, reg.workflows, job.WorkflowType, "the workflow of scheduled job %s", job.Name)
+	}
+	assert.Contains(t, reg.workflows, ids.AllocatorWorkflowType)
+}
