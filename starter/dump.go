@@ -280,7 +280,9 @@ func awaitDumpBegin(ctx context.Context, c client.Client, run client.WorkflowRun
 		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return true, c.GetWorkflow(ctx, run.GetID(), "").Get(ctx, res)
 		}
-		if p, err := queryDumpProgress(ctx, c, run.GetID()); err == nil && p.Phase != workflows.DumpPhaseSnapshot {
+		// A run that found the dump published answers "done" between its last task and its
+		// close: only the chunks phase says it went on to write.
+		if p, err := queryDumpProgress(ctx, c, run.GetID()); err == nil && p.Phase != workflows.DumpPhaseSnapshot && p.Phase != workflows.DumpPhaseDone {
 			return false, nil
 		}
 		progress()
