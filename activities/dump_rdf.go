@@ -53,10 +53,10 @@ func (f *rdfDumpFormat) writer(ctx context.Context, file DumpFileSpec, snapshot 
 	if err != nil {
 		return nil, err
 	}
-	// One dedupe bag per part: parts are written independently and in any order, so
-	// value and reference nodes are de-duplicated within a part (as within one of
+	// One exact dedupe bag per part: parts are written independently and in any order, so
+	// value, reference and site nodes are written once per part (as within one of
 	// Wikimedia's dump shards), which keeps parts deterministic.
-	w, err := rdf.NewEntityWriter(cfg, f.format, flavor, props, nil)
+	w, err := rdf.NewEntityWriter(cfg, f.format, flavor, props, rdf.NewExactDedupeBag(0))
 	if err != nil {
 		return nil, permanent.Errorf(permanent.BadConfig, "%w", err)
 	}

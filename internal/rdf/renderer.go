@@ -184,7 +184,7 @@ func (r *Renderer) finish() {
 // startBlock begins a deduplicable node; it reports false when the entity
 // already rendered it.
 func (r *Renderer) startBlock(namespace, hash string) bool {
-	key := namespace + hash
+	key := namespace + "\x00" + hash
 	if _, ok := r.rendered[key]; ok {
 		return false
 	}
