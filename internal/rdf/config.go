@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -44,6 +45,12 @@ type Config struct {
 	// (SI) units; quantities in these units get normalized value nodes.
 	// Units that are their own standard unit map to themselves with factor 1.
 	UnitConversions map[string]UnitConversion `json:"unitConversions,omitempty"`
+
+	// PageProperties maps the page properties Wikibase keeps for an entity (wb-claims,
+	// wb-sitelinks, wb-identifiers: its statement, sitelink and identifier counts) to the
+	// wikibase: predicates the full dump writes them as on the data node, Wikibase's
+	// pagePropertiesRdf. Absent (or null) means Wikidata's; {} writes none.
+	PageProperties map[string]PageProperty `json:"pageProperties,omitempty"`
 
 	// MediaBaseURI is where commonsMedia files live
 	// (<MediaBaseURI>wiki/Special:FilePath/<file>).
@@ -87,6 +94,40 @@ type Site struct {
 	LinkPath string `json:"linkPath"`
 	// Group is the site group, e.g. wikipedia; empty gives "none".
 	Group string `json:"group,omitempty"`
+}
+
+// PageProperty is how one page property is written: wikibase:<Name>, its value converted to
+// Type as PHP's settype does (integer or none: xsd:integer; float or double: xsd:double;
+// boolean: xsd:boolean; string: a plain literal).
+type PageProperty struct {
+	Name string `json:"name"`
+	Type string `json:"type,omitempty"`
+}
+
+// Page properties Wikibase computes from an entity's content, in the order it writes them.
+const (
+	PagePropStatements  = "wb-claims"
+	PagePropSitelinks   = "wb-sitelinks"
+	PagePropIdentifiers = "wb-identifiers"
+)
+
+// wikidataPageProperties are Wikibase's default pagePropertiesRdf, which Wikidata uses.
+var wikidataPageProperties = map[string]PageProperty{
+	PagePropStatements:  {Name: "statements", Type: "integer"},
+	PagePropSitelinks:   {Name: "sitelinks", Type: "integer"},
+	PagePropIdentifiers: {Name: "identifiers", Type: "integer"},
+}
+
+// pagePropertyName is what a page property's name may be: a local name in the wikibase:
+// namespace that needs no escaping in Turtle.
+var pagePropertyName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// pagePropertiesInUse returns PageProperties, or Wikidata's when they are not set.
+func (c *Config) pagePropertiesInUse() map[string]PageProperty {
+	if c.PageProperties == nil {
+		return wikidataPageProperties
+	}
+	return c.PageProperties
 }
 
 // UnitConversion converts a quantity in one unit to standard units:
@@ -184,6 +225,21 @@ func (c *Config) Validate() error {
 		}
 		if conv.Unit == "" {
 			return fmt.Errorf("unitConversions[%s]: unit is empty", unit)
+		}
+	}
+	for prop, def := range c.PageProperties {
+		switch prop {
+		case PagePropStatements, PagePropSitelinks, PagePropIdentifiers:
+		default:
+			return fmt.Errorf("pageProperties[%s]: not a page property entities have (want %s, %s or %s)", prop, PagePropStatements, PagePropSitelinks, PagePropIdentifiers)
+		}
+		if !pagePropertyName.MatchString(def.Name) {
+			return fmt.Errorf("pageProperties[%s]: name %q is not a local name like statements", prop, def.Name)
+		}
+		switch def.Type {
+		case "", "integer", "int", "float", "double", "boolean", "bool", "string":
+		default:
+			return fmt.Errorf("pageProperties[%s]: type %q: want integer, float, boolean or string", prop, def.Type)
 		}
 	}
 	for pid, p := range c.URIPatterns {

@@ -285,11 +285,21 @@ func (r *Renderer) addRevisionInfo(id string, revision int64, modified string) {
 	}
 }
 
-// addPageProps writes the page properties Wikidata keeps on the data node:
-// statement count for every entity, sitelink and identifier counts for
-// items (the wb-claims, wb-sitelinks and wb-identifiers page props).
+// addPageProps writes the page properties Wikidata keeps on the data node
+// (RdfBuilder::addEntityPageProps): the wb-claims statement count of every
+// entity, and the wb-sitelinks and wb-identifiers counts of items, each as
+// the configuration's PageProperties name it.
 func (r *Renderer) addPageProps(e *wikibase.Entity) {
+	defs := r.cfg.pagePropertiesInUse()
+	if len(defs) == 0 {
+		return
+	}
 	data := iri(r.voc.dataNamespaceFor(e.ID), e.ID)
+	write := func(prop string, n int) {
+		if def, ok := defs[prop]; ok {
+			r.main.triple(data, iri(r.voc.wikibase, def.Name), r.pagePropertyValue(def.Type, n))
+		}
+	}
 	statements := 0
 	identifiers := 0
 	for _, g := range e.Claims {
@@ -312,11 +322,25 @@ func (r *Renderer) addPageProps(e *wikibase.Entity) {
 			}
 		}
 	}
-	r.main.triple(data, r.t.statements, r.integer(int64(statements)))
+	write(PagePropStatements, statements)
 	if e.Type == wikibase.TypeItem {
-		r.main.triple(data, r.t.sitelinks, r.integer(int64(len(e.Sitelinks))))
-		r.main.triple(data, r.t.identifiers, r.integer(int64(identifiers)))
+		write(PagePropSitelinks, len(e.Sitelinks))
+		write(PagePropIdentifiers, identifiers)
 	}
+}
+
+// pagePropertyValue is a count as PHP's settype(typ) and Purtle's value() write it.
+func (r *Renderer) pagePropertyValue(typ string, n int) Term {
+	s := strconv.Itoa(n)
+	switch typ {
+	case "float", "double":
+		return typed(s, r.voc.xsd, "double")
+	case "boolean", "bool":
+		return typed(strconv.FormatBool(n != 0), r.voc.xsd, "boolean")
+	case "string":
+		return plain(s)
+	}
+	return r.integer(int64(n))
 }
 
 func (v *vocabulary) dataNamespaceFor(id string) *namespace {
