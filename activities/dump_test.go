@@ -160,14 +160,16 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 		"20260101/wikibase-20260101-sha256sums.txt"}, out.ChecksumKeys)
 	_, err = os.Stat(filepath.Join(dir, filepath.FromSlash(file.Layout().PartsPrefix())))
 	assert.True(t, os.IsNotExist(err) || isEmptyDir(t, filepath.Join(dir, filepath.FromSlash(file.Layout().PartsPrefix()))))
-	r, err := wikibase.NewDumpReader(bytes.NewReader(mustRead(t, filepath.Join(dir, "20260101", "wikibase-20260101-all.json.gz"))))
+	r, err := wikibase.NewEntityReader(bytes.NewReader(mustRead(t, filepath.Join(dir, "20260101", "wikibase-20260101-all.json.gz"))))
 	require.NoError(t, err)
 	var ids []string
 	for {
-		e, _, err := r.Next()
+		rec, err := r.Next()
 		if err == io.EOF {
 			break
 		}
+		require.NoError(t, err)
+		e, _, err := rec.Parse()
 		require.NoError(t, err)
 		ids = append(ids, e.ID)
 	}

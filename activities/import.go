@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -73,9 +70,11 @@ type PlanImportResult struct {
 	TotalBytes int64
 }
 
-// ImportCounts are what an import did.
+// ImportCounts are what an import did. Created, Updated and Unchanged count entities and
+// redirects; Redirects counts the redirects among those created or updated.
 type ImportCounts struct {
 	Created, Updated, Unchanged, Rejected int64
+	Redirects                             int64 `json:",omitempty"`
 	Lines, Bytes                          int64
 }
 
@@ -85,14 +84,15 @@ func (c *ImportCounts) Add(o ImportCounts) {
 	c.Updated += o.Updated
 	c.Unchanged += o.Unchanged
 	c.Rejected += o.Rejected
+	c.Redirects += o.Redirects
 	c.Lines += o.Lines
 	c.Bytes += o.Bytes
 }
 
-// Rejection is an entity that could not be imported.
+// Rejection is an entity (or redirect) that could not be imported.
 type Rejection struct {
 	Source   string
-	Line     int    // 0 for Special:EntityData files
+	Line     int    // the line the entity starts on
 	EntityID string // when known
 	Reason   string
 }
@@ -157,11 +157,10 @@ func (a *Importer) LoadPropertyDatatypes(ctx context.Context, in LoadPropertyDat
 	return LoadPropertyDatatypesResult{Properties: len(m)}, nil
 }
 
-var entityDataPrefix = regexp.MustCompile(`^\s*\{\s*"entities"\s*:`)
-
 // PlanImport splits the source into chunks: dump files by line ranges (with the byte offset of
-// each range), Special:EntityData files one chunk each; a directory is every *.json, *.json.gz
-// and *.json.bz2 file in it, sorted by name. Read-only, so idempotent.
+// each range), files whose first value spans lines (Special:EntityData files, pretty-printed
+// JSON) one chunk each; a directory is every *.json, *.json.gz and *.json.bz2 file in it,
+// sorted by name. Read-only, so idempotent.
 func (a *Importer) PlanImport(ctx context.Context, in PlanImportInput) (PlanImportResult, error) {
 	if in.ChunkLines <= 0 {
 		in.ChunkLines = 5000
@@ -194,7 +193,7 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 	if format == "" || format == ImportFormatAuto {
 		head, _ := br.Peek(4096)
 		format = ImportFormatDump
-		if entityDataPrefix.Match(head) {
+		if wikibase.SpansLines(head) {
 			format = ImportFormatEntityData
 		}
 	}
@@ -288,7 +287,9 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	}
 	c := in.Chunk
 	var batch []store.SaveRequest
-	var batchLines []int // the line of each request in batch (0 in Special:EntityData files)
+	var batchLines []int // the line of each request in batch
+	var redirects []wikibase.Redirect
+	var redirectLines []int
 	// upTo is the last line whose entity is in batch (or skipped): after a flush every line up
 	// to it is committed.
 	upTo := hb.LinesDone
@@ -325,116 +326,108 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 				}
 			}
 		}
+		// The batch's redirects after its entities: a redirect's target may be among them.
+		for i, red := range redirects {
+			res, err := entities.SaveRedirect(ctx, store.RedirectRequest{From: red.From, To: red.To, Create: true,
+				UserID: in.UserID, EditSummary: in.EditSummary})
+			switch {
+			case errors.Is(err, store.ErrRejected):
+				reject(redirectLines[i], red.From, err.Error())
+			case err != nil:
+				return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
+			case res.Status == store.StatusUnchanged:
+				hb.Counts.Unchanged++
+			case res.Status == store.StatusCreated:
+				hb.Counts.Created++
+				hb.Counts.Redirects++
+			default:
+				hb.Counts.Updated++
+				hb.Counts.Redirects++
+			}
+		}
 		hb.LinesDone = upTo
 		batch, batchLines = batch[:0], batchLines[:0]
+		redirects, redirectLines = redirects[:0], redirectLines[:0]
 		activity.RecordHeartbeat(ctx, hb)
 		return nil
-	}
-	accept := func(e *wikibase.Entity) bool {
-		return !in.DatatypesOnly || e.Type == wikibase.TypeProperty
 	}
 	add := func(line int, e *wikibase.Entity) {
 		e.Page = nil
 		batch = append(batch, store.SaveRequest{Entity: e, UserID: in.UserID, EditSummary: in.EditSummary, EditType: "import"})
 		batchLines = append(batchLines, line)
 	}
+	lineNo := func(n int) int { return max(c.FirstLine, 1) + n - 1 }
 
-	if c.Format == ImportFormatEntityData {
-		if hb.LinesDone > 0 {
-			return hb.result(), nil
-		}
-		raws, err := a.entityDataEntities(ctx, c.Source)
-		if err != nil {
-			return ImportChunkResult{}, err
-		}
-		for _, r := range raws {
-			e, err := wikibase.ParseEntity(r.data)
-			switch {
-			case err != nil:
-				if !in.DatatypesOnly {
-					reject(0, r.key, explainParseError(err))
-				}
-			case e.ID != r.key && !in.DatatypesOnly:
-				reject(0, r.key, fmt.Sprintf("entity under key %q has id %q", r.key, e.ID))
-			case e.ID == r.key && accept(e):
-				add(0, e)
-			}
-		}
-		upTo = 1
-		if err := flush(); err != nil {
-			return ImportChunkResult{}, err
-		}
-		if !in.DatatypesOnly {
-			hb.Counts.Bytes = c.Bytes
-		}
-		return hb.result(), nil
-	}
-
-	raw, err := a.open(ctx, c.Source)
+	r, compression, closeSource, err := a.chunkReader(ctx, c)
 	if err != nil {
 		return ImportChunkResult{}, err
 	}
-	defer raw.Close()
-	dec, compression, err := wikibase.Decompress(raw)
-	if err != nil {
-		return ImportChunkResult{}, readFailure("import source "+c.Source, compression, err)
-	}
-	br := bufio.NewReaderSize(dec, 1<<20)
-	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
-		if errors.Is(err, io.EOF) {
-			return ImportChunkResult{}, permanent.Errorf(permanent.BadInput,
-				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
-		}
-		return ImportChunkResult{}, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
-	}
-	dr, err := wikibase.NewDumpReader(br)
-	if err != nil {
-		return ImportChunkResult{}, err
-	}
-	lineNo := func(n int) int { return c.FirstLine + n - 1 }
-	propertyHint := []byte(`"type":"property"`)
+	defer closeSource()
+	lastLine := 0 // the line of the last record read
 	for {
-		line, n, err := dr.NextLine()
-		if errors.Is(err, io.EOF) || (err == nil && n > c.Lines) {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		var lineErr *wikibase.LineError
 		if errors.As(err, &lineErr) {
-			if !in.DatatypesOnly && n > hb.LinesDone {
-				reject(lineNo(n), "", lineErr.Err.Error())
+			if !in.DatatypesOnly && lineErr.Line > hb.LinesDone {
+				reject(lineNo(lineErr.Line), lineErr.EntityID, lineErr.Err.Error())
+			}
+			continue
+		}
+		if errors.Is(err, wikibase.ErrNoEntities) {
+			// JSON without entities, such as {"entities":{}}: listed like an entity that is
+			// not valid, so that the rest of a directory is imported.
+			if !in.DatatypesOnly {
+				reject(lineNo(1), "", err.Error())
 			}
 			continue
 		}
 		if err != nil {
 			return ImportChunkResult{}, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 		}
-		if n <= hb.LinesDone {
+		if rec.Line <= hb.LinesDone {
 			continue // committed before a retry
 		}
-		upTo = n
-		if in.DatatypesOnly && !bytes.Contains(line[:min(len(line), 64)], propertyHint) {
+		// A batch is written only at the start of a line, so that the lines up to upTo are
+		// committed whole (a line may hold many entities).
+		if rec.Line > lastLine {
+			upTo = rec.Line - 1
+			if len(batch)+len(redirects) >= batchSize {
+				if err := flush(); err != nil {
+					return ImportChunkResult{}, err
+				}
+				if ctx.Err() != nil {
+					return ImportChunkResult{}, ctx.Err()
+				}
+			}
+		}
+		lastLine = rec.Line
+		if in.DatatypesOnly {
+			if !bytes.Contains(rec.JSON, []byte(`"type":"property"`)) && !bytes.Contains(rec.JSON, []byte(`"type": "property"`)) {
+				continue
+			}
+			if e, _, err := rec.Parse(); err == nil && e != nil && e.Type == wikibase.TypeProperty {
+				add(lineNo(rec.Line), e)
+			}
 			continue
 		}
-		e, err := wikibase.ParseEntity(line)
+		e, redirect, err := rec.Parse()
 		if err != nil {
-			if !in.DatatypesOnly {
-				reject(lineNo(n), wikibase.EntityIDOf(line), explainParseError(err))
-			}
+			le := rec.Error(err)
+			reject(lineNo(rec.Line), le.EntityID, explainParseError(err))
 			continue
 		}
-		if accept(e) {
-			add(lineNo(n), e)
+		if e != nil {
+			add(lineNo(rec.Line), e)
 		}
-		if len(batch) >= batchSize {
-			if err := flush(); err != nil {
-				return ImportChunkResult{}, err
-			}
-			if ctx.Err() != nil {
-				return ImportChunkResult{}, ctx.Err()
-			}
+		if redirect != nil {
+			redirects = append(redirects, *redirect)
+			redirectLines = append(redirectLines, lineNo(rec.Line))
 		}
 	}
-	upTo = c.Lines
+	upTo = max(lastLine, c.Lines, hb.LinesDone)
 	if err := flush(); err != nil {
 		return ImportChunkResult{}, err
 	}
@@ -444,81 +437,44 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	return hb.result(), nil
 }
 
+// chunkReader opens the records of a chunk: a whole file, or a dump's line range from its
+// byte offset. It returns the file's compression for readFailure.
+func (a *Importer) chunkReader(ctx context.Context, c ImportChunk) (*wikibase.EntityReader, wikibase.Compression, func(), error) {
+	raw, err := a.open(ctx, c.Source)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	dec, compression, err := wikibase.Decompress(raw)
+	if err != nil {
+		raw.Close()
+		return nil, "", nil, readFailure("import source "+c.Source, compression, err)
+	}
+	br := bufio.NewReaderSize(dec, 1<<20)
+	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
+		raw.Close()
+		if errors.Is(err, io.EOF) {
+			return nil, "", nil, permanent.Errorf(permanent.BadInput,
+				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
+		}
+		return nil, "", nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
+	}
+	r, err := wikibase.NewEntityReader(br)
+	if err != nil {
+		raw.Close()
+		return nil, "", nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
+	}
+	if c.Format == ImportFormatDump {
+		r.Lines = c.Lines
+	}
+	return r, compression, func() { raw.Close() }, nil
+}
+
 // explainParseError is the reason a rejected entity gets; a missing id says what to do about it.
 func explainParseError(err error) string {
 	if errors.Is(err, wikibase.ErrNoID) {
 		return "entity has no id: the importer does not allocate ids yet; give every entity its id"
 	}
 	return err.Error()
-}
-
-type rawEntity struct {
-	key  string
-	data []byte
-}
-
-// entityDataEntities returns the entities of a Special:EntityData document in document order,
-// each as its own JSON text, so one malformed entity does not reject the others.
-func (a *Importer) entityDataEntities(ctx context.Context, src string) ([]rawEntity, error) {
-	raw, err := a.open(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	defer raw.Close()
-	r, compression, err := wikibase.Decompress(raw)
-	if err != nil {
-		return nil, readFailure("import source "+src, compression, err)
-	}
-	dec := json.NewDecoder(r)
-	notEntityData := func(err error) ([]rawEntity, error) {
-		return nil, permanent.Errorf(permanent.BadInput, "import source %s: not a Special:EntityData document: %w", src, err)
-	}
-	// fail is an error of the decoder: the JSON, or the stream under it.
-	fail := func(err error) ([]rawEntity, error) {
-		if errors.As(err, new(*json.SyntaxError)) {
-			return notEntityData(err)
-		}
-		return nil, readFailure("import source "+src, compression, err)
-	}
-	if tok, err := dec.Token(); err != nil {
-		return fail(err)
-	} else if tok != json.Delim('{') {
-		return notEntityData(errors.New("want a JSON object"))
-	}
-	var out []rawEntity
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fail(err)
-		}
-		if tok != "entities" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return fail(err)
-			}
-			continue
-		}
-		if tok, err := dec.Token(); err != nil {
-			return fail(err)
-		} else if tok != json.Delim('{') {
-			return notEntityData(errors.New(`"entities" is not an object`))
-		}
-		for dec.More() {
-			key, err := dec.Token()
-			if err != nil {
-				return fail(err)
-			}
-			var body json.RawMessage
-			if err := dec.Decode(&body); err != nil {
-				return fail(err)
-			}
-			out = append(out, rawEntity{key: fmt.Sprint(key), data: body})
-		}
-		if _, err := dec.Token(); err != nil {
-			return fail(err)
-		}
-	}
-	return out, nil
 }
 
 func isURL(s string) bool {
@@ -541,36 +497,7 @@ func ImportSources(source string) ([]string, error) {
 		}
 		return []string{source}, nil
 	}
-	path := strings.TrimPrefix(source, "file://")
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, pathError(path, err)
-	}
-	if !st.IsDir() {
-		// Opening is the one sure test of being readable.
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, pathError(path, err)
-		}
-		f.Close()
-		return []string{path}, nil
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return nil, pathError(path, err)
-	}
-	var sources []string
-	for _, e := range entries {
-		n := e.Name()
-		if !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".json.gz") || strings.HasSuffix(n, ".json.bz2")) {
-			sources = append(sources, filepath.Join(path, n))
-		}
-	}
-	sort.Strings(sources)
-	if len(sources) == 0 {
-		return nil, fmt.Errorf("%s: directory has no .json, .json.gz or .json.bz2 files", path)
-	}
-	return sources, nil
+	return wikibase.InputFiles(strings.TrimPrefix(source, "file://"))
 }
 
 // pathError is "PATH: what is wrong", without the name of the system call.
