@@ -7,6 +7,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Config is the part of a Wikibase installation's settings the RDF mapping
@@ -44,7 +46,18 @@ type Config struct {
 	// UnitConversions maps a unit item id to its conversion into standard
 	// (SI) units; quantities in these units get normalized value nodes.
 	// Units that are their own standard unit map to themselves with factor 1.
+	// They win over the conversions derived from unit items (see Units).
 	UnitConversions map[string]UnitConversion `json:"unitConversions,omitempty"`
+	// UnitConversionProperty is the property whose value on a unit item is the unit's
+	// conversion to SI units (Wikidata: P2370, "conversion to SI unit"); the conversions of
+	// units without a UnitConversions entry are derived from the unit items that carry it.
+	// Empty derives none.
+	UnitConversionProperty string `json:"unitConversionProperty,omitempty"`
+	// InstanceOfProperty and CoherentUnitClass mark coherent units, their own standard
+	// units: the items that are instances of the class (Wikidata: P31 and Q69197847,
+	// "coherent SI unit"). With no class, a unit whose conversion is 1 of itself is coherent.
+	InstanceOfProperty string `json:"instanceOfProperty,omitempty"`
+	CoherentUnitClass  string `json:"coherentUnitClass,omitempty"`
 
 	// PageProperties maps the page properties Wikibase keeps for an entity (wb-claims,
 	// wb-sitelinks, wb-identifiers: its statement, sitelink and identifier counts) to the
@@ -153,6 +166,9 @@ func WikidataConfig() *Config {
 		WikimediaSites:         true,
 		CanonicalLanguageCodes: map[string]string{"simple": "en-simple", "als": "gsw", "no": "nb", "be-x-old": "be-tarask", "bat-smg": "sgs", "fiu-vro": "vro", "roa-rup": "rup", "zh-classical": "lzh", "zh-min-nan": "nan", "zh-yue": "yue", "bh": "bho", "nrm": "fr-x-nrm", "cbk-zam": "cbk", "map-bms": "jv-x-bms"},
 		CanonicalURIProperty:   "P1921",
+		UnitConversionProperty: "P2370",
+		InstanceOfProperty:     "P31",
+		CoherentUnitClass:      "Q69197847",
 		MediaBaseURI:           "http://commons.wikimedia.org/",
 		GeoShapeBaseURI:        "http://commons.wikimedia.org/data/main/",
 		TabularDataBaseURI:     "http://commons.wikimedia.org/data/main/",
@@ -241,6 +257,19 @@ func (c *Config) Validate() error {
 		default:
 			return fmt.Errorf("pageProperties[%s]: type %q: want integer, float, boolean or string", prop, def.Type)
 		}
+	}
+	for name, v := range map[string]struct{ id, typ string }{
+		"canonicalUriProperty":   {c.CanonicalURIProperty, wikibase.TypeProperty},
+		"unitConversionProperty": {c.UnitConversionProperty, wikibase.TypeProperty},
+		"instanceOfProperty":     {c.InstanceOfProperty, wikibase.TypeProperty},
+		"coherentUnitClass":      {c.CoherentUnitClass, wikibase.TypeItem},
+	} {
+		if typ, ok := wikibase.EntityTypeOfID(v.id); v.id != "" && (!ok || typ != v.typ) {
+			return fmt.Errorf("%s: %q is not %s id", name, v.id, map[string]string{wikibase.TypeProperty: "a property", wikibase.TypeItem: "an item"}[v.typ])
+		}
+	}
+	if c.CoherentUnitClass != "" && c.InstanceOfProperty == "" {
+		return errors.New("coherentUnitClass needs instanceOfProperty")
 	}
 	for pid, p := range c.URIPatterns {
 		if !strings.Contains(p, "$1") {

@@ -294,11 +294,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// learnRecord learns the record's entity if it is a property (a cheap test of its JSON
-// first); it reports whether it was one. An entity that does not parse is left to the
-// conversion, which reports it.
+// learnRecord learns the record's entity if it is a property or may be a unit item (cheap
+// tests of its JSON first); it reports whether it was a property. An entity that does not
+// parse is left to the conversion, which reports it.
 func (p *PropertyInfo) learnRecord(rec wikibase.Record) bool {
-	if !isPropertyJSON(rec.JSON) {
+	property := isPropertyJSON(rec.JSON)
+	if !property && !p.units.mayDescribe(rec.JSON) {
 		return false
 	}
 	e, _, err := rec.Parse()
@@ -306,7 +307,8 @@ func (p *PropertyInfo) learnRecord(rec wikibase.Record) bool {
 		return false
 	}
 	p.AddProperty(e)
-	return true
+	p.units.Add(e)
+	return e.Type == wikibase.TypeProperty
 }
 
 // isPropertyJSON is a cheap test for the JSON of property entities, compact or not.

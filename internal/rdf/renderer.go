@@ -11,12 +11,15 @@ import (
 
 // PropertyLookup tells the mapping what it needs to know about properties:
 // their datatype and, for external identifiers, their canonical URI
-// pattern.
+// pattern; and about units: their conversion to standard units.
 type PropertyLookup interface {
 	wikibase.DatatypeLookup
 	// URIPattern returns the property's canonical URI pattern ($1 = the
 	// identifier), or "" if it has none.
 	URIPattern(pid string) string
+	// UnitConversion returns how quantities in a unit (an item id) convert
+	// to standard units, if they do.
+	UnitConversion(unit string) (UnitConversion, bool)
 }
 
 // Renderer turns entities into Chunks. It holds reusable buffers, so each

@@ -559,3 +559,41 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 		assert.Equal(t, res[i].RevisionID, r.Revision)
 	}
 }
+
+// TestEntitiesAsOf: each entity at its last revision created at or before the moment; deleted
+// entities, redirects and entities not yet created are left out.
+func TestEntitiesAsOf(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, r := range []store.SaveRequest{
+		{Entity: item(t, "Q1", "one", "Q9", "a"), At: t0},
+		{Entity: item(t, "Q2", "two", "Q9", "b"), At: t0},
+		{Entity: item(t, "Q3", "three", "Q9", "c"), At: t0},
+		{Entity: item(t, "Q1", "one v2", "Q9", "a"), At: t0.Add(2 * time.Hour)},
+		{Entity: item(t, "Q4", "late", "Q9", "d"), At: t0.Add(2 * time.Hour)},
+	} {
+		_, err := s.Save(ctx, r)
+		require.NoError(t, err)
+	}
+	_, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2", At: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	_, err = s.SaveRedirect(ctx, store.RedirectRequest{From: "Q3", To: "Q1", At: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+
+	labels := func(es []*wikibase.Entity) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.ID+" "+e.Labels[0].Value)
+		}
+		return out
+	}
+	ids := []string{"Q4", "Q1", "Q2", "Q3", "Q404"}
+	early, err := s.EntitiesAsOf(ctx, ids, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Q1 one", "Q2 two", "Q3 three"}, labels(early))
+	late, err := s.EntitiesAsOf(ctx, ids, t0.Add(3*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Q4 late", "Q1 one v2"}, labels(late))
+}
