@@ -133,8 +133,8 @@ func tripleSet(t *testing.T, nt []byte) []string {
 // else. Left out on both sides: the data node's revision and date (the store's own
 // revisions), the version info dumps leave out, stubs of other entities, and the normalized
 // external ids (their URI patterns come from property entities not among the fixtures). Each
-// part writes a site's wikiGroup at most once; the header's date is the dump's cut; both
-// dumps are the same set of triples.
+// part writes a site's wikiGroup at most once; the header's date is the dump's cut; an
+// imported redirect is owl:sameAs; both dumps are the same set of triples.
 func TestDumpImportedWikidataEntitiesAsWikidata(t *testing.T) {
 	for _, tool := range []string{"serdi", "rapper"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -145,13 +145,17 @@ func TestDumpImportedWikidataEntitiesAsWikidata(t *testing.T) {
 	cfg, dir := dumpConfig(t)
 	dumpDB(t, cfg)
 	startWorker(t, cfg)
+	// The unit items, and a redirect to one of them (a merged duplicate of the metre).
 	units := filepath.Join(t.TempDir(), "units.json")
-	require.NoError(t, os.WriteFile(units, []byte(wikidataUnitItems), 0o644))
+	require.NoError(t, os.WriteFile(units, []byte(wikidataUnitItems+`{"entity":"Q900000001","redirect":"Q11573"}`+"\n"), 0o644))
 	for _, src := range []string{filepath.Join(fixtures, "entities"), units} {
 		res := importAndWait(t, cfg, "import-"+filepath.Base(src)+"-"+cfg.TaskQueue, workflows.ImportInput{
 			Source: src, PropertiesCSV: filepath.Join(fixtures, "properties.csv")})
 		require.Empty(t, res.Rejections)
 		require.Positive(t, res.Counts.Created)
+		if src == units {
+			require.Equal(t, int64(1), res.Counts.Redirects)
+		}
 	}
 
 	// A whole second, past, so that the header (which has seconds) shows the cut exactly.
@@ -177,6 +181,7 @@ func TestDumpImportedWikidataEntitiesAsWikidata(t *testing.T) {
 	dumped := tripleSet(t, run(t, "serdi", "-i", "turtle", "-o", "ntriples", ttl))
 	require.Contains(t, dumped, header)
 	require.Equal(t, asOf, ttlRes.SnapshotTime.UTC())
+	require.Contains(t, dumped, "<http://www.wikidata.org/entity/Q900000001> <http://www.w3.org/2002/07/owl#sameAs> <http://www.wikidata.org/entity/Q11573> .")
 	// One part or many: the same triples.
 	require.Equal(t, dumped, tripleSet(t, mustReadFile(t, nt)))
 
