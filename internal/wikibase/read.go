@@ -284,8 +284,8 @@ type EntityReader struct {
 	content bool
 	done    bool
 
-	// MaxLineBytes bounds one line (and a whole document); a longer line is skipped with a
-	// LineError. Zero means DefaultMaxLineBytes.
+	// MaxLineBytes bounds one line, and a value that spans lines; a longer one is skipped
+	// with a LineError. Zero means DefaultMaxLineBytes.
 	MaxLineBytes int
 	// Lines, when positive, ends a dump after that many lines: an import chunk's range.
 	Lines int
@@ -297,15 +297,13 @@ type queued struct {
 }
 
 // NewEntityReader returns a reader over a plain, gzip or bzip2 input, detecting the
-// compression from the first bytes and the form from the first value.
+// compression from the first bytes.
 func NewEntityReader(r io.Reader) (*EntityReader, error) {
 	dr, c, err := Decompress(r)
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(dr, 1<<20)
-	// A read error shows again, and is returned, on the first read.
-	return &EntityReader{r: br, compression: c}, nil
+	return &EntityReader{r: bufio.NewReaderSize(dr, 1<<20), compression: c}, nil
 }
 
 // Compression returns the compression detected on the input.
