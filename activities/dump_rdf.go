@@ -24,7 +24,8 @@ type rdfDumpFormat struct {
 }
 
 // rdfState is what the RDF formats of one worker load once: the mapping configuration and
-// the property lookup of the latest snapshot dumped.
+// the property lookup (properties, and the unit items learned so far) of the latest snapshot
+// dumped.
 type rdfState struct {
 	mu       sync.Mutex
 	cfg      *rdf.Config
@@ -44,29 +45,29 @@ func rdfFlavor(fl dump.Flavor) (rdf.Flavor, error) {
 	return 0, permanent.Errorf(permanent.BadInput, "rdf dump flavor %q: want all or truthy", fl)
 }
 
-func (f *rdfDumpFormat) writer(ctx context.Context, file dump.Layout, snapshot time.Time) (*rdf.EntityWriter, error) {
+func (f *rdfDumpFormat) writer(ctx context.Context, file dump.Layout, snapshot time.Time) (*rdf.EntityWriter, *rdf.PropertyInfo, error) {
 	flavor, err := rdfFlavor(file.Flavor)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg, props, err := f.dumps.rdfLookup(ctx, snapshot)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// One dedupe bag per part: parts are written independently and in any order, so
-	// value and reference nodes are de-duplicated within a part (as within one of
+	// One exact dedupe bag per part: parts are written independently and in any order, so
+	// value, reference and site nodes are written once per part (as within one of
 	// Wikimedia's dump shards), which keeps parts deterministic.
-	w, err := rdf.NewEntityWriter(cfg, f.format, flavor, props, nil)
+	w, err := rdf.NewEntityWriter(cfg, f.format, flavor, props, rdf.NewExactDedupeBag(0))
 	if err != nil {
-		return nil, permanent.Errorf(permanent.BadConfig, "%w", err)
+		return nil, nil, permanent.Errorf(permanent.BadConfig, "%w", err)
 	}
-	return w, nil
+	return w, props, nil
 }
 
 // Framing implements DumpFormat: the header's dump time is the snapshot time, so every
 // assembly of the dump writes the same bytes.
 func (f *rdfDumpFormat) Framing(ctx context.Context, file dump.Layout, snapshot time.Time) (dump.Framing, error) {
-	w, err := f.writer(ctx, file, snapshot)
+	w, _, err := f.writer(ctx, file, snapshot)
 	if err != nil {
 		return dump.Framing{}, err
 	}
@@ -79,16 +80,20 @@ func (f *rdfDumpFormat) Framing(ctx context.Context, file dump.Layout, snapshot 
 
 // NewSink implements DumpFormat.
 func (f *rdfDumpFormat) NewSink(ctx context.Context, part *dump.PartWriter, file dump.Layout, snapshot time.Time) (EntitySink, error) {
-	w, err := f.writer(ctx, file, snapshot)
+	w, props, err := f.writer(ctx, file, snapshot)
 	if err != nil {
 		return nil, err
 	}
-	return &rdfSink{w: w, part: part}, nil
+	return &rdfSink{ctx: ctx, w: w, part: part, units: props.Units(), loadUnits: f.dumps.itemsAsOf(snapshot)}, nil
 }
 
 type rdfSink struct {
+	ctx  context.Context // the chunk activity's
 	w    *rdf.EntityWriter
 	part *dump.PartWriter
+	// units are learned from the unit items as of the snapshot as entities use them.
+	units     *rdf.Units
+	loadUnits func(context.Context, []string) ([]*wikibase.Entity, error)
 }
 
 func (s *rdfSink) WriteRevision(r *DumpRevision) error {
@@ -109,6 +114,11 @@ func (s *rdfSink) WriteRevision(r *DumpRevision) error {
 		return fmt.Errorf("parse stored content: %w", err)
 	}
 	e.Page = page
+	if s.w.Renderer().Flags()&rdf.NormalizedValues != 0 {
+		if err := s.units.Learn(s.ctx, s.units.QuantityUnits(e), s.loadUnits); err != nil {
+			return fmt.Errorf("read unit items: %w", err)
+		}
+	}
 	if err := s.w.WriteEntity(s.part, e); err != nil {
 		return err
 	}
@@ -120,8 +130,9 @@ func (s *rdfSink) Close() error { return nil }
 
 // rdfLookup returns the RDF configuration and the properties as of snapshot: datatypes
 // from property_datatypes and the property entities themselves (for canonical URI
-// patterns), read once per snapshot and worker.
-func (a *Dumps) rdfLookup(ctx context.Context, snapshot time.Time) (*rdf.Config, rdf.PropertyLookup, error) {
+// patterns), read once per snapshot and worker; unit items are read as entities use them
+// (itemsAsOf).
+func (a *Dumps) rdfLookup(ctx context.Context, snapshot time.Time) (*rdf.Config, *rdf.PropertyInfo, error) {
 	a.rdf.mu.Lock()
 	defer a.rdf.mu.Unlock()
 	if a.rdf.cfg == nil {
@@ -160,4 +171,12 @@ func (a *Dumps) rdfLookup(ctx context.Context, snapshot time.Time) (*rdf.Config,
 	}
 	a.rdf.snapshot, a.rdf.props = snapshot, props
 	return a.rdf.cfg, props, nil
+}
+
+// itemsAsOf reads entities as they were at snapshot: the unit items a dump's quantities
+// need, so that their normalized values are as of the dump's cut.
+func (a *Dumps) itemsAsOf(snapshot time.Time) func(context.Context, []string) ([]*wikibase.Entity, error) {
+	return func(ctx context.Context, ids []string) ([]*wikibase.Entity, error) {
+		return (&store.Entities{DB: a.DB}).EntitiesAsOf(ctx, ids, snapshot)
+	}
 }

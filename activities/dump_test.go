@@ -159,14 +159,16 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 		"20260101/wikibase-20260101-sha256sums.txt"}, out.ChecksumKeys)
 	_, err = os.Stat(filepath.Join(dir, filepath.FromSlash(file.PartsPrefix())))
 	assert.True(t, os.IsNotExist(err) || isEmptyDir(t, filepath.Join(dir, filepath.FromSlash(file.PartsPrefix()))))
-	r, err := wikibase.NewDumpReader(bytes.NewReader(mustRead(t, filepath.Join(dir, "20260101", "wikibase-20260101-all.json.gz"))))
+	r, err := wikibase.NewEntityReader(bytes.NewReader(mustRead(t, filepath.Join(dir, "20260101", "wikibase-20260101-all.json.gz"))))
 	require.NoError(t, err)
 	var ids []string
 	for {
-		e, _, err := r.Next()
+		rec, err := r.Next()
 		if err == io.EOF {
 			break
 		}
+		require.NoError(t, err)
+		e, _, err := rec.Parse()
 		require.NoError(t, err)
 		ids = append(ids, e.ID)
 	}
@@ -255,6 +257,56 @@ func TestDumpRDFWritesEntitiesAndRedirects(t *testing.T) {
 	}
 	assert.NotContains(t, text, `"two"@en`)
 	assert.True(t, strings.HasPrefix(text, "<http://wikiba.se/ontology#Dump> "), "the header comes first")
+}
+
+// TestDumpRDFNormalizesQuantitiesFromStoredUnitItems: a quantity in kilometres gets its
+// normalized value in metres from the unit items in the store, as they were at the dump's
+// cut: a later edit of the kilometre's conversion shows only in dumps cut after it.
+func TestDumpRDFNormalizesQuantitiesFromStoredUnitItems(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db, DatatypeLookup: wikibase.DatatypeMap{"P2043": "quantity", "P2370": "quantity", "P31": "wikibase-item"}}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	conversion := func(id, amount, unit string) string {
+		return `"P2370":[{"mainsnak":{"snaktype":"value","property":"P2370","datavalue":{"value":{"amount":"` + amount +
+			`","unit":"http://www.wikidata.org/entity/` + unit + `"},"type":"quantity"}},"type":"statement","id":"` + id + `$1","rank":"normal"}]`
+	}
+	coherent := `"P31":[{"mainsnak":{"snaktype":"value","property":"P31","datavalue":{"value":{"entity-type":"item","id":"Q69197847"},"type":"wikibase-entityid"}},"type":"statement","id":"Q11573$2","rank":"normal"}]`
+	save := func(js string, at time.Time) {
+		t.Helper()
+		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, js), At: at})
+		require.NoError(t, err)
+	}
+	save(`{"type":"item","id":"Q1","claims":{"P2043":[{"mainsnak":{"snaktype":"value","property":"P2043","datavalue":{"value":{"amount":"+12.5","unit":"http://www.wikidata.org/entity/Q828224"},"type":"quantity"}},"type":"statement","id":"Q1$1","rank":"normal"}]}}`, t0)
+	save(`{"type":"item","id":"Q11573","claims":{`+coherent+`,`+conversion("Q11573", "+1", "Q11573")+`}}`, t0)
+	save(`{"type":"item","id":"Q828224","claims":{`+conversion("Q828224", "+1000", "Q11573")+`}}`, t0)
+	save(`{"type":"item","id":"Q828224","claims":{`+conversion("Q828224", "+1001", "Q11573")+`}}`, t0.Add(2*time.Hour))
+
+	dir := t.TempDir()
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 1}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	dumpText := func(day int, snapshot time.Time) string {
+		t.Helper()
+		file := dump.Layout{Name: "wikibase", Date: t0.AddDate(0, 0, day), Format: dump.FormatNTriples, Flavor: dump.FlavorFull, Kind: dump.KindAll}
+		_, err := env.ExecuteActivity(acts.DumpChunk, DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 100, SnapshotTime: snapshot})
+		require.NoError(t, err)
+		v, err := env.ExecuteActivity(acts.DumpAssemble, DumpAssembleInput{File: file, Parts: 1, SnapshotTime: snapshot, StartedAt: t0})
+		require.NoError(t, err)
+		var out DumpAssembleResult
+		require.NoError(t, v.Get(&out))
+		text := gunzip(t, filepath.Join(dir, out.Key))
+		require.Contains(t, text, "<http://www.wikidata.org/entity/statement/Q1-1> <http://www.wikidata.org/prop/statement/value-normalized/P2043> ")
+		return text
+	}
+	const amount = "<http://wikiba.se/ontology#quantityAmount> "
+	first := dumpText(0, t0.Add(time.Hour))
+	assert.Contains(t, first, amount+`"+12500"^^`, "1000 m a kilometre at the first cut")
+	assert.NotContains(t, first, `"+12512.5"`)
+	second := dumpText(1, t0.Add(3*time.Hour))
+	assert.Contains(t, second, amount+`"+12512.5"^^`, "1001 m a kilometre after the edit")
+	assert.NotContains(t, second, `"+12500"`)
 }
 
 // TestDumpBeginDecidesFromTheStore: a new dump records its plan, a second start continues

@@ -151,7 +151,7 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 		res.Operation, res.Deleted = events.RDFDelete, true
 		res.FromRevisionID = prev.revision
 	default:
-		nextGraph, err := a.graph(ctx, builder, &next)
+		nextGraph, err := a.graph(ctx, builder, &next, true)
 		if err != nil {
 			return PublishEntityDiffResult{}, err
 		}
@@ -162,7 +162,7 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 			if err != nil {
 				return PublishEntityDiffResult{}, fmt.Errorf("read published revision %d of %s: %w", prev.revision, in.EntityID, err)
 			}
-			if oldGraph, err = a.graph(ctx, builder, &old); err != nil {
+			if oldGraph, err = a.graph(ctx, builder, &old, false); err != nil {
 				return PublishEntityDiffResult{}, err
 			}
 			res.Operation, res.FromRevisionID = events.RDFDiff, prev.revision
@@ -204,8 +204,10 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 }
 
 // graph renders a stored revision: a redirect as its owl:sameAs, anything else as the
-// entity with the page metadata a dump line carries (so the RDF equals the dump's).
-func (a *EntityDiffs) graph(ctx context.Context, b *rdfdiff.Builder, r *store.Revision) (rdfdiff.Graph, error) {
+// entity with the page metadata a dump line carries (so the RDF equals the dump's). What
+// the entity says of itself as a property or a unit is learned from its newest revision
+// only, so that rendering an older one does not bring back what it said then.
+func (a *EntityDiffs) graph(ctx context.Context, b *rdfdiff.Builder, r *store.Revision, newest bool) (rdfdiff.Graph, error) {
 	page := &wikibase.PageMetadata{LastRevID: r.RevisionID, Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
 	if r.IsRedirect {
 		g, err := b.Redirect(r.EntityID, r.RedirectsTo, page)
@@ -223,8 +225,18 @@ func (a *EntityDiffs) graph(ctx context.Context, b *rdfdiff.Builder, r *store.Re
 	if err != nil {
 		return rdfdiff.Graph{}, permanent.Errorf(permanent.BadInput, "revision %d of %s: %w", r.RevisionID, r.EntityID, err)
 	}
+	if newest {
+		a.props.AddProperty(e)
+		a.props.Units().Add(e)
+	}
 	if err := a.learnDatatypes(ctx, e); err != nil {
 		return rdfdiff.Graph{}, err
+	}
+	// The units of its quantities, from their unit items' latest revisions, read once per
+	// worker (and learned anew when a unit item is diffed).
+	units := a.props.Units()
+	if err := units.Learn(ctx, units.QuantityUnits(e), a.latestItems); err != nil {
+		return rdfdiff.Graph{}, fmt.Errorf("read unit items: %w", err)
 	}
 	g, err := b.Entity(e)
 	if err != nil {
@@ -269,27 +281,13 @@ func (a *EntityDiffs) builder(ctx context.Context) (*rdfdiff.Builder, *rdf.Confi
 }
 
 // learnDatatypes makes sure every property e uses has its datatype (re-reading
-// property_datatypes when one is missing, at most every datatypeRefreshEvery) and learns
-// property entities' datatypes and URI patterns.
+// property_datatypes when one is missing, at most every datatypeRefreshEvery).
 func (a *EntityDiffs) learnDatatypes(ctx context.Context, e *wikibase.Entity) error {
-	a.props.AddProperty(e)
 	missing := false
-	known := func(s *wikibase.Snak) {
+	e.AllSnaks(func(s *wikibase.Snak) {
 		if _, ok := a.props.Datatype(s.Property); !ok {
 			missing = true
 		}
-	}
-	_ = e.AllStatements(func(st *wikibase.Statement) error {
-		known(&st.MainSnak)
-		for i := range st.Qualifiers {
-			known(&st.Qualifiers[i])
-		}
-		for _, ref := range st.References {
-			for i := range ref.Snaks {
-				known(&ref.Snaks[i])
-			}
-		}
-		return nil
 	})
 	if !missing {
 		return nil
@@ -306,6 +304,12 @@ func (a *EntityDiffs) learnDatatypes(ctx context.Context, e *wikibase.Entity) er
 	a.props.AddDatatypes(dts)
 	a.propsLoaded = time.Now()
 	return nil
+}
+
+// latestItems reads entities at their latest revisions: the unit items the entities'
+// quantities need.
+func (a *EntityDiffs) latestItems(ctx context.Context, ids []string) ([]*wikibase.Entity, error) {
+	return (&store.Entities{DB: a.DB}).EntitiesAsOf(ctx, ids, time.Now())
 }
 
 // conceptDomain is meta.domain: the host of the concept URIs (www.wikidata.org for Wikidata).

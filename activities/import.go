@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -82,9 +79,11 @@ type PlanImportResult struct {
 	TotalBytes int64
 }
 
-// ImportCounts are what an import did.
+// ImportCounts are what an import did. Created, Updated and Unchanged count entities and
+// redirects; Redirects counts the redirects among those created or updated.
 type ImportCounts struct {
 	Created, Updated, Unchanged, Rejected int64
+	Redirects                             int64 `json:",omitempty"`
 	Lines, Bytes                          int64
 }
 
@@ -94,14 +93,15 @@ func (c *ImportCounts) Add(o ImportCounts) {
 	c.Updated += o.Updated
 	c.Unchanged += o.Unchanged
 	c.Rejected += o.Rejected
+	c.Redirects += o.Redirects
 	c.Lines += o.Lines
 	c.Bytes += o.Bytes
 }
 
-// Rejection is an entity that could not be imported.
+// Rejection is an entity (or redirect) that could not be imported.
 type Rejection struct {
 	Source   string
-	Line     int    // 0 for Special:EntityData files
+	Line     int    // the line the entity starts on
 	EntityID string // when known
 	Reason   string
 }
@@ -166,11 +166,10 @@ func (a *Importer) LoadPropertyDatatypes(ctx context.Context, in LoadPropertyDat
 	return LoadPropertyDatatypesResult{Properties: len(m)}, nil
 }
 
-var entityDataPrefix = regexp.MustCompile(`^\s*\{\s*"entities"\s*:`)
-
 // PlanImport splits the source into chunks: dump files by line ranges (with the byte offset of
-// each range), Special:EntityData files one chunk each; a directory is every *.json, *.json.gz
-// and *.json.bz2 file in it, sorted by name. Read-only, so idempotent.
+// each range), files whose first value spans lines (Special:EntityData files, pretty-printed
+// JSON) one chunk each; a directory is every *.json, *.json.gz and *.json.bz2 file in it,
+// sorted by name. Read-only, so idempotent.
 func (a *Importer) PlanImport(ctx context.Context, in PlanImportInput) (PlanImportResult, error) {
 	if in.ChunkLines <= 0 {
 		in.ChunkLines = DefaultImportChunkLines
@@ -203,7 +202,7 @@ func (a *Importer) planSource(ctx context.Context, src string, in PlanImportInpu
 	if format == "" || format == ImportFormatAuto {
 		head, _ := br.Peek(4096)
 		format = ImportFormatDump
-		if entityDataPrefix.Match(head) {
+		if wikibase.SpansLines(head) {
 			format = ImportFormatEntityData
 		}
 	}
@@ -282,19 +281,14 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	if err != nil {
 		return ImportChunkResult{}, err
 	}
-	if in.Chunk.Format == ImportFormatEntityData {
-		err = ci.importEntityData(ctx)
-	} else {
-		err = ci.importDumpLines(ctx)
-	}
-	if err != nil {
+	if err := ci.importRecords(ctx); err != nil {
 		return ImportChunkResult{}, err
 	}
 	return ci.hb.result(), nil
 }
 
 // chunkImport is one attempt of ImportChunk: what is done (hb, which a retry continues from)
-// and the entities waiting to be saved in one batch.
+// and the entities and redirects waiting to be saved in one batch.
 type chunkImport struct {
 	importer  *Importer
 	in        ImportChunkInput
@@ -302,8 +296,10 @@ type chunkImport struct {
 	batchSize int
 	hb        ImportChunkProgress
 
-	batch      []store.SaveRequest
-	batchLines []int // the line of each request in batch (0 in Special:EntityData files)
+	batch         []store.SaveRequest
+	batchLines    []int // the line of each request in batch
+	redirects     []wikibase.Redirect
+	redirectLines []int
 	// upTo is the last line whose entity is in batch (or skipped): after a flush every line up
 	// to it is committed.
 	upTo int
@@ -351,8 +347,8 @@ func (ci *chunkImport) add(line int, e *wikibase.Entity) {
 	ci.batchLines = append(ci.batchLines, line)
 }
 
-// flush saves the batch (in the datatypes pass, the datatypes of its properties) and records
-// in the heartbeat that every line up to upTo is committed.
+// flush saves the batch (in the datatypes pass, the datatypes of its properties), then its
+// redirects, and records in the heartbeat that every line up to upTo is committed.
 func (ci *chunkImport) flush(ctx context.Context) error {
 	c := ci.in.Chunk
 	if len(ci.batch) > 0 && ci.in.DatatypesOnly {
@@ -381,99 +377,86 @@ func (ci *chunkImport) flush(ctx context.Context) error {
 			}
 		}
 	}
+	// The batch's redirects after its entities: a redirect's target may be among them.
+	for i, red := range ci.redirects {
+		res, err := ci.entities.SaveRedirect(ctx, store.RedirectRequest{From: red.From, To: red.To, Create: true,
+			UserID: ci.in.UserID, EditSummary: ci.in.EditSummary})
+		switch {
+		case errors.Is(err, store.ErrRejected):
+			ci.reject(ci.redirectLines[i], red.From, err.Error())
+		case err != nil:
+			return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
+		case res.Status == store.StatusUnchanged:
+			ci.hb.Counts.Unchanged++
+		case res.Status == store.StatusCreated:
+			ci.hb.Counts.Created++
+			ci.hb.Counts.Redirects++
+		default:
+			ci.hb.Counts.Updated++
+			ci.hb.Counts.Redirects++
+		}
+	}
 	ci.hb.LinesDone = ci.upTo
 	ci.batch, ci.batchLines = ci.batch[:0], ci.batchLines[:0]
+	ci.redirects, ci.redirectLines = ci.redirects[:0], ci.redirectLines[:0]
 	activity.RecordHeartbeat(ctx, ci.hb)
 	return nil
 }
 
-// importEntityData imports a Special:EntityData file: its entities in one batch.
-func (ci *chunkImport) importEntityData(ctx context.Context) error {
+// importRecords imports the chunk's records, batchSize entities and redirects at a time;
+// lines committed before a retry are skipped.
+func (ci *chunkImport) importRecords(ctx context.Context) error {
 	c := ci.in.Chunk
-	if ci.hb.LinesDone > 0 {
-		return nil // committed before a retry
-	}
-	raws, err := ci.importer.entityDataEntities(ctx, c.Source)
-	if err != nil {
-		return err
-	}
-	for _, r := range raws {
-		e, err := wikibase.ParseEntity(r.data)
-		switch {
-		case err != nil:
-			if !ci.in.DatatypesOnly {
-				ci.reject(0, r.key, explainParseError(err))
-			}
-		case e.ID != r.key && !ci.in.DatatypesOnly:
-			ci.reject(0, r.key, fmt.Sprintf("entity under key %q has id %q", r.key, e.ID))
-		case e.ID == r.key:
-			ci.add(0, e)
-		}
-	}
-	ci.upTo = 1
-	if err := ci.flush(ctx); err != nil {
-		return err
-	}
-	if !ci.in.DatatypesOnly {
-		ci.hb.Counts.Bytes = c.Bytes
-	}
-	return nil
-}
-
-// propertyHint is how the datatypes pass tells a property's dump line without parsing it:
-// a dump line starts with the entity's type.
-var propertyHint = []byte(`"type":"property"`)
-
-// importDumpLines imports the chunk's lines of a dump, batchSize entities at a time; lines
-// committed before a retry are skipped.
-func (ci *chunkImport) importDumpLines(ctx context.Context) error {
-	c := ci.in.Chunk
-	dr, compression, closeSource, err := ci.openLines(ctx)
+	r, compression, closeSource, err := ci.importer.chunkReader(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer closeSource()
-	lineNo := func(n int) int { return c.FirstLine + n - 1 }
+	lineNo := func(n int) int { return max(c.FirstLine, 1) + n - 1 }
+	lastLine := 0 // the line of the last record read
 	for {
-		line, n, err := dr.NextLine()
-		if errors.Is(err, io.EOF) || (err == nil && n > c.Lines) {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		var lineErr *wikibase.LineError
 		if errors.As(err, &lineErr) {
-			if !ci.in.DatatypesOnly && n > ci.hb.LinesDone {
-				ci.reject(lineNo(n), "", lineErr.Err.Error())
+			if !ci.in.DatatypesOnly && lineErr.Line > ci.hb.LinesDone {
+				ci.reject(lineNo(lineErr.Line), lineErr.EntityID, lineErr.Err.Error())
+			}
+			continue
+		}
+		if errors.Is(err, wikibase.ErrNoEntities) {
+			// JSON without entities, such as {"entities":{}}: listed like an entity that is
+			// not valid, so that the rest of a directory is imported.
+			if !ci.in.DatatypesOnly {
+				ci.reject(lineNo(1), "", err.Error())
 			}
 			continue
 		}
 		if err != nil {
 			return readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 		}
-		if n <= ci.hb.LinesDone {
+		if rec.Line <= ci.hb.LinesDone {
 			continue // committed before a retry
 		}
-		ci.upTo = n
-		if ci.in.DatatypesOnly && !bytes.Contains(line[:min(len(line), 64)], propertyHint) {
-			continue
-		}
-		e, err := wikibase.ParseEntity(line)
-		if err != nil {
-			if !ci.in.DatatypesOnly {
-				ci.reject(lineNo(n), wikibase.EntityIDOf(line), explainParseError(err))
-			}
-			continue
-		}
-		ci.add(lineNo(n), e)
-		if len(ci.batch) >= ci.batchSize {
-			if err := ci.flush(ctx); err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
+		// A batch is written only at the start of a line, so that the lines up to upTo are
+		// committed whole (a line may hold many entities).
+		if rec.Line > lastLine {
+			ci.upTo = rec.Line - 1
+			if len(ci.batch)+len(ci.redirects) >= ci.batchSize {
+				if err := ci.flush(ctx); err != nil {
+					return err
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 			}
 		}
+		lastLine = rec.Line
+		ci.addRecord(lineNo(rec.Line), rec)
 	}
-	ci.upTo = c.Lines
+	ci.upTo = max(lastLine, c.Lines, ci.hb.LinesDone)
 	if err := ci.flush(ctx); err != nil {
 		return err
 	}
@@ -483,34 +466,62 @@ func (ci *chunkImport) importDumpLines(ctx context.Context) error {
 	return nil
 }
 
-// openLines opens the chunk's source and reads the decompressed stream up to the chunk's
-// first line.
-func (ci *chunkImport) openLines(ctx context.Context) (*wikibase.DumpReader, wikibase.Compression, func() error, error) {
-	c := ci.in.Chunk
-	raw, err := ci.importer.open(ctx, c.Source)
+// addRecord adds the entity or redirect a record holds, or rejects it. The datatypes pass
+// parses only what looks like a property and rejects nothing (the second pass does).
+func (ci *chunkImport) addRecord(line int, rec wikibase.Record) {
+	if ci.in.DatatypesOnly {
+		if !bytes.Contains(rec.JSON, []byte(`"type":"property"`)) && !bytes.Contains(rec.JSON, []byte(`"type": "property"`)) {
+			return
+		}
+		if e, _, err := rec.Parse(); err == nil && e != nil {
+			ci.add(line, e)
+		}
+		return
+	}
+	e, redirect, err := rec.Parse()
 	if err != nil {
-		return nil, wikibase.CompressionNone, nil, err
+		ci.reject(line, rec.Error(err).EntityID, explainParseError(err))
+		return
+	}
+	if e != nil {
+		ci.add(line, e)
+	}
+	if redirect != nil {
+		ci.redirects = append(ci.redirects, *redirect)
+		ci.redirectLines = append(ci.redirectLines, line)
+	}
+}
+
+// chunkReader opens the records of a chunk: a whole file, or a dump's line range from its
+// byte offset. It returns the file's compression for readFailure.
+func (a *Importer) chunkReader(ctx context.Context, c SourceChunk) (*wikibase.EntityReader, wikibase.Compression, func(), error) {
+	raw, err := a.open(ctx, c.Source)
+	if err != nil {
+		return nil, "", nil, err
 	}
 	dec, compression, err := wikibase.Decompress(raw)
 	if err != nil {
 		raw.Close()
-		return nil, compression, nil, readFailure("import source "+c.Source, compression, err)
+		return nil, "", nil, readFailure("import source "+c.Source, compression, err)
 	}
 	br := bufio.NewReaderSize(dec, 1<<20)
 	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
 		raw.Close()
 		if errors.Is(err, io.EOF) {
-			return nil, compression, nil, permanent.Errorf(permanent.BadInput,
+			return nil, "", nil, permanent.Errorf(permanent.BadInput,
 				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
 		}
-		return nil, compression, nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
+		return nil, "", nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 	}
-	dr, err := wikibase.NewDumpReader(br)
+	r, err := wikibase.NewEntityReader(br)
 	if err != nil {
 		raw.Close()
-		return nil, compression, nil, err
+		return nil, "", nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 	}
-	return dr, compression, raw.Close, nil
+	if c.Format == ImportFormatDump {
+		r.Lines = c.Lines
+	}
+	return r, compression, func() { raw.Close() }, nil
 }
 
 // explainParseError is the reason a rejected entity gets; a missing id says what to do about it.
@@ -519,75 +530,6 @@ func explainParseError(err error) string {
 		return "entity has no id: the importer does not allocate ids yet; give every entity its id"
 	}
 	return err.Error()
-}
-
-type rawEntity struct {
-	key  string
-	data []byte
-}
-
-// entityDataEntities returns the entities of a Special:EntityData document in document order,
-// each as its own JSON text, so one malformed entity does not reject the others.
-func (a *Importer) entityDataEntities(ctx context.Context, src string) ([]rawEntity, error) {
-	raw, err := a.open(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	defer raw.Close()
-	r, compression, err := wikibase.Decompress(raw)
-	if err != nil {
-		return nil, readFailure("import source "+src, compression, err)
-	}
-	dec := json.NewDecoder(r)
-	notEntityData := func(err error) ([]rawEntity, error) {
-		return nil, permanent.Errorf(permanent.BadInput, "import source %s: not a Special:EntityData document: %w", src, err)
-	}
-	// fail is an error of the decoder: the JSON, or the stream under it.
-	fail := func(err error) ([]rawEntity, error) {
-		if errors.As(err, new(*json.SyntaxError)) {
-			return notEntityData(err)
-		}
-		return nil, readFailure("import source "+src, compression, err)
-	}
-	if tok, err := dec.Token(); err != nil {
-		return fail(err)
-	} else if tok != json.Delim('{') {
-		return notEntityData(errors.New("want a JSON object"))
-	}
-	var out []rawEntity
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fail(err)
-		}
-		if tok != "entities" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return fail(err)
-			}
-			continue
-		}
-		if tok, err := dec.Token(); err != nil {
-			return fail(err)
-		} else if tok != json.Delim('{') {
-			return notEntityData(errors.New(`"entities" is not an object`))
-		}
-		for dec.More() {
-			key, err := dec.Token()
-			if err != nil {
-				return fail(err)
-			}
-			var body json.RawMessage
-			if err := dec.Decode(&body); err != nil {
-				return fail(err)
-			}
-			out = append(out, rawEntity{key: fmt.Sprint(key), data: body})
-		}
-		if _, err := dec.Token(); err != nil {
-			return fail(err)
-		}
-	}
-	return out, nil
 }
 
 func isURL(s string) bool {
@@ -610,36 +552,7 @@ func ImportSources(source string) ([]string, error) {
 		}
 		return []string{source}, nil
 	}
-	path := strings.TrimPrefix(source, "file://")
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, pathError(path, err)
-	}
-	if !st.IsDir() {
-		// Opening is the one sure test of being readable.
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, pathError(path, err)
-		}
-		f.Close()
-		return []string{path}, nil
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return nil, pathError(path, err)
-	}
-	var sources []string
-	for _, e := range entries {
-		n := e.Name()
-		if !e.IsDir() && (strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".json.gz") || strings.HasSuffix(n, ".json.bz2")) {
-			sources = append(sources, filepath.Join(path, n))
-		}
-	}
-	sort.Strings(sources)
-	if len(sources) == 0 {
-		return nil, fmt.Errorf("%s: directory has no .json, .json.gz or .json.bz2 files", path)
-	}
-	return sources, nil
+	return wikibase.InputFiles(strings.TrimPrefix(source, "file://"))
 }
 
 // pathError is "PATH: what is wrong", without the name of the system call.

@@ -20,6 +20,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 const testDump = `[
@@ -246,4 +247,97 @@ func TestRejectionsNameTheEntityNotAStatement(t *testing.T) {
 	assert.Equal(t, "label (en) is 300 characters, over the limit of 250 (LABEL_MAX_CHARS)", res.Rejections[2].Reason)
 	assert.Equal(t, `"S1" is not an entity id like Q42, P31, L7 or E1`, res.Rejections[3].Reason, "an unknown entity type")
 	assert.Equal(t, ImportCounts{Rejected: 4, Lines: 6}, res.Counts)
+}
+
+// importAll plans src and runs both passes of every chunk, as ImportWorkflow does.
+func importAll(t *testing.T, imp *Importer, src string, chunkLines, batch int) (PlanImportResult, ImportCounts, []Rejection) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(imp)
+	v, err := env.ExecuteActivity(imp.PlanImport, PlanImportInput{Source: src, ChunkLines: chunkLines})
+	require.NoError(t, err)
+	var plan PlanImportResult
+	require.NoError(t, v.Get(&plan))
+	var total ImportCounts
+	var rejections []Rejection
+	for _, props := range []bool{true, false} {
+		for _, c := range plan.Chunks {
+			v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: c, DatatypesOnly: props, BatchSize: batch})
+			require.NoError(t, err)
+			var res ImportChunkResult
+			require.NoError(t, v.Get(&res))
+			total.Add(res.Counts)
+			rejections = append(rejections, res.Rejections...)
+		}
+	}
+	return plan, total, rejections
+}
+
+// TestImportReadsEveryInputForm: one import of a directory holding a JSON array on one line,
+// a pretty-printed Special:EntityData file and JSON documents one per line stores every
+// entity, with the rejections on their lines.
+func TestImportReadsEveryInputForm(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	dir := t.TempDir()
+	q := func(id string) string {
+		return `{"type":"item","id":"` + id + `","labels":{"en":{"language":"en","value":"` + id + `"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{}}`
+	}
+	files := map[string]string{
+		"a-array.json": "[" + q("Q1") + "," + q("Q2") + "," + q("Q3") + "]",
+		"b-entitydata.json": "{\n  \"entities\": {\n    \"Q4\": {\n      \"type\": \"item\",\n      \"id\": \"Q4\",\n      \"labels\": {}\n    },\n" +
+			"    \"Q5\": {\n      \"type\": \"item\"\n    }\n  }\n}\n",
+		"c-documents.json": `{"entities":{"Q6":` + q("Q6") + "}}\n" + `{"entities":{"Q7":` + q("Q7") + `,"Q8":` + q("Q8") + "}}\n",
+		"d-empty.json":     `{"entities":{}}`,
+	}
+	for name, text := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	imp := &Importer{DB: db, Log: zaptest.NewLogger(t)}
+	plan, counts, rejections := importAll(t, imp, dir, 1, 1)
+	require.Len(t, plan.Chunks, 5, "the array and the empty document are one line each, the pretty file one chunk, the documents two lines")
+	assert.Equal(t, ImportFormatEntityData, plan.Chunks[1].Format)
+	assert.Equal(t, int64(7), counts.Created)
+	require.Len(t, rejections, 2)
+	assert.Equal(t, Rejection{Source: filepath.Join(dir, "b-entitydata.json"), Line: 8, EntityID: "Q5", Reason: "entity has no id: the importer does not allocate ids yet; give every entity its id"}, rejections[0])
+	assert.Equal(t, filepath.Join(dir, "d-empty.json"), rejections[1].Source)
+	assert.Equal(t, wikibase.ErrNoEntities.Error(), rejections[1].Reason)
+	for _, id := range []string{"Q1", "Q2", "Q3", "Q4", "Q6", "Q7", "Q8"} {
+		_, err := (&store.Entities{DB: db}).Head(t.Context(), id)
+		assert.NoError(t, err, id)
+	}
+}
+
+// TestImportStoresRedirects: a redirect given as Wikibase's redirect content, or as an
+// entity under the key of the redirected id (a wbgetentities answer), is stored as a
+// redirect, once; one to an entity of another type is rejected.
+func TestImportStoresRedirects(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.json"), []byte("[\n"+
+		`{"entity":"Q5","redirect":"Q2"},`+"\n"+
+		`{"entity":"Q6","redirect":"P2"}`+"\n]\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.json"), []byte(
+		`{"entities":{"Q1":{"type":"item","id":"Q2","labels":{},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"redirects":{"from":"Q1","to":"Q2"}}}}`), 0o644))
+	imp := &Importer{DB: db, Log: zaptest.NewLogger(t)}
+	_, counts, rejections := importAll(t, imp, dir, 100, 200)
+	assert.Equal(t, ImportCounts{Created: 3, Redirects: 2, Rejected: 1, Lines: 5, Bytes: counts.Bytes}, counts)
+	require.Len(t, rejections, 1)
+	assert.Equal(t, 3, rejections[0].Line)
+	assert.Contains(t, rejections[0].Reason, "Q6 cannot redirect to P2")
+
+	s := &store.Entities{DB: db}
+	for from, to := range map[string]string{"Q1": "Q2", "Q5": "Q2"} {
+		head, err := s.Head(t.Context(), from)
+		require.NoError(t, err)
+		assert.True(t, head.IsRedirect, from)
+		assert.Equal(t, to, head.RedirectsTo, from)
+	}
+	rev, err := s.Revision(t.Context(), "Q2", 1)
+	require.NoError(t, err)
+	assert.NotContains(t, string(rev.Line), "redirects", "the answer's redirects member is not stored")
+
+	_, again, _ := importAll(t, imp, dir, 100, 200)
+	assert.Equal(t, int64(3), again.Unchanged)
+	assert.Zero(t, again.Created+again.Updated+again.Redirects)
 }

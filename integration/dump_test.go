@@ -183,14 +183,16 @@ func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
 	// Reading the dump back gives the same entities: their serialization is unchanged.
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
-	r, err := wikibase.NewDumpReader(bytes.NewReader(data))
+	r, err := wikibase.NewEntityReader(bytes.NewReader(data))
 	require.NoError(t, err)
 	for i := 0; ; i++ {
-		e, _, err := r.Next()
+		rec, err := r.Next()
 		if err == io.EOF {
 			require.Equal(t, 5, i)
 			break
 		}
+		require.NoError(t, err)
+		e, _, err := rec.Parse()
 		require.NoError(t, err)
 		again, err := enc.Marshal(e, nil)
 		require.NoError(t, err)

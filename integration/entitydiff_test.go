@@ -3,7 +3,9 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -130,6 +132,17 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	b, err := rdfdiff.NewBuilder(rdfCfg, props)
 	require.NoError(t, err)
 
+	// The unit items first: the diffs normalize the fixtures' quantities with them.
+	units, err := wikibase.NewEntityReader(strings.NewReader(wikidataUnitItems))
+	require.NoError(t, err)
+	for rec, err := units.Next(); !errors.Is(err, io.EOF); rec, err = units.Next() {
+		require.NoError(t, err)
+		u, _, err := rec.Parse()
+		require.NoError(t, err)
+		_, err = s.Save(ctx, store.SaveRequest{Entity: u, At: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)})
+		require.NoError(t, err)
+		props.Units().Add(u)
+	}
 	entities := map[string]*wikibase.Entity{}
 	for i, e := range fixtures {
 		_, err = s.Save(ctx, store.SaveRequest{Entity: e, At: time.Date(2026, 1, 1, 10, i, 0, 0, time.UTC)})
@@ -137,8 +150,9 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 		entities[e.ID] = e
 	}
 	r := diffReader(t, cfg)
-	got := readChanges(t, r, 5, 90*time.Second)
-	require.Len(t, got, 5, "one import per entity")
+	got := readChanges(t, r, 9, 90*time.Second)
+	require.Len(t, got, 9, "one import per entity, the unit items' too")
+	normalized := 0
 	for _, c := range got {
 		require.Equal(t, events.RDFImport, c.event.Operation, c.event.EntityID)
 		require.Equal(t, int64(1), c.event.RevID)
@@ -151,8 +165,16 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 		require.Empty(t, c.diff.Unlinked)
 		require.Equal(t, sorted(want.Owned), sorted(c.diff.Added), "added data of %s is its RDF", c.event.EntityID)
 		require.Equal(t, sorted(want.Shared), sorted(c.diff.Linked), "linked shared data of %s", c.event.EntityID)
+		if c.event.EntityID == "Q1" {
+			for _, tr := range c.diff.Linked {
+				if strings.Contains(tr, "<http://wikiba.se/ontology#quantityNormalized>") {
+					normalized++
+				}
+			}
+		}
 		t.Logf("%s: import of %d triples (%d shared) in %d part(s)", c.event.EntityID, c.diff.Len(), len(c.diff.Linked), c.parts)
 	}
+	require.Positive(t, normalized, "Q1's quantities are normalized with the stored unit items")
 
 	// An edit: a new English label and one statement group fewer.
 	q1 := entities["Q1"]

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +56,27 @@ func saveWikidataFixtures(t *testing.T, db *sql.DB, at func(i int) time.Time) (w
 		require.NoError(t, err)
 	}
 	return datatypes, entities, results
+}
+
+// wikidataUnitItems are the unit items of the units the Wikidata fixtures' quantities are in,
+// as a JSON dump, with the statements Wikidata derives its unit conversions from: metre,
+// kilogram and kilogram per cubic metre are instances (P31) of "coherent SI unit"
+// (Q69197847), and a kilometre's "conversion to SI unit" (P2370) is 1000 metres.
+var wikidataUnitItems = "[\n" + strings.Join([]string{
+	unitItemLine("Q11573", true, "+1", "Q11573"),
+	unitItemLine("Q828224", false, "+1000", "Q11573"),
+	unitItemLine("Q11570", true, "+1", "Q11570"),
+	unitItemLine("Q844211", true, "", ""),
+}, ",\n") + "\n]\n"
+
+func unitItemLine(id string, coherent bool, amount, unit string) string {
+	var claims []string
+	if coherent {
+		claims = append(claims, `"P31":[{"mainsnak":{"snaktype":"value","property":"P31","datavalue":{"value":{"entity-type":"item","id":"Q69197847"},"type":"wikibase-entityid"}},"type":"statement","id":"`+id+`$coherent","rank":"normal"}]`)
+	}
+	if amount != "" {
+		claims = append(claims, `"P2370":[{"mainsnak":{"snaktype":"value","property":"P2370","datavalue":{"value":{"amount":"`+amount+
+			`","unit":"http://www.wikidata.org/entity/`+unit+`"},"type":"quantity"}},"type":"statement","id":"`+id+`$si","rank":"normal"}]`)
+	}
+	return `{"type":"item","id":"` + id + `","labels":{},"descriptions":{},"aliases":{},"claims":{` + strings.Join(claims, ",") + `},"sitelinks":{}}`
 }

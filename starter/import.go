@@ -261,9 +261,13 @@ func (s *importSpeed) report(p workflows.ImportProgress, now time.Time) progress
 func printImportResult(e *env, r workflows.ImportResult, elapsed time.Duration) {
 	c := r.Counts
 	total := c.Created + c.Updated + c.Unchanged
-	fmt.Fprintf(e.out, "imported %d entities in %s (%.0f entities/s, %.1f MB/s of input): created %d, updated %d, unchanged %d, rejected %d\n",
+	redirects := ""
+	if c.Redirects > 0 {
+		redirects = fmt.Sprintf(" (%d of them redirects)", c.Redirects)
+	}
+	fmt.Fprintf(e.out, "imported %d entities in %s (%.0f entities/s, %.1f MB/s of input): created %d, updated %d%s, unchanged %d, rejected %d\n",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), float64(c.Bytes)/1e6/elapsed.Seconds(),
-		c.Created, c.Updated, c.Unchanged, c.Rejected)
+		c.Created, c.Updated, redirects, c.Unchanged, c.Rejected)
 	for _, rej := range r.Rejections {
 		where := rej.Source
 		if rej.Line > 0 {

@@ -53,7 +53,7 @@ var badValues = map[string][]struct {
 	"dump":               {{[]string{"--format", "xml"}, "--format"}, {[]string{"--flavor", "lite"}, "--flavor"}, {[]string{"--incremental", "--since", "yesterday"}, "--since"}, {[]string{"--date", "2026-01-04"}, "--date"}, {[]string{"--entity-types", "spaceship"}, "--entity-types"}, {[]string{"--chunk-size", "-1"}, "--chunk-size"}},
 	"dump status":        nil,
 	"dump cancel":        nil,
-	"convert":            {{[]string{"--format", "json"}, "--format"}, {[]string{"--flavor", "lite"}, "--flavor"}, {[]string{"--workers", "-1"}, "--workers"}},
+	"convert":            {{[]string{"--format", "json"}, "--format"}, {[]string{"--flavor", "lite"}, "--flavor"}, {[]string{"--workers", "-1"}, "--workers"}, {[]string{"--date", "2026-01-05"}, "--date"}},
 	"ids next":           {{[]string{"--type", "planet"}, "--type"}, {[]string{"--type", "item", "-n", "0"}, "-n"}, {nil, "--type"}},
 	"ids status":         nil,
 	"schedules apply":    nil,

@@ -154,7 +154,7 @@ func init() {
 		{"DUMP_NAME", "wikibase", "file name prefix of dumps (letters, digits, . _ -)", checked(func(c *Config) *string { return &c.DumpName }, checkFileName)},
 		{"DUMP_CHUNK_SIZE", "10000", "entities per dump chunk", intRange(func(c *Config) *int { return &c.DumpChunkSize }, 1, 10000000)},
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},
-		{"WIKIBASE_CONFIG", "", "JSON file with concept/data URIs, sites and RDF settings (default: Wikidata's)", checked(func(c *Config) *string { return &c.WikibaseConfig }, checkWikibaseConfig)},
+		{"WIKIBASE_CONFIG", "", "JSON file of RDF settings: concept/data URIs, sites, URI patterns, unit conversions, page properties (see RDF settings in the README; default: Wikidata's)", checked(func(c *Config) *string { return &c.WikibaseConfig }, checkWikibaseConfig)},
 	}...)
 	for _, job := range workflows.ScheduledJobs {
 		vars = append(vars,

@@ -35,7 +35,7 @@ func BenchmarkConvert(b *testing.B) {
 				start := time.Now()
 				gz := gzip.NewWriter(io.Discard)
 				// raw keeps the uncompressed output for the floor's gzip.
-				stats, err := Convert(context.Background(), bytes.NewReader(dump), io.MultiWriter(gz, &raw), ConvertOptions{
+				stats, err := Convert(context.Background(), entityReader(b, dump), io.MultiWriter(gz, &raw), ConvertOptions{
 					Format: format, Flavor: FullDump, Properties: props, Workers: workers, Started: testTime,
 				})
 				if err != nil {
@@ -69,10 +69,7 @@ func BenchmarkConvert(b *testing.B) {
 }
 
 func parseAll(b *testing.B, dump []byte, workers int) {
-	reader, err := wikibase.NewDumpReader(bytes.NewReader(dump))
-	if err != nil {
-		b.Fatal(err)
-	}
+	reader := entityReader(b, dump)
 	lines := make(chan []byte, 256)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -87,11 +84,11 @@ func parseAll(b *testing.B, dump []byte, workers int) {
 		}()
 	}
 	for {
-		line, _, err := reader.NextLine()
+		rec, err := reader.Next()
 		if err != nil {
 			break
 		}
-		lines <- append([]byte(nil), line...)
+		lines <- append([]byte(nil), rec.JSON...)
 	}
 	close(lines)
 	wg.Wait()

@@ -5,11 +5,11 @@ import (
 	"io"
 )
 
-// Dedupe namespaces, as Wikibase names them.
+// Dedupe namespaces of value and reference nodes, as Wikibase names them; a site's group
+// is deduplicated under the site's URL.
 const (
 	dedupeValues     = "V"
 	dedupeReferences = "R"
-	dedupeSites      = "S"
 )
 
 // Chunk is one entity's RDF, ready to write: the entity's own triples and

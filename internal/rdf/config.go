@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Config is the part of a Wikibase installation's settings the RDF mapping
@@ -43,7 +46,24 @@ type Config struct {
 	// UnitConversions maps a unit item id to its conversion into standard
 	// (SI) units; quantities in these units get normalized value nodes.
 	// Units that are their own standard unit map to themselves with factor 1.
+	// They win over the conversions derived from unit items (see Units).
 	UnitConversions map[string]UnitConversion `json:"unitConversions,omitempty"`
+	// UnitConversionProperty is the property whose value on a unit item is the unit's
+	// conversion to SI units (Wikidata: P2370, "conversion to SI unit"); the conversions of
+	// units without a UnitConversions entry are derived from the unit items that carry it.
+	// Empty derives none.
+	UnitConversionProperty string `json:"unitConversionProperty,omitempty"`
+	// InstanceOfProperty and CoherentUnitClass mark coherent units, their own standard
+	// units: the items that are instances of the class (Wikidata: P31 and Q69197847,
+	// "coherent SI unit"). With no class, a unit whose conversion is 1 of itself is coherent.
+	InstanceOfProperty string `json:"instanceOfProperty,omitempty"`
+	CoherentUnitClass  string `json:"coherentUnitClass,omitempty"`
+
+	// PageProperties maps the page properties Wikibase keeps for an entity (wb-claims,
+	// wb-sitelinks, wb-identifiers: its statement, sitelink and identifier counts) to the
+	// wikibase: predicates the full dump writes them as on the data node, Wikibase's
+	// pagePropertiesRdf. Absent (or null) means Wikidata's; {} writes none.
+	PageProperties map[string]PageProperty `json:"pageProperties,omitempty"`
 
 	// MediaBaseURI is where commonsMedia files live
 	// (<MediaBaseURI>wiki/Special:FilePath/<file>).
@@ -89,6 +109,40 @@ type Site struct {
 	Group string `json:"group,omitempty"`
 }
 
+// PageProperty is how one page property is written: wikibase:<Name>, its value converted to
+// Type as PHP's settype does (integer or none: xsd:integer; float or double: xsd:double;
+// boolean: xsd:boolean; string: a plain literal).
+type PageProperty struct {
+	Name string `json:"name"`
+	Type string `json:"type,omitempty"`
+}
+
+// Page properties Wikibase computes from an entity's content, in the order it writes them.
+const (
+	PagePropStatements  = "wb-claims"
+	PagePropSitelinks   = "wb-sitelinks"
+	PagePropIdentifiers = "wb-identifiers"
+)
+
+// wikidataPageProperties are Wikibase's default pagePropertiesRdf, which Wikidata uses.
+var wikidataPageProperties = map[string]PageProperty{
+	PagePropStatements:  {Name: "statements", Type: "integer"},
+	PagePropSitelinks:   {Name: "sitelinks", Type: "integer"},
+	PagePropIdentifiers: {Name: "identifiers", Type: "integer"},
+}
+
+// pagePropertyName is what a page property's name may be: a local name in the wikibase:
+// namespace that needs no escaping in Turtle.
+var pagePropertyName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// pagePropertiesInUse returns PageProperties, or Wikidata's when they are not set.
+func (c *Config) pagePropertiesInUse() map[string]PageProperty {
+	if c.PageProperties == nil {
+		return wikidataPageProperties
+	}
+	return c.PageProperties
+}
+
 // UnitConversion converts a quantity in one unit to standard units:
 // amount × Factor, in Unit.
 type UnitConversion struct {
@@ -112,6 +166,9 @@ func WikidataConfig() *Config {
 		WikimediaSites:         true,
 		CanonicalLanguageCodes: map[string]string{"simple": "en-simple", "als": "gsw", "no": "nb", "be-x-old": "be-tarask", "bat-smg": "sgs", "fiu-vro": "vro", "roa-rup": "rup", "zh-classical": "lzh", "zh-min-nan": "nan", "zh-yue": "yue", "bh": "bho", "nrm": "fr-x-nrm", "cbk-zam": "cbk", "map-bms": "jv-x-bms"},
 		CanonicalURIProperty:   "P1921",
+		UnitConversionProperty: "P2370",
+		InstanceOfProperty:     "P31",
+		CoherentUnitClass:      "Q69197847",
 		MediaBaseURI:           "http://commons.wikimedia.org/",
 		GeoShapeBaseURI:        "http://commons.wikimedia.org/data/main/",
 		TabularDataBaseURI:     "http://commons.wikimedia.org/data/main/",
@@ -185,6 +242,34 @@ func (c *Config) Validate() error {
 		if conv.Unit == "" {
 			return fmt.Errorf("unitConversions[%s]: unit is empty", unit)
 		}
+	}
+	for prop, def := range c.PageProperties {
+		switch prop {
+		case PagePropStatements, PagePropSitelinks, PagePropIdentifiers:
+		default:
+			return fmt.Errorf("pageProperties[%s]: not a page property entities have (want %s, %s or %s)", prop, PagePropStatements, PagePropSitelinks, PagePropIdentifiers)
+		}
+		if !pagePropertyName.MatchString(def.Name) {
+			return fmt.Errorf("pageProperties[%s]: name %q is not a local name like statements", prop, def.Name)
+		}
+		switch def.Type {
+		case "", "integer", "int", "float", "double", "boolean", "bool", "string":
+		default:
+			return fmt.Errorf("pageProperties[%s]: type %q: want integer, float, boolean or string", prop, def.Type)
+		}
+	}
+	for name, v := range map[string]struct{ id, typ string }{
+		"canonicalUriProperty":   {c.CanonicalURIProperty, wikibase.TypeProperty},
+		"unitConversionProperty": {c.UnitConversionProperty, wikibase.TypeProperty},
+		"instanceOfProperty":     {c.InstanceOfProperty, wikibase.TypeProperty},
+		"coherentUnitClass":      {c.CoherentUnitClass, wikibase.TypeItem},
+	} {
+		if typ, ok := wikibase.EntityTypeOfID(v.id); v.id != "" && (!ok || typ != v.typ) {
+			return fmt.Errorf("%s: %q is not %s id", name, v.id, map[string]string{wikibase.TypeProperty: "a property", wikibase.TypeItem: "an item"}[v.typ])
+		}
+	}
+	if c.CoherentUnitClass != "" && c.InstanceOfProperty == "" {
+		return errors.New("coherentUnitClass needs instanceOfProperty")
 	}
 	for pid, p := range c.URIPatterns {
 		if !strings.Contains(p, "$1") {

@@ -18,8 +18,8 @@ type ConvertOptions struct {
 	Config *Config
 	Format Format
 	Flavor Flavor
-	// Properties gives datatypes and URI patterns; property entities met
-	// in the input are added to it as they come.
+	// Properties gives datatypes, URI patterns and unit conversions; property entities and
+	// unit items met in the input are added to it as they come.
 	Properties *PropertyInfo
 	// Workers is the number of parallel renderers (0: GOMAXPROCS).
 	Workers int
@@ -33,29 +33,37 @@ type ConvertOptions struct {
 
 // ConvertStats are the running totals of a conversion.
 type ConvertStats struct {
-	Entities int64
-	Triples  int64
-	Bytes    int64
-	Elapsed  time.Duration
+	Entities  int64
+	Redirects int64
+	Triples   int64
+	Bytes     int64
+	Elapsed   time.Duration
 }
 
-// convertBatch is the unit of work: consecutive dump lines, their
-// rendered chunks, and the batch's place in the output.
+// convertBatch is the unit of work: consecutive records of the input, their rendered
+// chunks, and the batch's place in the output.
 type convertBatch struct {
-	seq    int64
-	lines  [][]byte
-	chunks []Chunk
-	err    error
-	buf    []byte // backing store of lines
+	seq   int64
+	items []convertItem
+	err   error
+	buf   []byte // backing store of the records' JSON
 }
 
-const convertBatchLines = 64
+// convertItem is one record and what it renders to: its entity, its redirect, or both.
+type convertItem struct {
+	rec                   wikibase.Record
+	entity, redirect      Chunk
+	hasEntity, isRedirect bool
+}
 
-// Convert reads a Wikidata JSON dump (any form NewDumpReader accepts) and
-// writes its RDF: the header, then every entity in input order, rendered
-// in parallel and written with one DedupeBag, so the output is
-// byte-identical to writing the same entities with one EntityWriter.
-func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptions) (ConvertStats, error) {
+const convertBatchRecords = 64
+
+// Convert reads entities (any input an EntityReader reads, or the files of a FilesReader)
+// and writes their RDF: the header, then every entity and redirect in input order, rendered
+// in parallel and written with one DedupeBag, so the output is byte-identical to writing the
+// same entities with one EntityWriter. An entity that cannot be read or converted ends the
+// conversion with an error naming it.
+func Convert(ctx context.Context, in wikibase.RecordReader, out io.Writer, opts ConvertOptions) (ConvertStats, error) {
 	flags, err := opts.Flavor.Flags()
 	if err != nil {
 		return ConvertStats{}, err
@@ -69,10 +77,6 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
-	}
-	reader, err := wikibase.NewDumpReader(in)
-	if err != nil {
-		return ConvertStats{}, fmt.Errorf("convert: %w", err)
 	}
 	header, err := NewRenderer(opts.Config, opts.Format, flags, opts.Properties)
 	if err != nil {
@@ -94,7 +98,7 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 	free := make(chan *convertBatch, workers*4)
 	var readErr error
 
-	// Reader: cut the input into batches of lines.
+	// Reader: cut the input into batches of records.
 	go func() {
 		defer close(todo)
 		for seq := int64(0); ; seq++ {
@@ -105,9 +109,9 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 				b = &convertBatch{}
 			}
 			b.seq, b.err = seq, nil
-			b.lines, b.buf = b.lines[:0], b.buf[:0]
-			for len(b.lines) < convertBatchLines {
-				line, _, err := reader.NextLine()
+			b.items, b.buf = b.items[:0], b.buf[:0]
+			for len(b.items) < convertBatchRecords {
+				rec, err := in.Next()
 				if errors.Is(err, io.EOF) {
 					break
 				}
@@ -115,31 +119,35 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 					readErr = err
 					break
 				}
-				// Learn properties before any later entity needs them
-				// (stdin has no first pass).
-				if isPropertyLine(line) {
-					if e, err := wikibase.ParseEntity(line); err == nil {
-						opts.Properties.AddProperty(e)
-					}
+				// Learn properties and units before any later entity needs them (stdin
+				// has no first pass).
+				opts.Properties.learnRecord(rec)
+				b.buf = append(b.buf, rec.JSON...)
+				if cap(b.items) > len(b.items) {
+					b.items = b.items[:len(b.items)+1]
+				} else {
+					b.items = append(b.items, convertItem{})
 				}
-				b.buf = append(b.buf, line...)
-				b.lines = append(b.lines, b.buf[len(b.buf)-len(line):len(b.buf):len(b.buf)])
+				item := &b.items[len(b.items)-1]
+				item.rec = rec
+				item.rec.JSON = b.buf[len(b.buf)-len(rec.JSON) : len(b.buf) : len(b.buf)]
 			}
-			if len(b.lines) == 0 {
+			if len(b.items) == 0 {
 				return
 			}
-			// Lines point into buf, which may have moved while growing.
+			// The records point into buf, which may have moved while growing.
 			off := 0
-			for i, l := range b.lines {
-				b.lines[i] = b.buf[off : off+len(l)]
-				off += len(l)
+			for i := range b.items {
+				l := len(b.items[i].rec.JSON)
+				b.items[i].rec.JSON = b.buf[off : off+l]
+				off += l
 			}
 			select {
 			case todo <- b:
 			case <-ctx.Done():
 				return
 			}
-			if readErr != nil || len(b.lines) < convertBatchLines {
+			if readErr != nil || len(b.items) < convertBatchRecords {
 				return
 			}
 		}
@@ -156,17 +164,9 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 		go func() {
 			defer wg.Done()
 			for b := range todo {
-				if cap(b.chunks) < len(b.lines) {
-					b.chunks = make([]Chunk, len(b.lines))
-				}
-				b.chunks = b.chunks[:len(b.lines)]
-				for i, line := range b.lines {
-					e, err := wikibase.ParseEntity(line)
-					if err == nil {
-						err = r.Render(e, &b.chunks[i])
-					}
-					if err != nil {
-						b.err = fmt.Errorf("entity %d of batch %d: %w", i+1, b.seq, err)
+				for i := range b.items {
+					if err := renderRecord(r, &b.items[i]); err != nil {
+						b.err = err
 						break
 					}
 				}
@@ -197,13 +197,24 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 			if b.err != nil {
 				return stats, fmt.Errorf("convert: %w", b.err)
 			}
-			for i := range b.chunks[:len(b.lines)] {
-				n, err := b.chunks[i].WriteTo(counter, bag)
-				if err != nil {
-					return stats, fmt.Errorf("convert: %w", err)
+			for i := range b.items {
+				item := &b.items[i]
+				if item.hasEntity {
+					n, err := item.entity.WriteTo(counter, bag)
+					if err != nil {
+						return stats, fmt.Errorf("convert: %w", err)
+					}
+					stats.Triples += int64(n)
+					stats.Entities++
 				}
-				stats.Triples += int64(n)
-				stats.Entities++
+				if item.isRedirect {
+					n, err := item.redirect.WriteTo(counter, bag)
+					if err != nil {
+						return stats, fmt.Errorf("convert: %w", err)
+					}
+					stats.Triples += int64(n)
+					stats.Redirects++
+				}
 			}
 			select {
 			case free <- b:
@@ -221,7 +232,7 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 	}
 	stats.Bytes, stats.Elapsed = counter.n, time.Since(start)
 	if readErr != nil {
-		return stats, fmt.Errorf("convert: read input: %w", readErr)
+		return stats, fmt.Errorf("convert: %w", readErr)
 	}
 	if len(pending) > 0 {
 		return stats, fmt.Errorf("convert: %d batches were not written", len(pending))
@@ -232,31 +243,43 @@ func Convert(ctx context.Context, in io.Reader, out io.Writer, opts ConvertOptio
 	return stats, nil
 }
 
-// LearnProperties reads a dump and records the datatypes and URI patterns
-// of its property entities: the first pass of a two-pass conversion.
-func LearnProperties(in io.Reader, props *PropertyInfo) (int, error) {
-	reader, err := wikibase.NewDumpReader(in)
-	if err != nil {
-		return 0, fmt.Errorf("learn properties: %w", err)
+// renderRecord parses one record and renders its entity and its redirect.
+func renderRecord(r *Renderer, item *convertItem) error {
+	item.hasEntity, item.isRedirect = false, false
+	e, redirect, err := item.rec.Parse()
+	if err == nil && e != nil {
+		err = r.Render(e, &item.entity)
 	}
+	if err == nil && redirect != nil {
+		err = r.RenderRedirect(redirect.From, redirect.To, nil, &item.redirect)
+	}
+	if err != nil {
+		return item.rec.Error(err)
+	}
+	item.hasEntity, item.isRedirect = e != nil, redirect != nil
+	return nil
+}
+
+// LearnProperties reads an input and records the datatypes and URI patterns of its property
+// entities, and the conversions of its unit items: the first pass of a two-pass conversion.
+// It returns the number of properties it read. What is wrong with an entity is left to the
+// conversion to report, in its place.
+func LearnProperties(in wikibase.RecordReader, props *PropertyInfo) (int, error) {
 	n := 0
 	for {
-		line, lineNo, err := reader.NextLine()
+		rec, err := in.Next()
 		if errors.Is(err, io.EOF) {
 			return n, nil
+		}
+		if errors.As(err, new(*wikibase.LineError)) || errors.Is(err, wikibase.ErrNoEntities) {
+			continue
 		}
 		if err != nil {
 			return n, fmt.Errorf("learn properties: %w", err)
 		}
-		if !isPropertyLine(line) {
-			continue
+		if props.learnRecord(rec) {
+			n++
 		}
-		e, err := wikibase.ParseEntity(line)
-		if err != nil {
-			return n, fmt.Errorf("learn properties: line %d: %w", lineNo, err)
-		}
-		props.AddProperty(e)
-		n++
 	}
 }
 
@@ -271,8 +294,24 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// isPropertyLine is a cheap test for dump lines of property entities,
-// compact or not.
-func isPropertyLine(line []byte) bool {
-	return bytes.Contains(line, []byte(`"type":"property"`)) || bytes.Contains(line, []byte(`"type": "property"`))
+// learnRecord learns the record's entity if it is a property or may be a unit item (cheap
+// tests of its JSON first); it reports whether it was a property. An entity that does not
+// parse is left to the conversion, which reports it.
+func (p *PropertyInfo) learnRecord(rec wikibase.Record) bool {
+	property := isPropertyJSON(rec.JSON)
+	if !property && !p.units.mayDescribe(rec.JSON) {
+		return false
+	}
+	e, _, err := rec.Parse()
+	if err != nil || e == nil {
+		return false
+	}
+	p.AddProperty(e)
+	p.units.Add(e)
+	return e.Type == wikibase.TypeProperty
+}
+
+// isPropertyJSON is a cheap test for the JSON of property entities, compact or not.
+func isPropertyJSON(data []byte) bool {
+	return bytes.Contains(data, []byte(`"type":"property"`)) || bytes.Contains(data, []byte(`"type": "property"`))
 }

@@ -29,6 +29,15 @@ func dumpOf(t testing.TB, entities []*wikibase.Entity) []byte {
 	return out.Bytes()
 }
 
+func entityReader(t testing.TB, input []byte) *wikibase.EntityReader {
+	t.Helper()
+	r, err := wikibase.NewEntityReader(bytes.NewReader(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestConvertEqualsEntityWriter: the parallel converter writes the same
 // bytes as one EntityWriter over the same entities, for every format and
 // flavour and any number of workers.
@@ -37,15 +46,16 @@ func TestConvertEqualsEntityWriter(t *testing.T) {
 	dump := dumpOf(t, entities)
 	// The reference side reads the same dump lines, so both sides see
 	// the same (serialized and reparsed) entities.
-	reader, err := wikibase.NewDumpReader(bytes.NewReader(dump))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader := entityReader(t, dump)
 	var reparsed []*wikibase.Entity
 	for {
-		e, _, err := reader.Next()
+		rec, err := reader.Next()
 		if err != nil {
 			break
+		}
+		e, _, err := rec.Parse()
+		if err != nil {
+			t.Fatal(err)
 		}
 		reparsed = append(reparsed, e)
 	}
@@ -54,7 +64,7 @@ func TestConvertEqualsEntityWriter(t *testing.T) {
 			want := renderAll(t, format, flavor, props, reparsed)
 			for _, workers := range []int{1, 3} {
 				var got bytes.Buffer
-				stats, err := Convert(context.Background(), bytes.NewReader(dump), &got, ConvertOptions{
+				stats, err := Convert(context.Background(), entityReader(t, dump), &got, ConvertOptions{
 					Config: WikidataConfig(), Format: format, Flavor: flavor, Properties: props, Workers: workers, Started: testTime,
 				})
 				if err != nil {
@@ -74,7 +84,7 @@ func TestConvertEqualsEntityWriter(t *testing.T) {
 func TestConvertReportsBadLine(t *testing.T) {
 	dump := []byte("[\n{\"type\":\"item\",\"id\":\"Q1\"},\n{\"type\":\"item\",\"id\":\"Q2\",\"claims\":{\"P1\":[{\"mainsnak\":{\"snaktype\":\"value\",\"property\":\"P1\",\"datavalue\":{\"value\":\"x\",\"type\":\"string\"}},\"type\":\"statement\",\"rank\":\"normal\"}]}}\n]\n")
 	var out bytes.Buffer
-	_, err := Convert(context.Background(), bytes.NewReader(dump), &out, ConvertOptions{Format: NTriples, Flavor: FullDump})
+	_, err := Convert(context.Background(), entityReader(t, dump), &out, ConvertOptions{Format: NTriples, Flavor: FullDump})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("has no id")) {
 		t.Fatalf("err = %v, want the statement without id named", err)
 	}

@@ -41,18 +41,88 @@ func (b *HashDedupeBag) AlreadySeen(hash, namespace string) bool {
 	return false
 }
 
-// ExactDedupeBag remembers every hash exactly; its memory grows with the
-// dump. Tests use it where an exact answer matters.
-type ExactDedupeBag map[string]struct{}
+// ExactDedupeBag remembers every node exactly, up to a limit: each is written once per bag
+// however many hashes share a prefix. A dump part uses one, so that a part repeats no node.
+// Hex hashes (all value and reference hashes) are kept as bytes, about 48 bytes per node
+// (BenchmarkExactDedupeBag); a bag that reaches its limit starts over, which bounds its
+// memory at the price of writing a node again now and then, as HashDedupeBag does always.
+type ExactDedupeBag struct {
+	limit int
+	hex   map[hexKey]struct{}
+	other map[string]struct{}
+}
+
+// hexKey is a namespace's first byte, the hash's length and up to 20 bytes of decoded hex.
+type hexKey struct {
+	namespace byte
+	length    byte
+	hash      [20]byte
+}
+
+// DefaultExactDedupeLimit bounds an ExactDedupeBag to about 50 MB: far more nodes than a part
+// of DUMP_CHUNK_SIZE's default 10,000 entities has.
+const DefaultExactDedupeLimit = 1 << 20
+
+// NewExactDedupeBag returns an empty bag that remembers up to limit nodes (0:
+// DefaultExactDedupeLimit).
+func NewExactDedupeBag(limit int) *ExactDedupeBag {
+	if limit <= 0 {
+		limit = DefaultExactDedupeLimit
+	}
+	return &ExactDedupeBag{limit: limit, hex: map[hexKey]struct{}{}, other: map[string]struct{}{}}
+}
 
 // AlreadySeen implements DedupeBag.
-func (b ExactDedupeBag) AlreadySeen(hash, namespace string) bool {
+func (b *ExactDedupeBag) AlreadySeen(hash, namespace string) bool {
+	if k, ok := hexKeyOf(hash, namespace); ok {
+		if _, seen := b.hex[k]; seen {
+			return true
+		}
+		b.makeRoom()
+		b.hex[k] = struct{}{}
+		return false
+	}
 	key := namespace + "\x00" + hash
-	if _, ok := b[key]; ok {
+	if _, seen := b.other[key]; seen {
 		return true
 	}
-	b[key] = struct{}{}
+	b.makeRoom()
+	b.other[key] = struct{}{}
 	return false
+}
+
+func (b *ExactDedupeBag) makeRoom() {
+	if len(b.hex)+len(b.other) >= b.limit {
+		clear(b.hex)
+		clear(b.other)
+	}
+}
+
+// hexKeyOf packs a one-byte namespace and a lower-case hex hash of even length up to 40.
+func hexKeyOf(hash, namespace string) (hexKey, bool) {
+	if len(namespace) != 1 || len(hash) == 0 || len(hash)%2 != 0 || len(hash) > 40 {
+		return hexKey{}, false
+	}
+	k := hexKey{namespace: namespace[0], length: byte(len(hash))}
+	for i := 0; i < len(hash); i += 2 {
+		hi, ok1 := hexNibble(hash[i])
+		lo, ok2 := hexNibble(hash[i+1])
+		if !ok1 || !ok2 {
+			return hexKey{}, false
+		}
+		k.hash[i/2] = hi<<4 | lo
+	}
+	return k, true
+}
+
+func hexNibble(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // noDedupe writes every node; used when the caller passes no bag.

@@ -99,25 +99,13 @@ func (r *Renderer) addPropertyDeclarations(pid, datatype string) {
 // from the property entities).
 func (r *Renderer) addPropertyStubs(e *wikibase.Entity) {
 	seen := map[string]bool{}
-	_ = e.AllStatements(func(st *wikibase.Statement) error {
-		visit := func(s *wikibase.Snak) {
-			if seen[s.Property] {
-				return
-			}
-			seen[s.Property] = true
-			dt, _ := r.props.Datatype(s.Property)
-			r.main.triple(iri(r.voc.properties.entity, s.Property), r.t.a, iri(r.voc.wikibase, "Property"))
-			r.addPropertyDeclarations(s.Property, dt)
+	e.AllSnaks(func(s *wikibase.Snak) {
+		if seen[s.Property] {
+			return
 		}
-		visit(&st.MainSnak)
-		for i := range st.Qualifiers {
-			visit(&st.Qualifiers[i])
-		}
-		for _, ref := range st.References {
-			for i := range ref.Snaks {
-				visit(&ref.Snaks[i])
-			}
-		}
-		return nil
+		seen[s.Property] = true
+		dt, _ := r.props.Datatype(s.Property)
+		r.main.triple(iri(r.voc.properties.entity, s.Property), r.t.a, iri(r.voc.wikibase, "Property"))
+		r.addPropertyDeclarations(s.Property, dt)
 	})
 }

@@ -9,10 +9,12 @@ import (
 
 // PropertyInfo is a PropertyLookup filled from property datatypes (a CSV,
 // a DatatypeMap) and from property entities, whose canonical URI pattern
-// statement gives normalized external-id values. It is safe for
-// concurrent use, so a converter can learn properties while rendering.
+// statement gives normalized external-id values, and holding the Units that
+// unit items give normalized quantities. It is safe for concurrent use, so a
+// converter can learn properties while rendering.
 type PropertyInfo struct {
 	canonicalURIProperty string
+	units                *Units
 
 	mu        sync.RWMutex
 	datatypes map[string]string
@@ -23,6 +25,7 @@ type PropertyInfo struct {
 func NewPropertyInfo(cfg *Config) *PropertyInfo {
 	p := &PropertyInfo{
 		canonicalURIProperty: cfg.CanonicalURIProperty,
+		units:                NewUnits(cfg),
 		datatypes:            map[string]string{},
 		patterns:             map[string]string{},
 	}
@@ -99,6 +102,14 @@ func (p *PropertyInfo) URIPattern(pid string) string {
 	pattern := p.patterns[pid]
 	p.mu.RUnlock()
 	return pattern
+}
+
+// Units returns the unit conversions, to learn unit items into.
+func (p *PropertyInfo) Units() *Units { return p.units }
+
+// UnitConversion implements PropertyLookup.
+func (p *PropertyInfo) UnitConversion(unit string) (UnitConversion, bool) {
+	return p.units.Conversion(unit)
 }
 
 // Len returns the number of properties with a known datatype.

@@ -35,6 +35,10 @@ func (d decimal) mul(o decimal) decimal {
 	return decimal{digits: new(big.Int).Mul(d.digits, o.digits), scale: d.scale + o.scale}
 }
 
+func (d decimal) isOne() bool {
+	return d.digits != nil && d.digits.Cmp(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.scale)), nil)) == 0
+}
+
 // String writes the number with a sign, as DataValues decimals are, and
 // without trailing fraction zeros.
 func (d decimal) String() string {
@@ -53,29 +57,26 @@ func (d decimal) String() string {
 	return "+" + s
 }
 
-// normalizeQuantity converts a quantity to standard units with the
-// configured unit conversions (Wikibase's UnitConverter). same reports that
-// the quantity already is in standard units; ok is false when its unit has
-// no conversion.
+// normalizeQuantity converts a quantity to standard units (Wikibase's
+// UnitConverter::toStandardUnits). same reports that the quantity already is
+// in standard units; ok is false when its unit has no conversion.
 func (r *Renderer) normalizeQuantity(v *wikibase.QuantityValue) (norm *wikibase.QuantityValue, same, ok bool) {
-	if len(r.cfg.UnitConversions) == 0 || v.Unit == "1" {
-		return nil, false, false
-	}
 	base := r.cfg.Source.ConceptBaseURI
-	if !strings.HasPrefix(v.Unit, base) {
+	unitID, found := strings.CutPrefix(v.Unit, base)
+	if !found || v.Unit == "1" {
 		return nil, false, false
 	}
-	unitID := v.Unit[len(base):]
-	conv, found := r.cfg.UnitConversions[unitID]
+	conv, found := r.props.UnitConversion(unitID)
 	if !found {
 		return nil, false, false
 	}
-	factor, err := parseDecimal(conv.Factor)
-	if err != nil {
-		return nil, false, false
-	}
-	if conv.Unit == unitID && factor.digits.Cmp(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(factor.scale)), nil)) == 0 {
+	// A unit that converts to itself is a standard unit, whatever the factor says.
+	if conv.Unit == unitID {
 		return v, true, true
+	}
+	factor, err := parseDecimal(conv.Factor)
+	if err != nil || factor.digits.Sign() <= 0 {
+		return nil, false, false
 	}
 	scale := func(s string) (string, bool) {
 		d, err := parseDecimal(s)

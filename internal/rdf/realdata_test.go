@@ -108,15 +108,6 @@ func TestWikidataEntities(t *testing.T) {
 			want := turtleToTriples(t, ttl)
 			cfg := WikidataConfig()
 			cfg.URIPatterns = map[string]string{}
-			// Wikidata's unit conversion table for the units of these
-			// entities (kilometre → metre; metre, kilogram and kg/m³ are
-			// standard units).
-			cfg.UnitConversions = map[string]UnitConversion{
-				"Q828224": {Factor: "1000", Unit: "Q11573"},
-				"Q11573":  {Factor: "1", Unit: "Q11573"},
-				"Q11570":  {Factor: "1", Unit: "Q11570"},
-				"Q844211": {Factor: "1", Unit: "Q844211"},
-			}
 			data, err := os.ReadFile(filepath.Join(dir, "entities", id+".json"))
 			if err != nil {
 				t.Fatal(err)
@@ -129,6 +120,11 @@ func TestWikidataEntities(t *testing.T) {
 			cfg.URIPatterns = uriPatternsFrom(want)
 			props := NewPropertyInfo(cfg)
 			props.AddDatatypes(datatypes)
+			// The unit items of these entities' units, as Wikidata has them: normalized
+			// values come from their conversion statements, as Wikidata's do.
+			for _, u := range wikidataUnits(t) {
+				props.Units().Add(u)
+			}
 			r, err := NewRenderer(cfg, Turtle, FullDump.mustFlags(t)|VersionInfo, props)
 			if err != nil {
 				t.Fatal(err)

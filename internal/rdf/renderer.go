@@ -11,12 +11,15 @@ import (
 
 // PropertyLookup tells the mapping what it needs to know about properties:
 // their datatype and, for external identifiers, their canonical URI
-// pattern.
+// pattern; and about units: their conversion to standard units.
 type PropertyLookup interface {
 	wikibase.DatatypeLookup
 	// URIPattern returns the property's canonical URI pattern ($1 = the
 	// identifier), or "" if it has none.
 	URIPattern(pid string) string
+	// UnitConversion returns how quantities in a unit (an item id) convert
+	// to standard units, if they do.
+	UnitConversion(unit string) (UnitConversion, bool)
 }
 
 // Renderer turns entities into Chunks. It holds reusable buffers, so each
@@ -184,7 +187,7 @@ func (r *Renderer) finish() {
 // startBlock begins a deduplicable node; it reports false when the entity
 // already rendered it.
 func (r *Renderer) startBlock(namespace, hash string) bool {
-	key := namespace + hash
+	key := namespace + "\x00" + hash
 	if _, ok := r.rendered[key]; ok {
 		return false
 	}
@@ -285,11 +288,21 @@ func (r *Renderer) addRevisionInfo(id string, revision int64, modified string) {
 	}
 }
 
-// addPageProps writes the page properties Wikidata keeps on the data node:
-// statement count for every entity, sitelink and identifier counts for
-// items (the wb-claims, wb-sitelinks and wb-identifiers page props).
+// addPageProps writes the page properties Wikidata keeps on the data node
+// (RdfBuilder::addEntityPageProps): the wb-claims statement count of every
+// entity, and the wb-sitelinks and wb-identifiers counts of items, each as
+// the configuration's PageProperties name it.
 func (r *Renderer) addPageProps(e *wikibase.Entity) {
+	defs := r.cfg.pagePropertiesInUse()
+	if len(defs) == 0 {
+		return
+	}
 	data := iri(r.voc.dataNamespaceFor(e.ID), e.ID)
+	write := func(prop string, n int) {
+		if def, ok := defs[prop]; ok {
+			r.main.triple(data, iri(r.voc.wikibase, def.Name), r.pagePropertyValue(def.Type, n))
+		}
+	}
 	statements := 0
 	identifiers := 0
 	for _, g := range e.Claims {
@@ -312,11 +325,25 @@ func (r *Renderer) addPageProps(e *wikibase.Entity) {
 			}
 		}
 	}
-	r.main.triple(data, r.t.statements, r.integer(int64(statements)))
+	write(PagePropStatements, statements)
 	if e.Type == wikibase.TypeItem {
-		r.main.triple(data, r.t.sitelinks, r.integer(int64(len(e.Sitelinks))))
-		r.main.triple(data, r.t.identifiers, r.integer(int64(identifiers)))
+		write(PagePropSitelinks, len(e.Sitelinks))
+		write(PagePropIdentifiers, identifiers)
 	}
+}
+
+// pagePropertyValue is a count as PHP's settype(typ) and Purtle's value() write it.
+func (r *Renderer) pagePropertyValue(typ string, n int) Term {
+	s := strconv.Itoa(n)
+	switch typ {
+	case "float", "double":
+		return typed(s, r.voc.xsd, "double")
+	case "boolean", "bool":
+		return typed(strconv.FormatBool(n != 0), r.voc.xsd, "boolean")
+	case "string":
+		return plain(s)
+	}
+	return r.integer(int64(n))
 }
 
 func (v *vocabulary) dataNamespaceFor(id string) *namespace {

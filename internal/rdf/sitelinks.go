@@ -97,7 +97,7 @@ func bcp47(code string) string {
 }
 
 // addSitelinks is SiteLinksRdfBuilder: one schema:Article node per
-// sitelink to a known site, and the site's wiki group once per dump.
+// sitelink to a known site, and the site's wiki group once per dedupe bag.
 func (r *Renderer) addSitelinks(subject Term, e *wikibase.Entity) {
 	for i := range e.Sitelinks {
 		link := &e.Sitelinks[i]
@@ -120,11 +120,13 @@ func (r *Renderer) addSitelinks(subject Term, e *wikibase.Entity) {
 		for _, b := range link.Badges {
 			r.main.triple(page, r.t.badge, r.entityTerm(b))
 		}
-		if r.startBlock(dedupeSites, siteRoot.value) {
-			group := site.Group
-			if group == "" {
-				group = "none"
-			}
+		group := site.Group
+		if group == "" {
+			group = "none"
+		}
+		// Keyed as Wikibase keys it: the site URL as the namespace, so that no two sites
+		// share a key of the bag (a hash bag keeps one hash per namespace and prefix).
+		if r.startBlock(siteRoot.value, group) {
 			r.sub.triple(siteRoot, r.t.wikiGroup, plain(group))
 			r.endBlock()
 		}

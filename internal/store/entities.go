@@ -85,6 +85,11 @@ type RedirectRequest struct {
 	UserID      int64
 	EditSummary string
 	At          time.Time
+	// Create lets From and To be entities the store does not have yet, as an import needs
+	// (its entities and redirects come in any order): a new From is stored as a redirect
+	// from its first revision, and a new To is mapped, as the target of a statement is,
+	// to be stored later.
+	Create bool
 }
 
 // DeleteRequest soft-deletes an entity.

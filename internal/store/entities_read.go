@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // Head returns the current state of an entity, or ErrNotFound.
@@ -56,4 +59,55 @@ func (s *Entities) Revision(ctx context.Context, entityID string, revisionID int
 		return Revision{}, fmt.Errorf("revision %d of %s: %w", revisionID, entityID, err)
 	}
 	return r, nil
+}
+
+// EntitiesAsOf returns the entities ids, in that order, at their last revision created at or
+// before at (what a dump cut at that moment shows). Entities that did not exist then, or
+// were deleted or a redirect, are left out.
+func (s *Entities) EntitiesAsOf(ctx context.Context, ids []string, at time.Time) ([]*wikibase.Entity, error) {
+	lines := map[string][]byte{}
+	for start := 0; start < len(ids); start += 1000 {
+		batch := ids[start:min(start+1000, len(ids))]
+		args := []any{at.UTC()}
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		rows, err := s.DB.QueryContext(ctx, `SELECT m.entity_id, r.content_encoding, r.content
+ FROM entity_id_mapping m JOIN entity_revisions r ON r.internal_id = m.internal_id AND r.revision_id = (
+   SELECT MAX(r2.revision_id) FROM entity_revisions r2 WHERE r2.internal_id = m.internal_id AND r2.created_at <= ?)
+ WHERE NOT r.is_deleted AND NOT r.is_redirect AND m.entity_id IN (`+Placeholders(len(batch))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read entities as of %s: %w", at.UTC().Format(time.RFC3339), err)
+		}
+		for rows.Next() {
+			var id, encoding string
+			var content []byte
+			if err := rows.Scan(&id, &encoding, &content); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read entities as of %s: %w", at.UTC().Format(time.RFC3339), err)
+			}
+			if lines[id], err = DecodeContent(encoding, content, nil); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("entity %s: %w", id, err)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read entities as of %s: %w", at.UTC().Format(time.RFC3339), err)
+		}
+	}
+	out := make([]*wikibase.Entity, 0, len(lines))
+	for _, id := range ids {
+		line, ok := lines[id]
+		if !ok {
+			continue
+		}
+		e, err := wikibase.ParseEntity(line)
+		if err != nil {
+			return nil, fmt.Errorf("entity %s: %w", id, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }

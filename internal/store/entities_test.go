@@ -351,6 +351,56 @@ func TestConcurrentBatchesLinkingToEachOther(t *testing.T) {
  JOIN entity_head h ON h.internal_id = b.referenced_internal_id`), "every link points at a saved entity's row")
 }
 
+// TestImportedRedirect: a redirect with Create may name entities the store does not have: the
+// source is created as a redirect (revision 1), the target mapped to be stored later; a
+// target deleted or redirected, or an ID the allocator handed out, is rejected.
+func TestImportedRedirect(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	_, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q10", To: "Q11"})
+	require.ErrorIs(t, err, store.ErrNotFound, "without Create both must exist")
+
+	r, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q10", To: "Q11", Create: true, EditSummary: "import"})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusCreated, r.Status)
+	assert.Equal(t, int64(1), r.RevisionID)
+	assert.Equal(t, int64(0), r.FromRevisionID)
+	head, err := s.Head(ctx, "Q10")
+	require.NoError(t, err)
+	assert.True(t, head.IsRedirect)
+	assert.Equal(t, "Q11", head.RedirectsTo)
+	rev, err := s.Revision(ctx, "Q10", 1)
+	require.NoError(t, err)
+	assert.Equal(t, `{"entity":"Q10","redirect":"Q11"}`, string(rev.Line))
+	_, err = s.Head(ctx, "Q11")
+	assert.ErrorIs(t, err, store.ErrNotFound, "the target is mapped, not stored")
+
+	again, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q10", To: "Q11", Create: true})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusUnchanged, again.Status)
+	saved, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q11", "target", "Q3", "s")})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusCreated, saved.Status, "the target is stored later")
+	assert.Equal(t, 1, count(t, db, "SELECT COUNT(*) FROM entity_change_outbox WHERE entity_id = 'Q10'"), "one redirect event")
+
+	_, err = s.Delete(ctx, store.DeleteRequest{EntityID: "Q11"})
+	require.NoError(t, err)
+	_, err = s.SaveRedirect(ctx, store.RedirectRequest{From: "Q12", To: "Q11", Create: true})
+	require.ErrorIs(t, err, store.ErrRejected)
+	assert.Contains(t, err.Error(), "the target is deleted or itself a redirect")
+	_, err = s.SaveRedirect(ctx, store.RedirectRequest{From: "Q13", To: "Q10", Create: true})
+	require.ErrorIs(t, err, store.ErrRejected, "a redirect to a redirect")
+
+	_, err = db.Exec("INSERT INTO id_handouts (entity_type, range_start, range_end) VALUES ('Q', 900, 900)")
+	require.NoError(t, err)
+	_, err = s.SaveRedirect(ctx, store.RedirectRequest{From: "Q900", To: "Q11", Create: true})
+	require.ErrorIs(t, err, store.ErrRejected)
+	assert.Contains(t, err.Error(), "Q900 was handed out by the ID allocator")
+	_, err = s.Head(ctx, "Q900")
+	assert.ErrorIs(t, err, store.ErrNotFound, "nothing written for a handed-out ID")
+}
+
 func TestRedirectAndDelete(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	ctx := context.Background()
@@ -509,4 +559,42 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 		assert.Equal(t, reqs[i].Entity.ID, r.EntityID, "outbox in request order")
 		assert.Equal(t, res[i].RevisionID, r.Revision)
 	}
+}
+
+// TestEntitiesAsOf: each entity at its last revision created at or before the moment; deleted
+// entities, redirects and entities not yet created are left out.
+func TestEntitiesAsOf(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, r := range []store.SaveRequest{
+		{Entity: item(t, "Q1", "one", "Q9", "a"), At: t0},
+		{Entity: item(t, "Q2", "two", "Q9", "b"), At: t0},
+		{Entity: item(t, "Q3", "three", "Q9", "c"), At: t0},
+		{Entity: item(t, "Q1", "one v2", "Q9", "a"), At: t0.Add(2 * time.Hour)},
+		{Entity: item(t, "Q4", "late", "Q9", "d"), At: t0.Add(2 * time.Hour)},
+	} {
+		_, err := s.Save(ctx, r)
+		require.NoError(t, err)
+	}
+	_, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2", At: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	_, err = s.SaveRedirect(ctx, store.RedirectRequest{From: "Q3", To: "Q1", At: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+
+	labels := func(es []*wikibase.Entity) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.ID+" "+e.Labels[0].Value)
+		}
+		return out
+	}
+	ids := []string{"Q4", "Q1", "Q2", "Q3", "Q404"}
+	early, err := s.EntitiesAsOf(ctx, ids, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Q1 one", "Q2 two", "Q3 three"}, labels(early))
+	late, err := s.EntitiesAsOf(ctx, ids, t0.Add(3*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Q4 late", "Q1 one v2"}, labels(late))
 }

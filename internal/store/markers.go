@@ -14,23 +14,38 @@ import (
 
 // SaveRedirect turns req.From into a redirect to req.To: a revision marking the redirect
 // (content {"entity":From,"redirect":To}), head.is_redirect, an entity_redirects row, the
-// backlinks of From removed and a redirect event. Both entities must exist; redirecting again
-// to the same target is a no-op.
+// backlinks of From removed and a redirect event. Both entities must exist, unless
+// req.Create; the target must not be deleted or a redirect itself. Redirecting again to the
+// same target is a no-op. A redirect the store refuses for what it is (not an entity id, a
+// target deleted or redirected, an ID the allocator handed out) is an error wrapping
+// ErrRejected.
 func (s *Entities) SaveRedirect(ctx context.Context, req RedirectRequest) (SaveResult, error) {
 	from, ok := parseEntityID(req.From)
 	if !ok {
-		return SaveResult{}, fmt.Errorf("redirect from %q: not an entity id", req.From)
+		return SaveResult{}, fmt.Errorf("redirect from %q: %w: not an entity id", req.From, ErrRejected)
 	}
 	to, ok := parseEntityID(req.To)
 	if !ok {
-		return SaveResult{}, fmt.Errorf("redirect %s to %q: not an entity id", req.From, req.To)
+		return SaveResult{}, fmt.Errorf("redirect %s to %q: %w: not an entity id", req.From, req.To, ErrRejected)
 	}
 	if from.id == to.id || from.typ != to.typ {
-		return SaveResult{}, fmt.Errorf("redirect %s to %s: an entity redirects to another entity of its type", from.id, to.id)
+		return SaveResult{}, fmt.Errorf("redirect %s to %s: %w: an entity redirects to another entity of its type", from.id, to.id, ErrRejected)
+	}
+	if req.Create {
+		_, handedOut, err := ensureMappings(ctx, s.DB, []parsedID{from, to})
+		if err != nil {
+			return SaveResult{}, err
+		}
+		for _, id := range []string{from.id, to.id} {
+			if handedOut[id] {
+				return SaveResult{}, fmt.Errorf("redirect %s to %s: %w: %s was handed out by the ID allocator; not written, so that it cannot overwrite the entity it was handed out for",
+					from.id, to.id, ErrRejected, id)
+			}
+		}
 	}
 	line := []byte(`{"entity":"` + from.id + `","redirect":"` + to.id + `"}`)
 	return s.writeMarker(ctx, from, marker{
-		line: line, redirectTo: &to, change: events.ChangeRedirect,
+		line: line, redirectTo: &to, change: events.ChangeRedirect, create: req.Create,
 		userID: req.UserID, summary: req.EditSummary, at: req.At, editType: "redirect",
 	})
 }
@@ -54,11 +69,14 @@ type marker struct {
 	line       []byte // nil: keep the head's content
 	redirectTo *parsedID
 	deleted    bool
-	change     events.ChangeType
-	userID     int64
-	summary    string
-	editType   string
-	at         time.Time
+	// create lets the entity (and a redirect's target) have no head yet: their mapping rows
+	// exist (ensureMappings).
+	create   bool
+	change   events.ChangeType
+	userID   int64
+	summary  string
+	editType string
+	at       time.Time
 }
 
 func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (SaveResult, error) {
@@ -71,14 +89,16 @@ func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (Save
 	err := retryTx(ctx, s.DB, func(tx *sql.Tx) error {
 		res = SaveResult{EntityID: id.id}
 		var head struct {
-			iid, rev         int64
-			deleted, redirct bool
+			iid              int64
+			rev              sql.NullInt64 // null: the entity has no head yet
+			deleted, redirct sql.NullBool
 			redirectsTo      sql.NullInt64
 		}
+		// The mapping row is locked too, so that two markers creating one entity serialise.
 		err := tx.QueryRowContext(ctx, `SELECT m.internal_id, h.head_revision_id, h.is_deleted, h.is_redirect, h.redirects_to
- FROM entity_id_mapping m JOIN entity_head h ON h.internal_id = m.internal_id WHERE m.entity_id = ? FOR UPDATE`, id.id).
+ FROM entity_id_mapping m LEFT JOIN entity_head h ON h.internal_id = m.internal_id WHERE m.entity_id = ? FOR UPDATE`, id.id).
 			Scan(&head.iid, &head.rev, &head.deleted, &head.redirct, &head.redirectsTo)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !head.rev.Valid && !m.create) {
 			return fmt.Errorf("entity %s: %w", id.id, ErrNotFound)
 		}
 		if err != nil {
@@ -87,34 +107,38 @@ func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (Save
 		res.InternalID = head.iid
 		var target sql.NullInt64
 		if m.redirectTo != nil {
-			var toDeleted, toRedirect bool
-			err := tx.QueryRowContext(ctx, `SELECT m.internal_id, h.is_deleted, h.is_redirect FROM entity_id_mapping m
- JOIN entity_head h ON h.internal_id = m.internal_id WHERE m.entity_id = ?`, m.redirectTo.id).Scan(&target, &toDeleted, &toRedirect)
-			if errors.Is(err, sql.ErrNoRows) {
+			var toRev sql.NullInt64
+			var toDeleted, toRedirect sql.NullBool
+			err := tx.QueryRowContext(ctx, `SELECT m.internal_id, h.head_revision_id, h.is_deleted, h.is_redirect FROM entity_id_mapping m
+ LEFT JOIN entity_head h ON h.internal_id = m.internal_id WHERE m.entity_id = ?`, m.redirectTo.id).Scan(&target, &toRev, &toDeleted, &toRedirect)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && !toRev.Valid && !m.create) {
 				return fmt.Errorf("redirect %s to %s: target %w", id.id, m.redirectTo.id, ErrNotFound)
 			}
 			if err != nil {
 				return fmt.Errorf("read head of %s: %w", m.redirectTo.id, err)
 			}
-			if toDeleted || toRedirect {
-				return fmt.Errorf("redirect %s to %s: the target is deleted or itself a redirect", id.id, m.redirectTo.id)
+			if toDeleted.Bool || toRedirect.Bool {
+				return fmt.Errorf("redirect %s to %s: %w: the target is deleted or itself a redirect", id.id, m.redirectTo.id, ErrRejected)
 			}
-			if head.redirct && head.redirectsTo.Valid && head.redirectsTo.Int64 == target.Int64 {
-				res.RevisionID, res.FromRevisionID, res.Status = head.rev, head.rev, StatusUnchanged
+			if head.redirct.Bool && head.redirectsTo.Valid && head.redirectsTo.Int64 == target.Int64 {
+				res.RevisionID, res.FromRevisionID, res.Status = head.rev.Int64, head.rev.Int64, StatusUnchanged
 				return nil
 			}
-		} else if head.deleted {
-			res.RevisionID, res.FromRevisionID, res.Status = head.rev, head.rev, StatusUnchanged
+		} else if head.deleted.Bool {
+			res.RevisionID, res.FromRevisionID, res.Status = head.rev.Int64, head.rev.Int64, StatusUnchanged
 			return nil
 		}
 		line := m.line
 		if line == nil {
-			if line, err = loadContent(ctx, tx, head.iid, head.rev); err != nil {
+			if line, err = loadContent(ctx, tx, head.iid, head.rev.Int64); err != nil {
 				return err
 			}
 		}
 		hash := sha256.Sum256(line)
-		res.FromRevisionID, res.RevisionID, res.Status = head.rev, head.rev+1, StatusUpdated
+		res.FromRevisionID, res.RevisionID, res.Status = head.rev.Int64, head.rev.Int64+1, StatusUpdated
+		if !head.rev.Valid {
+			res.Status = StatusCreated
+		}
 		payload, err := events.EntityChange{
 			EntityID: id.id, RevisionID: res.RevisionID, FromRevisionID: res.FromRevisionID,
 			ChangeType: m.change, ChangedAt: at, UserID: m.userID, EditSummary: m.summary,
@@ -133,8 +157,8 @@ func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (Save
 			m.redirectTo != nil, m.deleted, redirectsTo, ContentEncoding, EncodeContent(line), hash[:], len(line)); err != nil {
 			return fmt.Errorf("insert revision: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE entity_head SET head_revision_id = ?, is_deleted = ?, is_redirect = ?,
- redirects_to = ? WHERE internal_id = ?`, res.RevisionID, m.deleted, m.redirectTo != nil, redirectsTo, head.iid); err != nil {
+		if _, err := tx.ExecContext(ctx, upsertHeadSQL+"(?,?,?,?,?)"+upsertHeadTail,
+			head.iid, res.RevisionID, m.deleted, m.redirectTo != nil, redirectsTo); err != nil {
 			return fmt.Errorf("update head: %w", err)
 		}
 		if m.redirectTo != nil {

@@ -234,6 +234,23 @@ func (e *Entity) AllStatements(fn func(*Statement) error) error {
 	return nil
 }
 
+// AllSnaks calls fn for every snak of every statement AllStatements visits: each main snak,
+// then its qualifiers, then the snaks of its references.
+func (e *Entity) AllSnaks(fn func(*Snak)) {
+	_ = e.AllStatements(func(st *Statement) error {
+		fn(&st.MainSnak)
+		for i := range st.Qualifiers {
+			fn(&st.Qualifiers[i])
+		}
+		for _, ref := range st.References {
+			for i := range ref.Snaks {
+				fn(&ref.Snaks[i])
+			}
+		}
+		return nil
+	})
+}
+
 func eachStatement(groups []StatementGroup, fn func(*Statement) error) error {
 	for g := range groups {
 		for s := range groups[g].Statements {
