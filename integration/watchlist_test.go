@@ -257,9 +257,10 @@ func goodMessages(f *wlFixture) []kafka.Message {
 	return msgs
 }
 
-// shardStats sums the shards' counters (zero for a shard that never started).
-func shardStats(t testing.TB, cfg config.Config) workflows.WatchlistStats {
-	t.Helper()
+// shardStats sums the shards' counters (zero for a shard that never started). A query can
+// fail for a while after a worker was killed (the shard's sticky queue names the dead
+// worker until the server gives up on it), so the error is the caller's to retry.
+func shardStats(cfg config.Config) (workflows.WatchlistStats, error) {
 	var sum workflows.WatchlistStats
 	for s := range cfg.WatchlistShards {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -269,16 +270,20 @@ func shardStats(t testing.TB, cfg config.Config) workflows.WatchlistStats {
 		if errors.As(err, &notFound) {
 			continue
 		}
-		require.NoError(t, err)
+		if err != nil {
+			return sum, fmt.Errorf("shard %d: %w", s, err)
+		}
 		var st workflows.WatchlistState
-		require.NoError(t, res.Get(&st))
+		if err := res.Get(&st); err != nil {
+			return sum, fmt.Errorf("shard %d: %w", s, err)
+		}
 		sum.Batches += st.Stats.Batches
 		sum.Events += st.Stats.Events
 		sum.Duplicates += st.Stats.Duplicates
 		sum.Notifications += st.Stats.Notifications
 		sum.Runs += st.Stats.Runs
 	}
-	return sum
+	return sum, nil
 }
 
 // waitApplied waits until the shards applied want events, then returns the notifications.
@@ -287,12 +292,13 @@ func waitApplied(t testing.TB, cfg config.Config, db *sql.DB, want int64, timeou
 	deadline := time.Now().Add(timeout)
 	var st workflows.WatchlistStats
 	for {
-		st = shardStats(t, cfg)
-		if st.Events >= want {
+		var err error
+		st, err = shardStats(cfg)
+		if err == nil && st.Events >= want {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s the shards applied %d of %d events (stats %+v)", timeout, st.Events, want, st)
+			t.Fatalf("after %s the shards applied %d of %d events (stats %+v, last query error: %v)", timeout, st.Events, want, st, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
