@@ -346,10 +346,13 @@ func (ci *chunkImport) add(line int, e *wikibase.Entity) {
 	if ci.in.DatatypesOnly && e.Type != wikibase.TypeProperty {
 		return
 	}
-	src, err := sourceRevision(e)
-	if err != nil {
-		ci.reject(line, e.ID, err.Error())
-		return
+	var src *store.SourceRevision
+	if !ci.in.DatatypesOnly { // the second pass rejects what is wrong, once
+		var err error
+		if src, err = sourceRevision(e); err != nil {
+			ci.reject(line, e.ID, err.Error())
+			return
+		}
 	}
 	e.Page = nil
 	ci.batch = append(ci.batch, store.SaveRequest{Entity: e, UserID: ci.in.UserID, EditSummary: ci.in.EditSummary, EditType: "import", Source: src})
