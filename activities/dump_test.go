@@ -43,7 +43,14 @@ func TestAppendDumpLineSplicesPageMetadata(t *testing.T) {
 		require.NoError(t, err, tc.id)
 		assert.Equal(t, tc.want, string(got))
 	}
-	_, err := AppendDumpLine(nil, &DumpRevision{EntityType: "Q", Line: []byte(`[1]`)})
+	// An imported revision shows its source's page ID and time, not the internal id and the
+	// time it was written.
+	got, err := AppendDumpLine(nil, &DumpRevision{InternalID: 7, EntityID: "Q42", EntityType: "Q", RevisionID: 2448396619, CreatedAt: at,
+		Modified: time.Date(2025, 12, 27, 16, 6, 6, 0, time.UTC), PageID: 138, Line: []byte(`{"type":"item","id":"Q42"}`)})
+	require.NoError(t, err)
+	assert.Equal(t, `{"type":"item","id":"Q42","pageid":138,"ns":0,"title":"Q42","lastrevid":2448396619,"modified":"2025-12-27T16:06:06Z"}`, string(got))
+
+	_, err = AppendDumpLine(nil, &DumpRevision{EntityType: "Q", Line: []byte(`[1]`)})
 	assert.EqualError(t, err, "stored content is not a JSON object")
 	_, err = AppendDumpLine(nil, &DumpRevision{EntityType: "X", Line: []byte(`{}`)})
 	assert.EqualError(t, err, `entity type "X" has no page namespace`)
