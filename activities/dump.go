@@ -270,11 +270,15 @@ func chunkResult(info dump.PartInfo, done bool) DumpChunkResult {
 
 // DumpRevision is one entity at the revision a dump shows.
 type DumpRevision struct {
-	InternalID  int64
-	EntityID    string
-	EntityType  string // Q, P, L, E
-	RevisionID  int64
-	CreatedAt   time.Time
+	InternalID int64
+	EntityID   string
+	EntityType string // Q, P, L, E
+	RevisionID int64
+	CreatedAt  time.Time
+	// Modified is the revision's time as shown (the source's, for an imported revision) and
+	// PageID the entity's page ID (the source's, or the internal id).
+	Modified    time.Time
+	PageID      int64
 	IsRedirect  bool
 	IsDeleted   bool
 	RedirectsTo string // entity id, for a redirect
@@ -287,8 +291,10 @@ type DumpRevision struct {
 // before the snapshot. The correlated MAX reads the entity's revisions through the primary
 // key (internal_id, revision_id), so the content of older revisions is never fetched.
 const chunkQuery = `SELECT m.internal_id, m.entity_id, m.entity_type, r.revision_id, r.created_at,
+ COALESCE(r.modified_at, r.created_at), COALESCE(h.page_id, m.internal_id),
  r.is_redirect, r.is_deleted, t.entity_id, r.content_encoding, r.content
  FROM entity_id_mapping m
+ LEFT JOIN entity_head h ON h.internal_id = m.internal_id
  JOIN entity_revisions r ON r.internal_id = m.internal_id AND r.revision_id = (
    SELECT MAX(r2.revision_id) FROM entity_revisions r2 WHERE r2.internal_id = m.internal_id AND r2.created_at <= ?)
  LEFT JOIN entity_id_mapping t ON t.internal_id = r.redirects_to
@@ -370,7 +376,7 @@ func (a *Dumps) readRevisions(ctx context.Context, q string, args []any, in Dump
 			return ctx.Err()
 		}
 		r := &slot.r
-		if err := rows.Scan(&r.InternalID, &r.EntityID, &r.EntityType, &r.RevisionID, &r.CreatedAt,
+		if err := rows.Scan(&r.InternalID, &r.EntityID, &r.EntityType, &r.RevisionID, &r.CreatedAt, &r.Modified, &r.PageID,
 			&r.IsRedirect, &r.IsDeleted, &to, &encoding, &content); err != nil {
 			return fmt.Errorf("read revisions of ids (%d, %d]: %w", in.AfterID, in.UpToID, err)
 		}
@@ -622,7 +628,8 @@ func entityTypeName(letter string) string {
 
 // AppendDumpLine appends r's JSON dump line: the stored line with Wikidata's page metadata
 // (pageid, ns, title, lastrevid, modified) spliced in before the closing brace, where
-// Wikibase's --page-metadata puts it. The page id is the internal id.
+// Wikibase's --page-metadata puts it: the page ID and the revision's ID and time (an
+// imported entity's from its source), the namespace and title of the entity's type.
 func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
 	line := bytes.TrimRight(r.Line, " \n\r\t")
 	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
@@ -637,7 +644,7 @@ func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"pageid":`...)
-	dst = strconv.AppendInt(dst, r.InternalID, 10)
+	dst = strconv.AppendInt(dst, r.pageID(), 10)
 	dst = append(dst, `,"ns":`...)
 	dst = strconv.AppendInt(dst, typ.Namespace, 10)
 	// Entity ids and the prefixes are plain ASCII without characters JSON escapes.
@@ -647,7 +654,23 @@ func AppendDumpLine(dst []byte, r *DumpRevision) ([]byte, error) {
 	dst = append(dst, `","lastrevid":`...)
 	dst = strconv.AppendInt(dst, r.RevisionID, 10)
 	dst = append(dst, `,"modified":"`...)
-	dst = r.CreatedAt.UTC().AppendFormat(dst, "2006-01-02T15:04:05Z")
+	dst = r.modified().UTC().AppendFormat(dst, "2006-01-02T15:04:05Z")
 	dst = append(dst, `"}`...)
 	return dst, nil
+}
+
+// pageID is the page ID shown: PageID, or the internal id when it is not set.
+func (r *DumpRevision) pageID() int64 {
+	if r.PageID > 0 {
+		return r.PageID
+	}
+	return r.InternalID
+}
+
+// modified is the time shown: Modified, or CreatedAt when it is not set.
+func (r *DumpRevision) modified() time.Time {
+	if r.Modified.IsZero() {
+		return r.CreatedAt
+	}
+	return r.Modified
 }

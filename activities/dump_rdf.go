@@ -99,8 +99,8 @@ type rdfSink struct {
 func (s *rdfSink) WriteRevision(r *DumpRevision) error {
 	typ, _ := wikibase.EntityTypeOfLetter(r.EntityType)
 	page := &wikibase.PageMetadata{
-		PageID: r.InternalID, NS: typ.Namespace, Title: typ.Title(r.EntityID),
-		LastRevID: r.RevisionID, Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		PageID: r.pageID(), NS: typ.Namespace, Title: typ.Title(r.EntityID),
+		LastRevID: r.RevisionID, Modified: r.modified().UTC().Format("2006-01-02T15:04:05Z"),
 	}
 	if r.IsRedirect {
 		if err := s.w.WriteRedirect(s.part, r.EntityID, r.RedirectsTo, page); err != nil {

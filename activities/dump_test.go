@@ -43,7 +43,14 @@ func TestAppendDumpLineSplicesPageMetadata(t *testing.T) {
 		require.NoError(t, err, tc.id)
 		assert.Equal(t, tc.want, string(got))
 	}
-	_, err := AppendDumpLine(nil, &DumpRevision{EntityType: "Q", Line: []byte(`[1]`)})
+	// An imported revision shows its source's page ID and time, not the internal id and the
+	// time it was written.
+	got, err := AppendDumpLine(nil, &DumpRevision{InternalID: 7, EntityID: "Q42", EntityType: "Q", RevisionID: 2448396619, CreatedAt: at,
+		Modified: time.Date(2025, 12, 27, 16, 6, 6, 0, time.UTC), PageID: 138, Line: []byte(`{"type":"item","id":"Q42"}`)})
+	require.NoError(t, err)
+	assert.Equal(t, `{"type":"item","id":"Q42","pageid":138,"ns":0,"title":"Q42","lastrevid":2448396619,"modified":"2025-12-27T16:06:06Z"}`, string(got))
+
+	_, err = AppendDumpLine(nil, &DumpRevision{EntityType: "Q", Line: []byte(`[1]`)})
 	assert.EqualError(t, err, "stored content is not a JSON object")
 	_, err = AppendDumpLine(nil, &DumpRevision{EntityType: "X", Line: []byte(`{}`)})
 	assert.EqualError(t, err, `entity type "X" has no page namespace`)
@@ -79,6 +86,7 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, js), At: at})
 		require.NoError(t, err)
 	}
+	// Revision IDs come from one sequence: 1, 2, 3, … in the order of the saves.
 	save(`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}}}`, t0)                       // iid 1
 	save(`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two"}}}`, t0)                       // iid 2
 	save(`{"type":"property","datatype":"string","id":"P1","labels":{"en":{"language":"en","value":"p"}}}`, t0) // iid 3
@@ -107,7 +115,7 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 		return res, gunzip(t, filepath.Join(dir, filepath.FromSlash(in.File.PartKey(in.Index))))
 	}
 	q1v1 := `{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":1,"ns":0,"title":"Q1","lastrevid":1,"modified":"2026-01-01T00:00:00Z"}`
-	p1 := `{"type":"property","datatype":"string","id":"P1","labels":{"en":{"language":"en","value":"p"}},"descriptions":{},"aliases":{},"claims":{},"pageid":3,"ns":120,"title":"Property:P1","lastrevid":1,"modified":"2026-01-01T00:00:00Z"}`
+	p1 := `{"type":"property","datatype":"string","id":"P1","labels":{"en":{"language":"en","value":"p"}},"descriptions":{},"aliases":{},"claims":{},"pageid":3,"ns":120,"title":"Property:P1","lastrevid":3,"modified":"2026-01-01T00:00:00Z"}`
 
 	res, part := run(DumpChunkInput{File: file, Index: 0, AfterID: 0, UpToID: 5, SnapshotTime: snapshot})
 	assert.Equal(t, q1v1+",\n"+p1, part)
@@ -138,8 +146,8 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 	inc := file
 	inc.Kind, inc.Since = dump.KindIncremental, t0.Add(30*time.Minute)
 	res, part = run(DumpChunkInput{File: inc, Index: 0, AfterID: 0, UpToID: 5, SnapshotTime: t0.Add(4 * time.Hour)})
-	q1v2 := `{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one v2"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":1,"ns":0,"title":"Q1","lastrevid":2,"modified":"2026-01-01T02:00:00Z"}`
-	q4 := `{"type":"item","id":"Q4","labels":{"en":{"language":"en","value":"late"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":5,"ns":0,"title":"Q4","lastrevid":1,"modified":"2026-01-01T03:00:00Z"}`
+	q1v2 := `{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one v2"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":1,"ns":0,"title":"Q1","lastrevid":5,"modified":"2026-01-01T02:00:00Z"}`
+	q4 := `{"type":"item","id":"Q4","labels":{"en":{"language":"en","value":"late"}},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{},"pageid":5,"ns":0,"title":"Q4","lastrevid":8,"modified":"2026-01-01T03:00:00Z"}`
 	assert.Equal(t, q1v2+",\n"+q4, part)
 	assert.Equal(t, int64(2), res.Entities)
 

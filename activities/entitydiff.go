@@ -174,7 +174,7 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 		requestID = revisionRequestID(in.EntityID, in.RevisionID)
 	}
 	msgs, err := rdfdiff.Messages(rdfdiff.Envelope{
-		Meta:     events.RDFChangeMeta{DT: next.CreatedAt.UTC(), Stream: a.Stream, RequestID: requestID, Domain: conceptDomain(cfg)},
+		Meta:     events.RDFChangeMeta{DT: next.Modified.UTC(), Stream: a.Stream, RequestID: requestID, Domain: conceptDomain(cfg)},
 		EntityID: in.EntityID, RevID: in.RevisionID, Operation: res.Operation,
 	}, diff, a.MaxMessageBytes)
 	if err != nil {
@@ -208,7 +208,7 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 // the entity says of itself as a property or a unit is learned from its newest revision
 // only, so that rendering an older one does not bring back what it said then.
 func (a *EntityDiffs) graph(ctx context.Context, b *rdfdiff.Builder, r *store.Revision, newest bool) (rdfdiff.Graph, error) {
-	page := &wikibase.PageMetadata{LastRevID: r.RevisionID, Modified: r.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	page := &wikibase.PageMetadata{LastRevID: r.RevisionID, Modified: r.Modified.UTC().Format("2006-01-02T15:04:05Z")}
 	if r.IsRedirect {
 		g, err := b.Redirect(r.EntityID, r.RedirectsTo, page)
 		if err != nil {
@@ -217,7 +217,7 @@ func (a *EntityDiffs) graph(ctx context.Context, b *rdfdiff.Builder, r *store.Re
 		return g, nil
 	}
 	line, err := AppendDumpLine(nil, &DumpRevision{InternalID: r.InternalID, EntityID: r.EntityID, EntityType: r.EntityID[:1],
-		RevisionID: r.RevisionID, CreatedAt: r.CreatedAt, Line: r.Line})
+		RevisionID: r.RevisionID, CreatedAt: r.CreatedAt, Modified: r.Modified, PageID: r.PageID, Line: r.Line})
 	if err != nil {
 		return rdfdiff.Graph{}, permanent.Errorf(permanent.BadInput, "revision %d of %s: %w", r.RevisionID, r.EntityID, err)
 	}

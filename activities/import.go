@@ -80,10 +80,13 @@ type PlanImportResult struct {
 }
 
 // ImportCounts are what an import did. Created, Updated and Unchanged count entities and
-// redirects; Redirects counts the redirects among those created or updated.
+// redirects; Redirects counts the redirects among those created or updated. Older counts
+// the entities whose source revision (lastrevid) is older than the one stored, which is
+// kept.
 type ImportCounts struct {
 	Created, Updated, Unchanged, Rejected int64
 	Redirects                             int64 `json:",omitempty"`
+	Older                                 int64 `json:",omitempty"`
 	Lines, Bytes                          int64
 }
 
@@ -94,6 +97,7 @@ func (c *ImportCounts) Add(o ImportCounts) {
 	c.Unchanged += o.Unchanged
 	c.Rejected += o.Rejected
 	c.Redirects += o.Redirects
+	c.Older += o.Older
 	c.Lines += o.Lines
 	c.Bytes += o.Bytes
 }
@@ -337,14 +341,42 @@ func (ci *chunkImport) reject(line int, id, reason string) {
 }
 
 // add puts e into the batch, unless the pass leaves it out: the datatypes pass keeps only
-// properties.
+// properties. Its page metadata, when it has a revision ID, is the stored revision's.
 func (ci *chunkImport) add(line int, e *wikibase.Entity) {
 	if ci.in.DatatypesOnly && e.Type != wikibase.TypeProperty {
 		return
 	}
+	var src *store.SourceRevision
+	if !ci.in.DatatypesOnly { // the second pass rejects what is wrong, once
+		var err error
+		if src, err = sourceRevision(e); err != nil {
+			ci.reject(line, e.ID, err.Error())
+			return
+		}
+	}
 	e.Page = nil
-	ci.batch = append(ci.batch, store.SaveRequest{Entity: e, UserID: ci.in.UserID, EditSummary: ci.in.EditSummary, EditType: "import"})
+	ci.batch = append(ci.batch, store.SaveRequest{Entity: e, UserID: ci.in.UserID, EditSummary: ci.in.EditSummary, EditType: "import", Source: src})
 	ci.batchLines = append(ci.batchLines, line)
+}
+
+// sourceRevision is the revision metadata of e's page metadata (Special:EntityData files,
+// dumps made with --page-metadata), or nil when it has no revision ID.
+func sourceRevision(e *wikibase.Entity) (*store.SourceRevision, error) {
+	if e.Page == nil || e.Page.LastRevID == 0 {
+		return nil, nil
+	}
+	if e.Page.LastRevID < 0 {
+		return nil, fmt.Errorf("lastrevid %d is not a revision id (want a positive number)", e.Page.LastRevID)
+	}
+	src := &store.SourceRevision{RevisionID: e.Page.LastRevID, PageID: max(e.Page.PageID, 0)}
+	if e.Page.Modified != "" {
+		t, err := time.Parse(time.RFC3339, e.Page.Modified)
+		if err != nil {
+			return nil, fmt.Errorf("modified %q is not a time like 2025-12-27T16:06:06Z", e.Page.Modified)
+		}
+		src.Modified = t
+	}
+	return src, nil
 }
 
 // flush saves the batch (in the datatypes pass, the datatypes of its properties), then its
@@ -372,6 +404,8 @@ func (ci *chunkImport) flush(ctx context.Context) error {
 				ci.hb.Counts.Updated++
 			case store.StatusUnchanged:
 				ci.hb.Counts.Unchanged++
+			case store.StatusOlder:
+				ci.hb.Counts.Older++
 			case store.StatusRejected:
 				ci.reject(ci.batchLines[i], r.EntityID, r.Reason)
 			}

@@ -333,7 +333,9 @@ func TestImportStoresRedirects(t *testing.T) {
 		assert.True(t, head.IsRedirect, from)
 		assert.Equal(t, to, head.RedirectsTo, from)
 	}
-	rev, err := s.Revision(t.Context(), "Q2", 1)
+	q2, err := s.Head(t.Context(), "Q2")
+	require.NoError(t, err)
+	rev, err := s.Revision(t.Context(), "Q2", q2.RevisionID)
 	require.NoError(t, err)
 	assert.NotContains(t, string(rev.Line), "redirects", "the answer's redirects member is not stored")
 

@@ -137,9 +137,12 @@ func TestDumpOfAPastDayShowsThatDay(t *testing.T) {
 	assert.Contains(t, triples, `<http://schema.org/dateModified> "2026-01-10T23:59:59Z"^^<http://www.w3.org/2001/XMLSchema#dateTime> .`)
 }
 
-// dumpLineOf is the JSON dump line of revision rev of item id, from the store.
-func dumpLineOf(t *testing.T, s *store.Entities, id string, rev int64) string {
+// dumpLineOf is the JSON dump line of the nth revision (1, 2, …) of item id, from the store.
+func dumpLineOf(t *testing.T, s *store.Entities, id string, nth int64) string {
 	t.Helper()
+	var rev int64
+	require.NoError(t, s.DB.QueryRow(`SELECT r.revision_id FROM entity_revisions r JOIN entity_id_mapping m ON m.internal_id = r.internal_id
+ WHERE m.entity_id = ? ORDER BY r.revision_id LIMIT 1 OFFSET ?`, id, nth-1).Scan(&rev))
 	r, err := s.Revision(context.Background(), id, rev)
 	require.NoError(t, err)
 	line, err := activities.AppendDumpLine(nil, &activities.DumpRevision{InternalID: r.InternalID, EntityID: id,

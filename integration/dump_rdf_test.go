@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +22,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/fixtures"
+	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -129,10 +132,10 @@ func tripleSet(t *testing.T, nt []byte) []string {
 // TestDumpImportedWikidataEntitiesAsWikidata imports the real Wikidata entities (their
 // Special:EntityData files) and the unit items of their units, dumps them as Turtle in one
 // part and as N-Triples in many, and checks each entity's triples in the dump against
-// Wikidata's own Turtle of it: all of them, normalized quantities included, and nothing
-// else. Left out on both sides: the data node's revision and date (the store's own
-// revisions), the version info dumps leave out, stubs of other entities, and the normalized
-// external ids (their URI patterns come from property entities not among the fixtures). Each
+// Wikidata's own Turtle of it: all of them, the data node's revision and date (the imported
+// lastrevid and modified), normalized quantities and normalized external ids included (with
+// the URI patterns Wikidata's Turtle reveals, in WIKIBASE_CONFIG), and nothing else. Left
+// out on both sides: the version info dumps leave out and stubs of other entities. Each
 // part writes a site's wikiGroup at most once; the header's date is the dump's cut; an
 // imported redirect is owl:sameAs; both dumps are the same set of triples.
 func TestDumpImportedWikidataEntitiesAsWikidata(t *testing.T) {
@@ -143,6 +146,7 @@ func TestDumpImportedWikidataEntitiesAsWikidata(t *testing.T) {
 	}
 	fixtureDir := filepath.Join(fixtures.SharedDir(t), "fixtures", "wikidata")
 	cfg, dir := dumpConfig(t)
+	cfg.WikibaseConfig = uriPatternsConfig(t, fixtureDir)
 	dumpDB(t, cfg)
 	startWorker(t, cfg)
 	// The unit items, and a redirect to one of them (a merged duplicate of the metre).
@@ -253,16 +257,14 @@ func wikidataEntityTriples(all []string, concept, data, id string) map[string]bo
 	out := map[string]bool{}
 	for _, tr := range all {
 		subject, rest, _ := strings.Cut(tr, " ")
-		predicate, object, _ := strings.Cut(rest, " ")
+		predicate, _, _ := strings.Cut(rest, " ")
 		switch {
-		case subject == "<"+data+id+">" && slices.Contains(revisionPredicates, predicate):
+		case subject == "<"+data+id+">" && slices.Contains(versionPredicates, predicate):
 		case strings.HasPrefix(subject, "<"+concept) && !strings.HasPrefix(subject, "<"+concept+"statement/") &&
 			subject != "<"+concept+id+">" && !strings.HasPrefix(subject, "<"+concept+id+"-"):
 			// a stub of another entity
 		case strings.HasPrefix(subject, "<http://www.wikidata.org/prop/"), strings.HasPrefix(subject, "_:"):
 			// property declarations of the stubs
-		case strings.Contains(predicate, "-normalized/") && !strings.HasPrefix(object, "<http://www.wikidata.org/value/"):
-			// a normalized external id
 		default:
 			out[tr] = true
 		}
@@ -270,14 +272,59 @@ func wikidataEntityTriples(all []string, concept, data, id string) map[string]bo
 	return out
 }
 
-// revisionPredicates are the data node's revision metadata and version info.
-var revisionPredicates = []string{"<http://schema.org/version>", "<http://schema.org/dateModified>",
-	"<http://creativecommons.org/ns#license>", "<http://schema.org/softwareVersion>"}
+// versionPredicates are the data node's version info, which dumps leave out.
+var versionPredicates = []string{"<http://creativecommons.org/ns#license>", "<http://schema.org/softwareVersion>"}
+
+// normalizedIDTriple matches a normalized external id of Wikidata's Turtle.
+var normalizedIDTriple = regexp.MustCompile(`^(\S+) <http://www\.wikidata\.org/prop/(direct|statement/value|qualifier/value|reference/value)-normalized/(P\d+)> <([^>]*)> \.$`)
+
+// uriPatternsConfig writes a WIKIBASE_CONFIG file with the URI patterns of the external ids
+// that Wikidata's Turtle of the fixtures normalizes: for each normalized value, the plain
+// value beside it on the same subject gives the $1.
+func uriPatternsConfig(t *testing.T, fixtureDir string) string {
+	t.Helper()
+	plain := map[string]string{"direct": "direct", "statement/value": "statement", "qualifier/value": "qualifier", "reference/value": "reference"}
+	ttls, err := filepath.Glob(filepath.Join(fixtureDir, "ttl", "*.ttl"))
+	require.NoError(t, err)
+	patterns := map[string]string{}
+	for _, path := range ttls {
+		all := tripleSet(t, run(t, "serdi", "-i", "turtle", "-o", "ntriples", path))
+		for _, tr := range all {
+			m := normalizedIDTriple.FindStringSubmatch(tr)
+			if m == nil || strings.HasPrefix(m[4], "http://www.wikidata.org/value/") {
+				continue
+			}
+			prefix := m[1] + " <http://www.wikidata.org/prop/" + plain[m[2]] + "/" + m[3] + "> "
+			for _, other := range all {
+				lit, ok := strings.CutPrefix(other, prefix)
+				if !ok || !strings.HasPrefix(lit, `"`) {
+					continue
+				}
+				value, err := strconv.Unquote(strings.TrimSuffix(lit, " ."))
+				if err != nil {
+					continue
+				}
+				for _, enc := range []string{value, url.PathEscape(value), strings.ReplaceAll(url.QueryEscape(value), "+", "%20")} {
+					if strings.Contains(m[4], enc) {
+						patterns[m[3]] = strings.Replace(m[4], enc, "$1", 1)
+						break
+					}
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, patterns, "the fixtures' Turtle has normalized external ids")
+	data, err := json.Marshal(map[string]any{"uriPatterns": patterns})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "wikibase.json")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	return path
+}
 
 // dumpedEntityTriples are the triples of a dump that belong to one entity: those of the
 // entity, its forms and senses, its data node and its sitelinks' articles, and of the
-// statement, reference, value and site nodes they lead to; the data node's revision
-// metadata left out.
+// statement, reference, value and site nodes they lead to; the data node's version info left
+// out.
 func dumpedEntityTriples(all []string, concept, data, id string) map[string]bool {
 	bySubject := map[string][]string{}
 	todo := []string{"<" + concept + id + ">", "<" + data + id + ">"}
@@ -301,7 +348,7 @@ func dumpedEntityTriples(all []string, concept, data, id string) map[string]bool
 			_, rest, _ := strings.Cut(tr, " ")
 			predicate, object, _ := strings.Cut(rest, " ")
 			object = strings.TrimSuffix(object, " .")
-			if node == "<"+data+id+">" && slices.Contains(revisionPredicates, predicate) {
+			if node == "<"+data+id+">" && slices.Contains(versionPredicates, predicate) {
 				continue
 			}
 			out[tr] = true

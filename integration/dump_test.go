@@ -211,7 +211,9 @@ func TestDumpRealEntitiesIsWikidataDumpForm(t *testing.T) {
 	assert.Empty(t, imported.Rejections)
 	importedStore := &store.Entities{DB: importDB(t, importCfg)}
 	for i, e := range entities {
-		rev, err := importedStore.Revision(ctx, e.ID, 1)
+		head, err := importedStore.Head(ctx, e.ID)
+		require.NoError(t, err)
+		rev, err := importedStore.Revision(ctx, e.ID, head.RevisionID)
 		require.NoError(t, err)
 		assert.Equal(t, want[i].line, string(rev.Line), "%s imported from the dump", e.ID)
 	}

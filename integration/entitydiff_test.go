@@ -149,18 +149,25 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		entities[e.ID] = e
 	}
+	// Revision IDs come from one sequence: each entity's first is its head now.
+	firstRev := func(id string) int64 {
+		h, err := s.Head(ctx, id)
+		require.NoError(t, err)
+		return h.RevisionID
+	}
+	q1First := firstRev("Q1")
 	r := diffReader(t, cfg)
 	got := readChanges(t, r, 9, 90*time.Second)
 	require.Len(t, got, 9, "one import per entity, the unit items' too")
 	normalized := 0
 	for _, c := range got {
 		require.Equal(t, events.RDFImport, c.event.Operation, c.event.EntityID)
-		require.Equal(t, int64(1), c.event.RevID)
+		require.Equal(t, firstRev(c.event.EntityID), c.event.RevID)
 		require.Equal(t, events.RDFChangeSchema, c.event.Schema)
 		require.Equal(t, cfg.EntityDiffTopic, c.event.Meta.Stream)
 		require.Equal(t, "www.wikidata.org", c.event.Meta.Domain)
 		require.NotEmpty(t, c.event.Meta.RequestID)
-		want := renderStored(t, b, db, c.event.EntityID, 1)
+		want := renderStored(t, b, db, c.event.EntityID, c.event.RevID)
 		require.Empty(t, c.diff.Deleted)
 		require.Empty(t, c.diff.Unlinked)
 		require.Equal(t, sorted(want.Owned), sorted(c.diff.Added), "added data of %s is its RDF", c.event.EntityID)
@@ -191,14 +198,14 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	edited.Claims = slices.Clone(q1.Claims[1:])
 	res, err := s.Save(ctx, store.SaveRequest{Entity: &edited, At: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
-	require.Equal(t, int64(2), res.RevisionID)
+	require.Greater(t, res.RevisionID, q1First)
 	got = readChanges(t, r, 1, 60*time.Second)
 	require.Len(t, got, 1)
 	c := got[0]
 	require.Equal(t, events.RDFDiff, c.event.Operation)
 	require.Equal(t, "Q1", c.event.EntityID)
-	require.Equal(t, int64(2), c.event.RevID)
-	want := rdfdiff.Compute(renderStored(t, b, db, "Q1", 1), renderStored(t, b, db, "Q1", 2))
+	require.Equal(t, res.RevisionID, c.event.RevID)
+	want := rdfdiff.Compute(renderStored(t, b, db, "Q1", q1First), renderStored(t, b, db, "Q1", res.RevisionID))
 	require.Equal(t, sorted(want.Added), sorted(c.diff.Added))
 	require.Equal(t, sorted(want.Deleted), sorted(c.diff.Deleted))
 	require.Equal(t, sorted(want.Linked), sorted(c.diff.Linked))
@@ -210,7 +217,7 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	// Redelivery: the same entity_change events again, straight onto the topic.
 	w := &kafka.Writer{Addr: kafka.TCP(cfg.KafkaBrokers...), Topic: cfg.EntityChangeTopic, Balancer: &kafka.Hash{}}
 	defer w.Close()
-	for _, rev := range []int64{1, 2} {
+	for _, rev := range []int64{q1First, res.RevisionID} {
 		payload, err := events.EntityChange{EntityID: "Q1", RevisionID: rev, FromRevisionID: rev - 1,
 			ChangeType: events.ChangeEdit, ChangedAt: time.Now()}.Marshal()
 		require.NoError(t, err)
@@ -223,7 +230,7 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 			return false
 		}
 		var st workflows.EntityDiffState
-		return v.Get(&st) == nil && st.Stats.Duplicates >= 2 && st.PublishedRevisionID == 2
+		return v.Get(&st) == nil && st.Stats.Duplicates >= 2 && st.PublishedRevisionID == res.RevisionID
 	}, 30*time.Second, 100*time.Millisecond)
 	// ... and published nothing.
 	require.Empty(t, readChanges(t, r, 1, 3*time.Second), "redelivered events publish nothing")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -348,7 +349,8 @@ func TestImportWithKafkaDownLosesNoEvent(t *testing.T) {
 		r.Close()
 	}
 	assert.Equal(t, entities+3, total, "every event published once")
-	assert.Equal(t, []int64{1, 2}, got["Q1"])
-	assert.Equal(t, []int64{1, 2}, got["Q3"])
-	assert.Equal(t, []int64{1}, got["Q10"])
+	for id, n := range map[string]int{"Q1": 2, "Q3": 2, "Q10": 1} {
+		assert.Len(t, got[id], n, id)
+		assert.True(t, slices.IsSorted(got[id]), "%s: events in revision order: %v", id, got[id])
+	}
 }

@@ -251,7 +251,7 @@ func (s *importSpeed) report(p workflows.ImportProgress, now time.Time) progress
 			speed:  "ETA " + left,
 		}
 	}
-	stored := p.Counts.Created + p.Counts.Updated + p.Counts.Unchanged
+	stored := p.Counts.Created + p.Counts.Updated + p.Counts.Unchanged + p.Counts.Older
 	return progressReport{
 		counts: fmt.Sprintf("%s  entities %d  rejected %d", chunks, stored, p.Counts.Rejected),
 		speed:  fmt.Sprintf("%.0f entities/s  ETA %s", s.entities.perSecond(now, p.Phase, stored), left),
@@ -260,14 +260,18 @@ func (s *importSpeed) report(p workflows.ImportProgress, now time.Time) progress
 
 func printImportResult(e *env, r workflows.ImportResult, elapsed time.Duration) {
 	c := r.Counts
-	total := c.Created + c.Updated + c.Unchanged
+	total := c.Created + c.Updated + c.Unchanged + c.Older
 	redirects := ""
 	if c.Redirects > 0 {
 		redirects = fmt.Sprintf(" (%d of them redirects)", c.Redirects)
 	}
-	fmt.Fprintf(e.out, "imported %d entities in %s (%.0f entities/s, %.1f MB/s of input): created %d, updated %d%s, unchanged %d, rejected %d\n",
+	older := ""
+	if c.Older > 0 {
+		older = fmt.Sprintf(", older than stored (kept) %d", c.Older)
+	}
+	fmt.Fprintf(e.out, "imported %d entities in %s (%.0f entities/s, %.1f MB/s of input): created %d, updated %d%s, unchanged %d%s, rejected %d\n",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), float64(c.Bytes)/1e6/elapsed.Seconds(),
-		c.Created, c.Updated, redirects, c.Unchanged, c.Rejected)
+		c.Created, c.Updated, redirects, c.Unchanged, older, c.Rejected)
 	for _, rej := range r.Rejections {
 		where := rej.Source
 		if rej.Line > 0 {

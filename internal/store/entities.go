@@ -39,6 +39,9 @@ const (
 	StatusUnchanged SaveStatus = "unchanged"
 	// StatusRejected: nothing was written for this request; SaveResult.Reason says why.
 	StatusRejected SaveStatus = "rejected"
+	// StatusOlder: the request's source revision is older than the entity's head, which is
+	// kept; nothing was written (RevisionID is the head).
+	StatusOlder SaveStatus = "older"
 )
 
 // Entities is the repository of entity revisions: the mapping of entity ids to internal ids,
@@ -63,6 +66,9 @@ type SaveRequest struct {
 	ChangeType events.ChangeType
 	// At is the revision and event time; zero means now.
 	At time.Time
+	// Source is the revision an import copies (its ID, time and page ID); nil for a local
+	// edit, which takes the next ID of the revision sequence (see revisions.go).
+	Source *SourceRevision
 }
 
 // SaveResult says what a save wrote.
@@ -119,13 +125,18 @@ type Revision struct {
 	RevisionID     int64
 	FromRevisionID int64
 	CreatedAt      time.Time
-	UserID         int64
-	EditType       string
-	EditSummary    string
-	IsRedirect     bool
-	IsDeleted      bool
-	RedirectsTo    string
-	ContentHash    [32]byte
+	// Modified is the revision's time as dumps and events show it: the source's for an
+	// imported revision, CreatedAt otherwise.
+	Modified time.Time
+	// PageID is the entity's page ID: the one its last import gave, or the internal id.
+	PageID      int64
+	UserID      int64
+	EditType    string
+	EditSummary string
+	IsRedirect  bool
+	IsDeleted   bool
+	RedirectsTo string
+	ContentHash [32]byte
 	// Line is the compact Wikidata dump line of the entity (for a redirect revision
 	// {"entity":"Q1","redirect":"Q2"}).
 	Line []byte
@@ -151,10 +162,13 @@ func (s *Entities) Save(ctx context.Context, req SaveRequest) (SaveResult, error
 
 // SaveBatch stores the entities in one transaction, in order (the same entity may appear
 // more than once). A request whose entity is invalid or over the Limits is rejected alone
-// (StatusRejected with the reason): the others are stored. Content equal to the head (same
-// content hash) is a no-op: no revision, no event. Otherwise it writes the next revision (1,
-// 2, 3, …), moves the head, replaces the entity's backlinks, records property datatypes and
-// appends an entity_change event to the outbox. Concurrent saves of one entity serialise on its entity_id_mapping row; a deadlock
+// (StatusRejected with the reason): the others are stored. A local edit (no Source) whose
+// content equals the head's (same content hash) is a no-op: no revision, no event; otherwise
+// it writes a revision with the next ID of the revision sequence. A request with a Source
+// compares revision IDs instead: older than the head is StatusOlder and equal StatusUnchanged
+// (nothing written either way), newer (or a new entity) writes a revision with the source's
+// ID, time and page ID. A written revision moves the head, replaces the entity's backlinks,
+// records property datatypes and appends an entity_change event to the outbox. Concurrent saves of one entity serialise on its entity_id_mapping row; a deadlock
 // retries the whole transaction.
 //
 // The entity_id_mapping rows of the saved entities and of their link targets are created
@@ -222,6 +236,8 @@ type preparedSave struct {
 	summary wikibase.Summary
 	targets []parsedID // backlink targets, parallel to summary.Links (zero id when skipped)
 	at      time.Time
+	// modified is the revision's shown time: the source's, or at.
+	modified time.Time
 
 	// rejected says why prepare refused the request, notEncoded why its entity did not
 	// serialize within the limits (written by the encoding, read after waiting for it),
@@ -294,6 +310,15 @@ func (s *Entities) prepare(req *SaveRequest, limits Limits, p *preparedSave) str
 		p.at = time.Now()
 	}
 	p.at = p.at.UTC()
+	p.modified = p.at
+	if src := req.Source; src != nil {
+		if src.RevisionID <= 0 {
+			return fmt.Sprintf("entity %s: the source's revision id (lastrevid) %d is not positive", e.ID, src.RevisionID)
+		}
+		if !src.Modified.IsZero() {
+			p.modified = src.Modified.UTC()
+		}
+	}
 	return ""
 }
 
@@ -414,6 +439,7 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, in
 	if err != nil {
 		return nil, err
 	}
+	ids := newRevisionIDs(ps, heads)
 
 	// An entity's head and backlinks are written once, at its last request in the batch: the
 	// last revision decides them.
@@ -427,6 +453,7 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, in
 		stale     = map[int64]bool{}
 		lastRev   = map[int64]int64{}
 		lastLinks = map[int64][][]any{}
+		lastPage  = map[int64]any{}
 	)
 	for i := range ps {
 		if err := enc.wait(ctx, i); err != nil {
@@ -438,22 +465,25 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, in
 			// Its entity's earlier requests in the batch, if any, still decide the head.
 			out[i] = SaveResult{EntityID: p.id.id, Status: StatusRejected, Reason: reason}
 		} else {
-			res, err := s.addRevision(ctx, tx, p, iid, heads, &w)
+			res, err := s.addRevision(ctx, tx, p, iid, heads, ids, &w)
 			if err != nil {
 				return nil, err
 			}
 			out[i] = res
 		}
-		if res := out[i]; res.Status != StatusUnchanged && res.Status != StatusRejected {
+		if res := out[i]; res.Status == StatusCreated || res.Status == StatusUpdated {
 			if res.Status == StatusUpdated {
 				stale[iid] = true
 			}
 			lastRev[iid] = res.RevisionID
 			lastLinks[iid] = backlinkRows(p, iid, internal)
+			if src := p.req.Source; src != nil && src.PageID > 0 {
+				lastPage[iid] = src.PageID
+			}
 		}
 		if last[p.id.id] == i {
 			if rev, ok := lastRev[iid]; ok {
-				w.heads.add(iid, rev, false, false, nil)
+				w.heads.add(iid, rev, false, false, nil, lastPage[iid])
 				if stale[iid] {
 					w.stale = append(w.stale, iid)
 				}
@@ -472,18 +502,85 @@ func (s *Entities) saveTx(ctx context.Context, tx *sql.Tx, ps []preparedSave, in
 	if err := w.flush(ctx, tx); err != nil {
 		return nil, err
 	}
+	if ids.imported > ids.last {
+		if err := raiseRevisionSequence(ctx, tx, ids.imported); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// revisionIDs gives a transaction's revisions their IDs: local edits take next, next+1, …
+// up to last, reserved from the sequence when the first is needed, for every local edit
+// left in the batch (so only an unchanged local edit after a written one leaves a gap);
+// imported is the highest source ID written.
+type revisionIDs struct {
+	next, last, imported int64
+	// pending counts the local edits not yet decided; floor is the highest head of the
+	// batch's entities and source ID of its imports: local IDs are above it, so a local edit
+	// after an import of its entity in the same batch is still newer.
+	pending, floor int64
+}
+
+func newRevisionIDs(ps []preparedSave, heads map[int64]*headState) *revisionIDs {
+	ids := &revisionIDs{next: 1}
+	for i := range ps {
+		if ps[i].rejected != "" || ps[i].handedOut != "" {
+			continue
+		}
+		if src := ps[i].req.Source; src != nil {
+			ids.floor = max(ids.floor, src.RevisionID)
+		} else {
+			ids.pending++
+		}
+	}
+	for _, h := range heads {
+		ids.floor = max(ids.floor, h.revision)
+	}
+	return ids
+}
+
+// local returns the ID of a local edit's new revision.
+func (ids *revisionIDs) local(ctx context.Context, tx *sql.Tx) (int64, error) {
+	if ids.next > ids.last {
+		n := max(ids.pending, 1)
+		first, err := reserveRevisionIDs(ctx, tx, n, ids.floor)
+		if err != nil {
+			return 0, err
+		}
+		ids.next, ids.last = first, first+n-1
+	}
+	ids.next++
+	return ids.next - 1, nil
 }
 
 // addRevision decides what request p does to its entity and adds the revision, datatype and
 // outbox rows to w. heads is updated so that later requests for the same entity in the batch
 // see this revision as the head.
-func (s *Entities) addRevision(ctx context.Context, tx *sql.Tx, p *preparedSave, iid int64, heads map[int64]*headState, w *batchWriter) (SaveResult, error) {
+func (s *Entities) addRevision(ctx context.Context, tx *sql.Tx, p *preparedSave, iid int64, heads map[int64]*headState, ids *revisionIDs, w *batchWriter) (SaveResult, error) {
 	h := heads[iid]
 	res := SaveResult{EntityID: p.id.id, InternalID: iid}
-	if h != nil && h.exists && !h.deleted && !h.redirect && bytes.Equal(h.hash, p.hash[:]) {
+	src := p.req.Source
+	switch {
+	case src != nil && h != nil && h.exists && src.RevisionID < h.revision:
+		res.RevisionID, res.FromRevisionID, res.Status = h.revision, h.revision, StatusOlder
+		return res, nil
+	case src != nil && h != nil && h.exists && src.RevisionID == h.revision:
 		res.RevisionID, res.FromRevisionID, res.Status = h.revision, h.revision, StatusUnchanged
 		return res, nil
+	case src == nil && h != nil && h.exists && !h.deleted && !h.redirect && bytes.Equal(h.hash, p.hash[:]):
+		res.RevisionID, res.FromRevisionID, res.Status = h.revision, h.revision, StatusUnchanged
+		return res, nil
+	}
+	if src == nil {
+		defer func() { ids.pending-- }()
+	}
+	rev := func() (int64, error) {
+		if src != nil {
+			ids.imported = max(ids.imported, src.RevisionID)
+			return src.RevisionID, nil
+		}
+		return ids.local(ctx, tx)
 	}
 	var prevLine []byte
 	if h != nil && h.exists {
@@ -496,11 +593,13 @@ func (s *Entities) addRevision(ctx context.Context, tx *sql.Tx, p *preparedSave,
 		}
 		prevLine = h.line
 		res.FromRevisionID = h.revision
-		res.RevisionID = h.revision + 1
 		res.Status = StatusUpdated
 	} else {
-		res.RevisionID = 1
 		res.Status = StatusCreated
+	}
+	var err error
+	if res.RevisionID, err = rev(); err != nil {
+		return SaveResult{}, err
 	}
 	// A new entity changed every property it uses; only edits need the comparison.
 	changed := p.summary.Properties
@@ -520,7 +619,7 @@ func (s *Entities) addRevision(ctx context.Context, tx *sql.Tx, p *preparedSave,
 	}
 	payload, err := events.EntityChange{
 		EntityID: p.id.id, RevisionID: res.RevisionID, FromRevisionID: res.FromRevisionID,
-		ChangeType: ct, ChangedAt: p.at, UserID: p.req.UserID, EditSummary: p.req.EditSummary,
+		ChangeType: ct, ChangedAt: p.modified, UserID: p.req.UserID, EditSummary: p.req.EditSummary,
 		ChangedProperties: changed,
 	}.Marshal()
 	if err != nil {
@@ -530,7 +629,7 @@ func (s *Entities) addRevision(ctx context.Context, tx *sql.Tx, p *preparedSave,
 	w.revs.add(iid, res.RevisionID, res.FromRevisionID, p.at, nullUser(p.req.UserID), p.req.EditType,
 		p.req.EditSummary, false, false, nil, ContentEncoding, p.content, p.hash[:], len(p.line),
 		sm.Statements, sm.Qualifiers, sm.References, sm.Sitelinks, sm.Identifiers,
-		p.labels, p.descriptions, p.aliases, p.properties)
+		p.labels, p.descriptions, p.aliases, p.properties, nullModified(p.modified, p.at))
 	if p.req.Entity.Type == wikibase.TypeProperty && p.req.Entity.Datatype != "" {
 		w.datatypes.add(p.id.id, p.req.Entity.Datatype)
 	}
@@ -565,10 +664,10 @@ type batchWriter struct {
 }
 
 func (w *batchWriter) flush(ctx context.Context, tx *sql.Tx) error {
-	if err := w.revs.flush(ctx, tx, insertRevisionSQL, 23); err != nil {
+	if err := w.revs.flush(ctx, tx, insertRevisionSQL, 24); err != nil {
 		return fmt.Errorf("insert revisions: %w", err)
 	}
-	if err := w.heads.flush(ctx, tx, upsertHeadSQL, 5); err != nil {
+	if err := w.heads.flush(ctx, tx, upsertHeadSQL, 6); err != nil {
 		return fmt.Errorf("upsert heads: %w", err)
 	}
 	if len(w.stale) > 0 {
@@ -592,10 +691,11 @@ func (w *batchWriter) flush(ctx context.Context, tx *sql.Tx) error {
 const (
 	insertRevisionSQL = `INSERT INTO entity_revisions (internal_id, revision_id, from_revision_id, created_at,
  user_id, edit_type, edit_summary, is_redirect, is_deleted, redirects_to, content_encoding, content, content_hash, content_bytes,
- statements, qualifiers, references_count, sitelinks, identifiers, labels, descriptions, aliases, properties) VALUES `
-	upsertHeadSQL  = `INSERT INTO entity_head (internal_id, head_revision_id, is_deleted, is_redirect, redirects_to) VALUES `
+ statements, qualifiers, references_count, sitelinks, identifiers, labels, descriptions, aliases, properties, modified_at) VALUES `
+	// A head's page_id is the last one an import gave; other saves pass NULL and keep it.
+	upsertHeadSQL  = `INSERT INTO entity_head (internal_id, head_revision_id, is_deleted, is_redirect, redirects_to, page_id) VALUES `
 	upsertHeadTail = ` ON DUPLICATE KEY UPDATE head_revision_id = VALUES(head_revision_id), is_deleted = VALUES(is_deleted),
- is_redirect = VALUES(is_redirect), redirects_to = VALUES(redirects_to)`
+ is_redirect = VALUES(is_redirect), redirects_to = VALUES(redirects_to), page_id = COALESCE(VALUES(page_id), page_id)`
 	insertBacklinkSQL  = `INSERT IGNORE INTO entity_backlinks (referenced_internal_id, referencing_internal_id, statement_id, property_id, ` + "`rank`" + `) VALUES `
 	upsertDatatypeSQL  = `INSERT INTO property_datatypes (property_id, datatype) VALUES `
 	upsertDatatypeTail = ` ON DUPLICATE KEY UPDATE datatype = VALUES(datatype)`
@@ -956,6 +1056,14 @@ func stringArray(list []string) []byte {
 		b = wikibase.AppendJSONString(b, s)
 	}
 	return append(b, ']')
+}
+
+// nullModified is the modified_at column of a revision written at at: NULL when it is at.
+func nullModified(modified, at time.Time) any {
+	if modified.Equal(at) {
+		return nil
+	}
+	return modified
 }
 
 func nullUser(id int64) any {

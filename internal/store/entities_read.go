@@ -39,13 +39,14 @@ func (s *Entities) Revision(ctx context.Context, entityID string, revisionID int
 		content  []byte
 		hash     []byte
 	)
-	err := s.DB.QueryRowContext(ctx, `SELECT r.internal_id, r.from_revision_id, r.created_at, r.user_id, r.edit_type,
+	err := s.DB.QueryRowContext(ctx, `SELECT r.internal_id, r.from_revision_id, r.created_at, COALESCE(r.modified_at, r.created_at), COALESCE(h.page_id, r.internal_id), r.user_id, r.edit_type,
  r.edit_summary, r.is_redirect, r.is_deleted, t.entity_id, r.content_encoding, r.content, r.content_hash,
  r.statements, r.qualifiers, r.references_count, r.sitelinks, r.identifiers
  FROM entity_id_mapping m JOIN entity_revisions r ON r.internal_id = m.internal_id
+ LEFT JOIN entity_head h ON h.internal_id = m.internal_id
  LEFT JOIN entity_id_mapping t ON t.internal_id = r.redirects_to
  WHERE m.entity_id = ? AND r.revision_id = ?`, entityID, revisionID).
-		Scan(&r.InternalID, &r.FromRevisionID, &r.CreatedAt, &user, &r.EditType, &summary, &r.IsRedirect, &r.IsDeleted,
+		Scan(&r.InternalID, &r.FromRevisionID, &r.CreatedAt, &r.Modified, &r.PageID, &user, &r.EditType, &summary, &r.IsRedirect, &r.IsDeleted,
 			&to, &encoding, &content, &hash, &r.Statements, &r.Qualifiers, &r.References, &r.Sitelinks, &r.Identifiers)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Revision{}, fmt.Errorf("revision %d of %s: %w", revisionID, entityID, ErrNotFound)

@@ -410,15 +410,16 @@ func TestRedirectAndDelete(t *testing.T) {
 	_, err = s.Save(ctx, store.SaveRequest{Entity: item(t, "Q2", "b", "Q3", "s")})
 	require.NoError(t, err)
 
+	// Revision IDs come from one sequence: Q1 has 1, Q2 2.
 	r, err := s.SaveRedirect(ctx, store.RedirectRequest{From: "Q1", To: "Q2", UserID: 3})
 	require.NoError(t, err)
 	assert.Equal(t, store.StatusUpdated, r.Status)
-	assert.Equal(t, int64(2), r.RevisionID)
+	assert.Equal(t, int64(3), r.RevisionID)
 	head, err := s.Head(ctx, "Q1")
 	require.NoError(t, err)
 	assert.True(t, head.IsRedirect)
 	assert.Equal(t, "Q2", head.RedirectsTo)
-	rev, err := s.Revision(ctx, "Q1", 2)
+	rev, err := s.Revision(ctx, "Q1", 3)
 	require.NoError(t, err)
 	assert.Equal(t, `{"entity":"Q1","redirect":"Q2"}`, string(rev.Line))
 	assert.True(t, rev.IsRedirect)
@@ -435,13 +436,13 @@ func TestRedirectAndDelete(t *testing.T) {
 
 	d, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2", EditSummary: "gone"})
 	require.NoError(t, err)
-	assert.Equal(t, int64(2), d.RevisionID)
+	assert.Equal(t, int64(4), d.RevisionID)
 	head, err = s.Head(ctx, "Q2")
 	require.NoError(t, err)
 	assert.True(t, head.IsDeleted)
-	deleted, err := s.Revision(ctx, "Q2", 2)
+	deleted, err := s.Revision(ctx, "Q2", 4)
 	require.NoError(t, err)
-	first, err := s.Revision(ctx, "Q2", 1)
+	first, err := s.Revision(ctx, "Q2", 2)
 	require.NoError(t, err)
 	assert.Equal(t, first.Line, deleted.Line, "a deleted revision keeps the content")
 	d2, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2"})
@@ -452,7 +453,7 @@ func TestRedirectAndDelete(t *testing.T) {
 	restored, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q2", "b", "Q3", "s")})
 	require.NoError(t, err)
 	assert.Equal(t, store.StatusUpdated, restored.Status)
-	assert.Equal(t, int64(3), restored.RevisionID)
+	assert.Equal(t, int64(5), restored.RevisionID)
 
 	var types []events.ChangeType
 	for _, r := range outbox(t, db) {
@@ -524,7 +525,7 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res, len(reqs))
 	assert.Equal(t, store.StatusUpdated, res[1].Status)
-	assert.Equal(t, int64(2), res[len(res)-1].RevisionID)
+	assert.Greater(t, res[len(res)-1].RevisionID, res[0].RevisionID, "Q1's last revision is its newest")
 
 	var stored int
 	require.NoError(t, db.QueryRow("SELECT SUM(LENGTH(content)) FROM entity_revisions").Scan(&stored))
@@ -547,10 +548,10 @@ func TestSaveBatchWrittenInParts(t *testing.T) {
 	}
 	assert.Equal(t, []string{"Q3"}, targets("Q1"))
 	assert.Equal(t, []string{"Q7"}, targets("Q5"))
-	for _, id := range []string{"Q1", "Q5"} {
+	for id, last := range map[string]store.SaveResult{"Q1": res[len(res)-1], "Q5": res[1]} {
 		h, err := s.Head(ctx, id)
 		require.NoError(t, err)
-		assert.Equal(t, int64(2), h.RevisionID, id)
+		assert.Equal(t, last.RevisionID, h.RevisionID, id)
 	}
 	assert.Equal(t, len(reqs)+1, count(t, db, "SELECT COUNT(*) FROM entity_revisions"))
 	ob := outbox(t, db)

@@ -135,7 +135,11 @@ func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (Save
 			}
 		}
 		hash := sha256.Sum256(line)
-		res.FromRevisionID, res.RevisionID, res.Status = head.rev.Int64, head.rev.Int64+1, StatusUpdated
+		rev, err := reserveRevisionIDs(ctx, tx, 1, head.rev.Int64)
+		if err != nil {
+			return err
+		}
+		res.FromRevisionID, res.RevisionID, res.Status = head.rev.Int64, rev, StatusUpdated
 		if !head.rev.Valid {
 			res.Status = StatusCreated
 		}
@@ -152,12 +156,12 @@ func (s *Entities) writeMarker(ctx context.Context, id parsedID, m marker) (Save
 		}
 		// A marker revision carries no statements: its counts are zero so the stats do not
 		// count a deleted or redirected entity's content.
-		if _, err := tx.ExecContext(ctx, insertRevisionSQL+"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,'{}','{}','{}','[]')",
+		if _, err := tx.ExecContext(ctx, insertRevisionSQL+"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,'{}','{}','{}','[]',NULL)",
 			head.iid, res.RevisionID, res.FromRevisionID, at, nullUser(m.userID), m.editType, m.summary,
 			m.redirectTo != nil, m.deleted, redirectsTo, ContentEncoding, EncodeContent(line), hash[:], len(line)); err != nil {
 			return fmt.Errorf("insert revision: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, upsertHeadSQL+"(?,?,?,?,?)"+upsertHeadTail,
+		if _, err := tx.ExecContext(ctx, upsertHeadSQL+"(?,?,?,?,?,NULL)"+upsertHeadTail,
 			head.iid, res.RevisionID, m.deleted, m.redirectTo != nil, redirectsTo); err != nil {
 			return fmt.Errorf("update head: %w", err)
 		}
