@@ -269,7 +269,7 @@ func devUp(ctx context.Context, e *env, o devstack.Options) error {
 		fmt.Fprintf(e.out, "  Temporal         %s (namespace %s, task queue %s)\n", stack.TemporalAddress, e.cfg.TemporalNamespace, e.cfg.TaskQueue)
 		fmt.Fprintf(e.out, "  Temporal metrics %s\n", stack.MetricsURL)
 		fmt.Fprintf(e.out, "  Kafka            %s\n", strings.Join(stack.KafkaBrokers, ","))
-		fmt.Fprintf(e.out, "  MySQL            %s\n", redactDSN(e.cfg.MySQLDSN))
+		fmt.Fprintf(e.out, "  MySQL            %s\n", store.RedactDSN(e.cfg.MySQLDSN))
 		fmt.Fprintf(e.out, "  Health           http://%s/health\n", localURL(addr))
 		fmt.Fprintf(e.out, "Press Ctrl-C to stop.\n")
 	}
@@ -325,15 +325,6 @@ func probe(ctx context.Context, c client.Client, queue string, timeout time.Dura
 	}
 	fmt.Fprintf(e.out, "          worker %s answered (schema version %d)\n", out.WorkerID, out.SchemaVersion)
 	return nil
-}
-
-func redactDSN(dsn string) string {
-	if at := strings.LastIndex(dsn, "@"); at >= 0 {
-		if colon := strings.Index(dsn[:at], ":"); colon >= 0 {
-			return dsn[:colon] + ":***" + dsn[at:]
-		}
-	}
-	return dsn
 }
 
 // localURL turns a listen address such as [::]:8080 into one a person can open.
