@@ -293,7 +293,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	if o.NoNamespace {
 		return nil
 	}
-	c, err := temporalx.Dial(ctx, hostPort, o.Namespace, o.Logger, nil, 0)
+	c, err := temporalx.Dial(ctx, temporalx.Connection{Address: hostPort, Namespace: o.Namespace}, o.Logger, nil, 0)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,11 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 		log.Info("schema migrated", zap.Strings("applied", applied))
 	}
 
-	c, err := temporalx.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log, metrics.Handler, 30*time.Second)
+	conn, err := temporalx.ConnectionFrom(cfg)
+	if err != nil {
+		return err
+	}
+	c, err := temporalx.Dial(ctx, conn, log, metrics.Handler, 30*time.Second)
 	if err != nil {
 		return err
 	}
