@@ -171,9 +171,11 @@ func (conn Connection) explain(err error) (hint string, lasting bool) {
 			name = conn.Address
 		}
 		return "wrong server name: the server's certificate is not valid for " + name + "; set TEMPORAL_TLS_SERVER_NAME to a name it is valid for", true
-	case has("certificate required") || (conn.TLS != nil && len(conn.TLS.Certificates) == 0 && has("bad certificate", "handshake failure")):
+	case conn.TLS != nil && len(conn.TLS.Certificates) == 0 && has("certificate required", "bad certificate", "handshake failure"):
 		return "no client certificate: the server requires one (mTLS); set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY", true
-	case has("unknown certificate authority", "bad certificate", "certificate expired", "certificate revoked", "unsupported certificate"):
+	case has("certificate required", "unknown certificate authority", "bad certificate", "certificate expired", "certificate revoked", "unsupported certificate"):
+		// A Go client sends its certificate only if a CA the server names signed it; else
+		// the server sees none ("certificate required").
 		return "the server refused the client certificate TEMPORAL_TLS_CERT (" + conn.settings.Cert + "): it is not signed by a CA the server trusts, or has expired", true
 	case has("x509:", "tls:"):
 		return "the TLS handshake failed: check TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY and TEMPORAL_TLS_SERVER_NAME", true
