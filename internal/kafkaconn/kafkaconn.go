@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -101,14 +102,18 @@ func (k Cluster) Explain(err error) error {
 }
 
 func (k Cluster) hint(err error) string {
+	refused := func() string {
+		return fmt.Sprintf("the brokers refused SASL %s as user %q: check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD", k.SASL.Name(), k.user)
+	}
 	if errors.Is(err, kafka.SASLAuthenticationFailed) || errors.Is(err, kafka.UnsupportedSASLMechanism) || errors.Is(err, kafka.IllegalSASLState) {
 		if k.SASL == nil {
 			return "the brokers want SASL: set KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
 		}
-		return fmt.Sprintf("the brokers refused SASL %s as user %q: check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD", k.SASL.Name(), k.user)
+		return refused()
 	}
 	// TLS failures reach here as text through kafka-go's dial errors.
 	msg := strings.ToLower(err.Error())
+	closed := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "eof") || strings.Contains(msg, "connection reset")
 	switch {
 	case strings.Contains(msg, "certificate signed by unknown authority"):
 		ca := "the system's CAs"
@@ -122,10 +127,15 @@ func (k Cluster) hint(err error) string {
 		return "the brokers require a client certificate they trust: set KAFKA_TLS_CERT and KAFKA_TLS_KEY"
 	case strings.Contains(msg, "first record does not look like a tls handshake"):
 		return "the brokers do not speak TLS on this port: unset KAFKA_TLS and KAFKA_TLS_*"
-	case k.TLS == nil && k.SASL != nil && (strings.Contains(msg, "eof") || strings.Contains(msg, "connection reset")):
+	case k.TLS == nil && k.SASL != nil && closed:
 		return "the brokers closed the connection: they may want TLS (KAFKA_TLS=true) or refuse the SASL credentials"
-	case k.TLS == nil && (strings.Contains(msg, "eof") || strings.Contains(msg, "connection reset")):
+	case k.TLS == nil && closed:
 		return "the brokers closed the connection: they may want TLS (KAFKA_TLS=true) or SASL (KAFKA_SASL_*)"
+	case k.SASL != nil && closed:
+		// Over an established TLS connection, closing it is how a broker refuses credentials.
+		return refused()
+	case closed:
+		return "the brokers closed the connection: they may want SASL (KAFKA_SASL_*) or a client certificate (KAFKA_TLS_CERT)"
 	}
 	return ""
 }
