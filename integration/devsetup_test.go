@@ -63,7 +63,7 @@ func TestDevSetupCreatesTheMissingNamespace(t *testing.T) {
 	srv, err := devstack.Start(ctx, devstack.Options{NoUI: true, NoNamespace: true, Authorizer: refuseNamespaces{prefix: "locked"}})
 	require.NoError(t, err)
 	defer srv.Stop()
-	c, err := temporalx.Dial(ctx, srv.TemporalAddress, "temporal-system", zap.NewNop(), nil, 10*time.Second)
+	c, err := temporalx.Dial(ctx, temporalx.Connection{Address: srv.TemporalAddress, Namespace: "temporal-system"}, zap.NewNop(), nil, 10*time.Second)
 	require.NoError(t, err)
 	defer c.Close()
 	env := []string{"TEMPORAL_ADDRESS=" + srv.TemporalAddress, "KAFKA_BROKERS=" + strings.Join(srv.KafkaBrokers, ","),
@@ -88,7 +88,7 @@ func TestDevSetupCreatesTheMissingNamespace(t *testing.T) {
 // retention and restarts it with another: the stack's namespace follows.
 func TestDevStackNamespaceHasTheConfiguredRetention(t *testing.T) {
 	ctx := context.Background()
-	c, err := temporalx.Dial(ctx, stack.TemporalAddress, stack.Namespace, zap.NewNop(), nil, 10*time.Second)
+	c, err := temporalx.Dial(ctx, temporalx.Connection{Address: stack.TemporalAddress, Namespace: stack.Namespace}, zap.NewNop(), nil, 10*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, testConfig(t).NamespaceRetention, retention(t, c, stack.Namespace), "the shared stack has the configured default")
 	c.Close()
@@ -97,7 +97,7 @@ func TestDevStackNamespaceHasTheConfiguredRetention(t *testing.T) {
 	for _, want := range []time.Duration{48 * time.Hour, 96 * time.Hour} {
 		s, err := devstack.Start(ctx, devstack.Options{Dir: dir, NoUI: true, TemporalPort: portBlock(t, 6), Retention: want})
 		require.NoError(t, err)
-		c, err := temporalx.Dial(ctx, s.TemporalAddress, s.Namespace, zap.NewNop(), nil, 10*time.Second)
+		c, err := temporalx.Dial(ctx, temporalx.Connection{Address: s.TemporalAddress, Namespace: s.Namespace}, zap.NewNop(), nil, 10*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, want, retention(t, c, s.Namespace))
 		c.Close()

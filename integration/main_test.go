@@ -52,7 +52,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer s.Stop()
-	c, err := temporalx.Dial(ctx, s.TemporalAddress, s.Namespace, log, nil, 30*time.Second)
+	c, err := temporalx.Dial(ctx, temporalx.Connection{Address: s.TemporalAddress, Namespace: s.Namespace}, log, nil, 30*time.Second)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1

@@ -334,7 +334,7 @@ func TestDevUpRestartResumesJobsWithin30s(t *testing.T) {
 	const seeded = 1500 + 1200
 
 	ctx := context.Background()
-	c, err := temporalx.Dial(ctx, "127.0.0.1:"+strconv.Itoa(temporalPort), namespace, zap.NewNop(), nil, 30*time.Second)
+	c, err := temporalx.Dial(ctx, temporalx.Connection{Address: "127.0.0.1:" + strconv.Itoa(temporalPort), Namespace: namespace}, zap.NewNop(), nil, 30*time.Second)
 	require.NoError(t, err)
 	defer c.Close()
 	dump, imp, lines := restartJobs(t, c, queue, "restart")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/devstack"
+	"github.com/entitybase/entitybase-workers/internal/kafkaconn"
 	"github.com/entitybase/entitybase-workers/internal/schedules"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
@@ -119,7 +120,11 @@ func setup(ctx context.Context, e *env, c client.Client, db *sql.DB) error {
 		return err
 	}
 	fmt.Fprintf(e.out, "search attributes: %d registered on namespace %s\n", len(workflows.SearchAttributes), e.cfg.TemporalNamespace)
-	if err := ensureTopics(ctx, e.out, e.cfg.KafkaBrokers, topics(e.cfg)); err != nil {
+	k, err := kafkaconn.FromConfig(e.cfg)
+	if err != nil {
+		return err
+	}
+	if err := ensureTopics(ctx, e.out, k, topics(e.cfg)); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.out, "schedules:")
@@ -162,15 +167,15 @@ func shortDuration(d time.Duration) string {
 
 // ensureTopics creates the topics. Where the cluster manages topics itself (creating them is
 // not authorized, or refused by policy) it checks instead that they exist.
-func ensureTopics(ctx context.Context, out io.Writer, brokers []string, names []string) error {
-	kc := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+func ensureTopics(ctx context.Context, out io.Writer, k kafkaconn.Cluster, names []string) error {
+	kc := &kafka.Client{Addr: k.Addr(), Timeout: 10 * time.Second, Transport: k.Transport()}
 	var req kafka.CreateTopicsRequest
 	for _, n := range names {
 		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: topicPartitions, ReplicationFactor: 1})
 	}
 	resp, err := kc.CreateTopics(ctx, &req)
 	if err != nil {
-		return fmt.Errorf("create Kafka topics on %v: %w", brokers, err)
+		return fmt.Errorf("create Kafka topics on %v: %w", k.Brokers, k.Explain(err))
 	}
 	var refused error
 	for _, name := range names {
@@ -269,7 +274,7 @@ func devUp(ctx context.Context, e *env, o devstack.Options) error {
 		fmt.Fprintf(e.out, "  Temporal         %s (namespace %s, task queue %s)\n", stack.TemporalAddress, e.cfg.TemporalNamespace, e.cfg.TaskQueue)
 		fmt.Fprintf(e.out, "  Temporal metrics %s\n", stack.MetricsURL)
 		fmt.Fprintf(e.out, "  Kafka            %s\n", strings.Join(stack.KafkaBrokers, ","))
-		fmt.Fprintf(e.out, "  MySQL            %s\n", redactDSN(e.cfg.MySQLDSN))
+		fmt.Fprintf(e.out, "  MySQL            %s\n", store.RedactDSN(e.cfg.MySQLDSN))
 		fmt.Fprintf(e.out, "  Health           http://%s/health\n", localURL(addr))
 		fmt.Fprintf(e.out, "Press Ctrl-C to stop.\n")
 	}
@@ -296,7 +301,11 @@ func devHealth(ctx context.Context, e *env, timeout time.Duration) error {
 		db.Close()
 	}
 	report("mysql", err)
-	report("kafka", app.KafkaCheck(e.cfg.KafkaBrokers)(ctx))
+	k, err := kafkaconn.FromConfig(e.cfg)
+	if err == nil {
+		err = app.KafkaCheck(k)(ctx)
+	}
+	report("kafka", err)
 	c, err := e.dialTemporal(ctx, 3*time.Second)
 	report("temporal", err)
 	if err == nil {
@@ -325,15 +334,6 @@ func probe(ctx context.Context, c client.Client, queue string, timeout time.Dura
 	}
 	fmt.Fprintf(e.out, "          worker %s answered (schema version %d)\n", out.WorkerID, out.SchemaVersion)
 	return nil
-}
-
-func redactDSN(dsn string) string {
-	if at := strings.LastIndex(dsn, "@"); at >= 0 {
-		if colon := strings.Index(dsn[:at], ":"); colon >= 0 {
-			return dsn[:colon] + ":***" + dsn[at:]
-		}
-	}
-	return dsn
 }
 
 // localURL turns a listen address such as [::]:8080 into one a person can open.

@@ -297,5 +297,9 @@ func versionCommand() command {
 
 // dialTemporal connects to the configured Temporal frontend, waiting up to wait for it.
 func (e *env) dialTemporal(ctx context.Context, wait time.Duration) (client.Client, error) {
-	return temporalx.Dial(ctx, e.cfg.TemporalAddress, e.cfg.TemporalNamespace, e.log, nil, wait)
+	conn, err := temporalx.ConnectionFrom(e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return temporalx.Dial(ctx, conn, e.log, nil, wait)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
 	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
+	"github.com/entitybase/entitybase-workers/internal/kafkaconn"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 )
@@ -240,8 +241,12 @@ func publishEvents(ctx context.Context, e *env, topic, file string) error {
 		defer f.Close()
 		in = f
 	}
+	k, err := kafkaconn.FromConfig(e.cfg)
+	if err != nil {
+		return err
+	}
 	w := &kafka.Writer{
-		Addr: kafka.TCP(e.cfg.KafkaBrokers...), Topic: topic,
+		Addr: k.Addr(), Transport: k.Transport(), Topic: topic,
 		// The entity id as key keeps each entity in one partition, in order.
 		Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, AllowAutoTopicCreation: true,
 		BatchSize: 500, BatchTimeout: 5 * time.Millisecond,
@@ -257,7 +262,7 @@ func publishEvents(ctx context.Context, e *env, topic, file string) error {
 			return nil
 		}
 		if err := w.WriteMessages(ctx, batch...); err != nil {
-			return fmt.Errorf("publish to %s after %d messages: %w", topic, published, err)
+			return fmt.Errorf("publish to %s after %d messages: %w", topic, published, k.Explain(err))
 		}
 		before := published
 		published += len(batch)

@@ -6,11 +6,13 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/tlsclient"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -30,8 +33,18 @@ import (
 type Config struct {
 	TemporalAddress   string
 	TemporalNamespace string
-	TaskQueue         string
-	MySQLDSN          string
+	// TemporalTLS is how the worker and the CLI check the Temporal frontend and prove who
+	// they are (mTLS); it is used when TemporalTLSEnabled (TEMPORAL_TLS, implied by any
+	// TEMPORAL_TLS_* file, a server name or an API key).
+	TemporalTLS        tlsclient.Files
+	TemporalTLSEnabled bool
+	// TemporalAPIKey is sent as a bearer token with every call (Temporal Cloud API keys).
+	TemporalAPIKey Secret
+	TaskQueue      string
+	MySQLDSN       string
+	// MySQLTLSCA is a CA file that signs MySQL's certificate; with it, MySQLDSN uses the TLS
+	// configuration MySQLTLSConfigName, registered with the driver at Load.
+	MySQLTLSCA        string
 	WorkerID          string
 	HealthAddr        string
 	LogLevel          string
@@ -42,7 +55,12 @@ type Config struct {
 	// NamespaceRetention is the retention of a namespace the CLI creates and of the dev stack's.
 	NamespaceRetention time.Duration
 
-	KafkaBrokers         []string
+	KafkaBrokers []string
+	// KafkaTLS is used when KafkaTLSEnabled (KAFKA_TLS, implied by any KAFKA_TLS_* file).
+	KafkaTLS        tlsclient.Files
+	KafkaTLSEnabled bool
+	// KafkaSASL authenticates every Kafka connection when its Mechanism is set.
+	KafkaSASL            SASL
 	EntityChangeTopic    string
 	EntityDiffTopic      string
 	KafkaConsumerGroup   string
@@ -80,7 +98,40 @@ type Config struct {
 	DumpChunkSize   int
 	DumpParallelism int
 	WikibaseConfig  string
+
+	// temporalTLSSwitch and kafkaTLSSwitch are TEMPORAL_TLS and KAFKA_TLS: "true", "false" or
+	// "" (decided by the other settings).
+	temporalTLSSwitch, kafkaTLSSwitch string
 }
+
+// SASL is how the Kafka clients authenticate: Mechanism is "" (none), PLAIN, SCRAM-SHA-256 or
+// SCRAM-SHA-512.
+type SASL struct {
+	Mechanism, Username string
+	Password            Secret
+}
+
+// Secret is a setting that must not be shown: it prints as <hidden> in logs, errors, JSON and
+// %v or %#v of the Config that holds it. Reveal gives the value to the one place that sends it.
+type Secret string
+
+const hidden = "<hidden>"
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return hidden
+}
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return `config.Secret("` + s.String() + `")` }
+
+// MarshalText keeps JSON and zap's reflection from printing the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself.
+func (s Secret) Reveal() string { return string(s) }
 
 // Schedule is one job's cron string and whether it runs.
 type Schedule struct {
@@ -94,6 +145,15 @@ type Var struct {
 	set                  func(c *Config, v string) error
 }
 
+// shownAs is how an error quotes the value of a variable that holds a secret.
+var shownAs = map[string]func(string) string{
+	"TEMPORAL_API_KEY":    hide,
+	"KAFKA_SASL_PASSWORD": hide,
+	"MYSQL_DSN":           store.RedactDSN,
+}
+
+func hide(string) string { return hidden }
+
 // Vars lists every variable the project reads, in README order.
 func Vars() []Var { return vars }
 
@@ -104,8 +164,15 @@ func init() {
 		{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port", checked(func(c *Config) *string { return &c.TemporalAddress }, checkHostPort)},
 		{"TEMPORAL_NAMESPACE", "default", "Temporal namespace", checked(func(c *Config) *string { return &c.TemporalNamespace }, checkNamespace)},
 		{"TEMPORAL_NAMESPACE_RETENTION", "168h", "how long Temporal keeps closed workflows (CLI, Web UI): retention of a namespace `starter dev setup` creates and of the dev stack's (Temporal's minimum is 1h)", durRange(func(c *Config) *time.Duration { return &c.NamespaceRetention }, time.Hour, 3650*24*time.Hour)},
+		{Name: "TEMPORAL_TLS", About: "true: connect to Temporal over TLS (checked against the system's CAs unless TEMPORAL_TLS_CA is set); empty: on when any TEMPORAL_TLS_* variable or TEMPORAL_API_KEY is set; false with any of them is an error", set: tlsSwitch(func(c *Config) *string { return &c.temporalTLSSwitch })},
+		{Name: "TEMPORAL_TLS_CA", About: "PEM file of the CA certificates that sign the Temporal frontend's certificate (a private CA)", set: file(func(c *Config) *string { return &c.TemporalTLS.CA }, tlsclient.CheckCA)},
+		{Name: "TEMPORAL_TLS_CERT", About: "PEM file of the client certificate for mutual TLS (with TEMPORAL_TLS_KEY)", set: file(func(c *Config) *string { return &c.TemporalTLS.Cert }, tlsclient.CheckCert)},
+		{Name: "TEMPORAL_TLS_KEY", About: "PEM file of the client certificate's private key (with TEMPORAL_TLS_CERT)", set: file(func(c *Config) *string { return &c.TemporalTLS.Key }, tlsclient.CheckKey)},
+		{Name: "TEMPORAL_TLS_SERVER_NAME", About: "name the Temporal frontend's certificate must be valid for, when it differs from the host of TEMPORAL_ADDRESS", set: checked(func(c *Config) *string { return &c.TemporalTLS.ServerName }, checkServerName)},
+		{Name: "TEMPORAL_API_KEY", About: "API key sent as a bearer token with every Temporal call (Temporal Cloud); implies TLS. Never printed", set: secret(func(c *Config) *Secret { return &c.TemporalAPIKey })},
 		{"TEMPORAL_TASK_QUEUE", "entitybase-workers", "task queue the worker polls", checked(func(c *Config) *string { return &c.TaskQueue }, checkTaskQueue)},
-		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing)", checked(func(c *Config) *string { return &c.MySQLDSN }, checkDSN)},
+		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing). Add tls=true to connect over TLS checked against the system's CAs, or set MYSQL_TLS_CA. Its password is never printed", checked(func(c *Config) *string { return &c.MySQLDSN }, checkDSN)},
+		{Name: "MYSQL_TLS_CA", About: "PEM file of the CA that signs MySQL's certificate: connects over TLS checked against it (instead of tls=true in MYSQL_DSN, which uses the system's CAs)", set: file(func(c *Config) *string { return &c.MySQLTLSCA }, tlsclient.CheckCA)},
 		{"WORKER_ID", "<host>-<pid>", "identity of this worker process (logs, /health, ID range owner)", checked(func(c *Config) *string { return &c.WorkerID }, checkID)},
 		{"HEALTH_ADDR", ":8080", "listen address of /health, /healthz, /readyz, /metrics", addr(func(c *Config) *string { return &c.HealthAddr })},
 		{"LOG_LEVEL", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
@@ -114,6 +181,13 @@ func init() {
 		{"HEALTH_STALL_GRACE", "1m", "how long a Kafka bridge or the outbox relay may fail without progress before /health and /readyz answer 503 (degraded)", durRange(func(c *Config) *time.Duration { return &c.HealthStallGrace }, time.Second, 24*time.Hour)},
 
 		{"KAFKA_BROKERS", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers", brokers(func(c *Config) *[]string { return &c.KafkaBrokers })},
+		{Name: "KAFKA_TLS", About: "true: connect to Kafka over TLS (checked against the system's CAs unless KAFKA_TLS_CA is set); empty: on when any KAFKA_TLS_* file is set; false with any of them is an error", set: tlsSwitch(func(c *Config) *string { return &c.kafkaTLSSwitch })},
+		{Name: "KAFKA_TLS_CA", About: "PEM file of the CA certificates that sign the Kafka brokers' certificates", set: file(func(c *Config) *string { return &c.KafkaTLS.CA }, tlsclient.CheckCA)},
+		{Name: "KAFKA_TLS_CERT", About: "PEM file of the client certificate for mutual TLS with Kafka (with KAFKA_TLS_KEY)", set: file(func(c *Config) *string { return &c.KafkaTLS.Cert }, tlsclient.CheckCert)},
+		{Name: "KAFKA_TLS_KEY", About: "PEM file of the Kafka client certificate's private key (with KAFKA_TLS_CERT)", set: file(func(c *Config) *string { return &c.KafkaTLS.Key }, tlsclient.CheckKey)},
+		{Name: "KAFKA_SASL_MECHANISM", About: "SASL authentication with Kafka: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD); empty: none", set: saslMechanism},
+		{Name: "KAFKA_SASL_USERNAME", About: "SASL user name", set: checked(func(c *Config) *string { return &c.KafkaSASL.Username }, checkSASLUser)},
+		{Name: "KAFKA_SASL_PASSWORD", About: "SASL password. Never printed", set: secret(func(c *Config) *Secret { return &c.KafkaSASL.Password })},
 		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", checked(func(c *Config) *string { return &c.EntityChangeTopic }, CheckTopic)},
 		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", checked(func(c *Config) *string { return &c.EntityDiffTopic }, CheckTopic)},
 		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
@@ -198,13 +272,20 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 			val = defaultWorkerID()
 		}
 		if err := v.set(&c, strings.TrimSpace(val)); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, val, err))
+			show := val
+			if f := shownAs[v.Name]; f != nil {
+				show = f(val)
+			}
+			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, show, err))
 		}
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
 	if err := c.checkTogether(); err != nil {
+		return Config{}, err
+	}
+	if err := c.useMySQLCA(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -214,8 +295,9 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 // silently uses its own.
 const MinCatchupWindow = 10 * time.Second
 
-// checkTogether checks the settings that must differ from each other.
-func (c Config) checkTogether() error {
+// checkTogether checks the settings that must differ from each other or go together, and
+// decides what the others imply (TLS on or off).
+func (c *Config) checkTogether() error {
 	var errs []error
 	if c.KafkaConsumerGroup == c.EntityDiffGroup {
 		errs = append(errs, fmt.Errorf("KAFKA_CONSUMER_GROUP and ENTITY_DIFF_CONSUMER_GROUP are both %q: the two bridges would split the topic's partitions between them and each would miss the other's events", c.KafkaConsumerGroup))
@@ -226,7 +308,152 @@ func (c Config) checkTogether() error {
 	if c.EntityDiffTopic == c.EntityChangeTopic+".dlq" {
 		errs = append(errs, fmt.Errorf("KAFKA_ENTITY_DIFF_TOPIC=%q is the dead-letter topic of KAFKA_ENTITY_CHANGE_TOPIC", c.EntityDiffTopic))
 	}
+	var err error
+	t := c.TemporalTLS
+	if c.TemporalTLSEnabled, err = tlsOn("TEMPORAL", c.temporalTLSSwitch, t, map[string]bool{"TEMPORAL_TLS_SERVER_NAME": t.ServerName != "", "TEMPORAL_API_KEY": c.TemporalAPIKey != ""}); err != nil {
+		errs = append(errs, err)
+	}
+	if c.KafkaTLSEnabled, err = tlsOn("KAFKA", c.kafkaTLSSwitch, c.KafkaTLS, nil); err != nil {
+		errs = append(errs, err)
+	}
+	switch s := c.KafkaSASL; {
+	case s.Mechanism != "" && (s.Username == "" || s.Password == ""):
+		errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM=%s needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD", s.Mechanism))
+	case s.Mechanism == "" && (s.Username != "" || s.Password != ""):
+		errs = append(errs, errors.New("KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set without KAFKA_SASL_MECHANISM: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"))
+	}
 	return errors.Join(errs...)
+}
+
+// tlsOn says whether a client uses TLS: as its switch (PREFIX_TLS) says, or, when that is
+// empty, when any of its files or others is set. A certificate without its key (or the other
+// way round), or a pair that does not match, is an error here rather than at the first dial.
+func tlsOn(prefix, on string, f tlsclient.Files, others map[string]bool) (bool, error) {
+	set := map[string]bool{prefix + "_TLS_CA": f.CA != "", prefix + "_TLS_CERT": f.Cert != "", prefix + "_TLS_KEY": f.Key != ""}
+	for k, v := range others {
+		set[k] = v
+	}
+	var named []string
+	for k, v := range set {
+		if v {
+			named = append(named, k)
+		}
+	}
+	slices.Sort(named)
+	if on == "false" && len(named) > 0 {
+		return false, fmt.Errorf("%s_TLS=false, but %s need TLS: unset them or %s_TLS", prefix, strings.Join(named, ", "), prefix)
+	}
+	switch {
+	case f.Cert != "" && f.Key == "":
+		return false, fmt.Errorf("%s_TLS_CERT is set without %s_TLS_KEY: a client certificate needs its private key", prefix, prefix)
+	case f.Key != "" && f.Cert == "":
+		return false, fmt.Errorf("%s_TLS_KEY is set without %s_TLS_CERT: a private key needs its client certificate", prefix, prefix)
+	case f.Cert != "":
+		if _, err := f.Config(); err != nil {
+			return false, fmt.Errorf("%s_TLS_CERT and %s_TLS_KEY: %w", prefix, prefix, err)
+		}
+	}
+	return on == "true" || len(named) > 0, nil
+}
+
+// MySQLTLSConfigName is the go-sql-driver TLS configuration that MYSQL_TLS_CA registers.
+const MySQLTLSConfigName = "entitybase-mysql-ca"
+
+// useMySQLCA registers MYSQL_TLS_CA with the MySQL driver (whose named TLS configurations are
+// process-wide) and points MySQLDSN at it.
+func (c *Config) useMySQLCA() error {
+	if c.MySQLTLSCA == "" {
+		return nil
+	}
+	dsn, err := mysql.ParseDSN(c.MySQLDSN)
+	if err != nil {
+		return fmt.Errorf("MYSQL_DSN: %w", err)
+	}
+	if dsn.TLSConfig != "" && dsn.TLSConfig != MySQLTLSConfigName && dsn.TLSConfig != "true" {
+		return fmt.Errorf("MYSQL_TLS_CA is set and MYSQL_DSN asks for tls=%s: drop one of them", dsn.TLSConfig)
+	}
+	pool, err := tlsclient.LoadCA(c.MySQLTLSCA)
+	if err != nil {
+		return fmt.Errorf("MYSQL_TLS_CA: %w", err)
+	}
+	// The driver checks the server's name against the host of the DSN's address.
+	if err := mysql.RegisterTLSConfig(MySQLTLSConfigName, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}); err != nil {
+		return fmt.Errorf("MYSQL_TLS_CA: %w", err)
+	}
+	dsn.TLSConfig = MySQLTLSConfigName
+	dsn.TLS = nil
+	c.MySQLDSN = dsn.FormatDSN()
+	return nil
+}
+
+// tlsSwitch accepts true, false or empty (decided by the other TLS settings, see tlsOn).
+func tlsSwitch(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		b, err := parseBool(v)
+		if err != nil {
+			return errors.New("want true, false or empty (on when a TLS file is set)")
+		}
+		*field(c) = strconv.FormatBool(b)
+		return nil
+	}
+}
+
+// file sets a field to a file path that check accepts; empty is allowed.
+func file(field func(*Config) *string, check func(string) error) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if err := check(v); err != nil {
+			return err
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+func secret(field func(*Config) *Secret) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, r := range v {
+			if unicode.IsControl(r) {
+				// Not %q: the error must not show the secret.
+				return errors.New("want printable characters (the value has a control character, a pasted newline?)")
+			}
+		}
+		*field(c) = Secret(v)
+		return nil
+	}
+}
+
+func saslMechanism(c *Config, v string) error {
+	for _, m := range []string{"", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		if strings.EqualFold(v, m) {
+			c.KafkaSASL.Mechanism = m
+			return nil
+		}
+	}
+	return errors.New("want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or empty")
+}
+
+// checkServerName accepts a DNS name (or an IP address) a certificate can be valid for.
+func checkServerName(v string) error {
+	if v == "" || net.ParseIP(v) != nil {
+		return nil
+	}
+	return serverName(v)
+}
+
+var serverName = matching(regexp.MustCompile(`^(?i)[a-z0-9*]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`),
+	"a DNS name such as temporal.example.com (letters, digits, '-' and '.')")
+
+func checkSASLUser(v string) error {
+	if v == "" {
+		return nil
+	}
+	return checkText(v, 255)
 }
 
 func defaultWorkerID() string {

@@ -1,16 +1,20 @@
 package config_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/tlsclient/tlstest"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -108,7 +112,24 @@ func TestValidateCron(t *testing.T) {
 func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 	badJSON := filepath.Join(t.TempDir(), "wikibase.json")
 	require.NoError(t, os.WriteFile(badJSON, []byte(`{"sites": [{"id": ""}]}`), 0o644))
+	ca := tlstest.NewCA(t, "ca")
+	leaf := ca.Client(t, "client")
 	cases := map[string][]struct{ value, want string }{
+		// TLS and credentials
+		"TEMPORAL_TLS":             {{"sometimes", "want true, false or empty"}},
+		"TEMPORAL_TLS_CA":          {{"/nonexistent/ca.pem", "no such file"}, {badJSON, "is not a PEM file"}, {leaf.KeyFile, "no PEM CERTIFICATE"}},
+		"TEMPORAL_TLS_CERT":        {{"/nonexistent/cert.pem", "no such file"}, {leaf.KeyFile, "no PEM CERTIFICATE"}},
+		"TEMPORAL_TLS_KEY":         {{leaf.CertFile, "no PEM PRIVATE KEY"}},
+		"TEMPORAL_TLS_SERVER_NAME": {{"temporal example", "a DNS name"}},
+		"TEMPORAL_API_KEY":         {{"key\x00part", "control character"}},
+		"MYSQL_TLS_CA":             {{"/nonexistent/ca.pem", "no such file"}},
+		"KAFKA_TLS":                {{"2", "want true, false or empty"}},
+		"KAFKA_TLS_CA":             {{badJSON, "is not a PEM file"}},
+		"KAFKA_TLS_CERT":           {{leaf.KeyFile, "no PEM CERTIFICATE"}},
+		"KAFKA_TLS_KEY":            {{"/nonexistent/key.pem", "no such file"}},
+		"KAFKA_SASL_MECHANISM":     {{"GSSAPI", "want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or empty"}},
+		"KAFKA_SASL_USERNAME":      {{"two words", "without spaces"}},
+		"KAFKA_SASL_PASSWORD":      {{"pass\x01word", "control character"}},
 		// addresses
 		"TEMPORAL_ADDRESS": {{"temporal", "want host:port"}, {"temporal:99999", "port from 1 to 65535"}, {":7233", "want host:port"}},
 		"HEALTH_ADDR":      {{"8080", "want [host]:port"}, {":70000", "port from 0 to 65535"}},
@@ -218,5 +239,97 @@ func TestSettingsThatMustDifferFromEachOther(t *testing.T) {
 	} {
 		_, err := config.LoadFrom(env(tc.env))
 		require.ErrorContains(t, err, tc.want)
+	}
+}
+
+func TestTLSAndSASLSettingsTogether(t *testing.T) {
+	ca := tlstest.NewCA(t, "ca")
+	leaf := ca.Client(t, "client")
+	other := ca.Client(t, "other")
+
+	c, err := config.LoadFrom(env(nil))
+	require.NoError(t, err)
+	require.False(t, c.TemporalTLSEnabled)
+	require.False(t, c.KafkaTLSEnabled)
+
+	for _, on := range []map[string]string{
+		{"TEMPORAL_TLS": "true"}, {"TEMPORAL_TLS_CA": ca.File}, {"TEMPORAL_TLS_SERVER_NAME": "temporal.example"},
+		{"TEMPORAL_API_KEY": "k"}, {"TEMPORAL_TLS_CERT": leaf.CertFile, "TEMPORAL_TLS_KEY": leaf.KeyFile},
+	} {
+		c, err := config.LoadFrom(env(on))
+		require.NoError(t, err, on)
+		require.True(t, c.TemporalTLSEnabled, "%v implies TLS", on)
+	}
+	c, err = config.LoadFrom(env(map[string]string{"KAFKA_TLS_CA": ca.File, "KAFKA_SASL_MECHANISM": "scram-sha-512", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p"}))
+	require.NoError(t, err)
+	require.True(t, c.KafkaTLSEnabled)
+	require.Equal(t, config.SASL{Mechanism: "SCRAM-SHA-512", Username: "u", Password: "p"}, c.KafkaSASL)
+	c, err = config.LoadFrom(env(map[string]string{"KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p"}))
+	require.NoError(t, err)
+	require.False(t, c.KafkaTLSEnabled, "SASL without TLS (SASL_PLAINTEXT) is allowed")
+
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"TEMPORAL_TLS": "false", "TEMPORAL_API_KEY": "k"}, "TEMPORAL_TLS=false, but TEMPORAL_API_KEY need TLS"},
+		{map[string]string{"KAFKA_TLS": "off", "KAFKA_TLS_CA": ca.File}, "KAFKA_TLS=false, but KAFKA_TLS_CA need TLS"},
+		{map[string]string{"TEMPORAL_TLS_CERT": leaf.CertFile}, "TEMPORAL_TLS_CERT is set without TEMPORAL_TLS_KEY"},
+		{map[string]string{"KAFKA_TLS_KEY": leaf.KeyFile}, "KAFKA_TLS_KEY is set without KAFKA_TLS_CERT"},
+		{map[string]string{"TEMPORAL_TLS_CERT": leaf.CertFile, "TEMPORAL_TLS_KEY": other.KeyFile}, "private key does not match public key"},
+		{map[string]string{"KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SASL_USERNAME": "u"}, "KAFKA_SASL_MECHANISM=PLAIN needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"},
+		{map[string]string{"KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p"}, "without KAFKA_SASL_MECHANISM"},
+		{map[string]string{"MYSQL_TLS_CA": ca.File, "MYSQL_DSN": "root@tcp(db:3306)/x?tls=skip-verify"}, "MYSQL_TLS_CA is set and MYSQL_DSN asks for tls=skip-verify"},
+	} {
+		_, err := config.LoadFrom(env(tc.env))
+		require.ErrorContains(t, err, tc.want, tc.env)
+	}
+}
+
+func TestMySQLTLSCAPointsTheDSNAtIt(t *testing.T) {
+	ca := tlstest.NewCA(t, "mysql-ca")
+	c, err := config.LoadFrom(env(map[string]string{"MYSQL_TLS_CA": ca.File, "MYSQL_DSN": "app:pw@tcp(db.example:3306)/wb?parseTime=true"}))
+	require.NoError(t, err)
+	dsn, err := mysql.ParseDSN(c.MySQLDSN)
+	require.NoError(t, err)
+	require.Equal(t, config.MySQLTLSConfigName, dsn.TLSConfig)
+	require.NotNil(t, dsn.TLS)
+	require.True(t, dsn.TLS.RootCAs.Equal(ca.Pool()), "the registered configuration trusts MYSQL_TLS_CA")
+	require.Equal(t, "db.example", dsn.TLS.ServerName)
+	require.Equal(t, "pw", dsn.Passwd)
+}
+
+// TestSecretsAreNotShown: the API key, the SASL password and the DSN's password appear in
+// no error about them and in no print of the Config.
+func TestSecretsAreNotShown(t *testing.T) {
+	const apiKey, saslPass, dbPass = "tmprl-KEY-3141", "sasl-PW-2718", "db-PW-1618"
+	_, err := config.LoadFrom(env(map[string]string{
+		"TEMPORAL_API_KEY": apiKey + "\x00", "KAFKA_SASL_PASSWORD": saslPass + "\x00",
+		"MYSQL_DSN": "app:" + dbPass + "@tcp(db:3306", "LOG_LEVEL": "loud",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{"TEMPORAL_API_KEY", "KAFKA_SASL_PASSWORD", "MYSQL_DSN", "LOG_LEVEL"} {
+		require.ErrorContains(t, err, name)
+	}
+	require.ErrorContains(t, err, `LOG_LEVEL="loud"`, "other values are still quoted")
+	require.ErrorContains(t, err, `MYSQL_DSN="app:***@tcp(db:3306"`)
+	for _, s := range []string{apiKey, saslPass, dbPass} {
+		require.NotContains(t, err.Error(), s)
+	}
+
+	c, err := config.LoadFrom(env(map[string]string{"TEMPORAL_API_KEY": apiKey, "KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": saslPass}))
+	require.NoError(t, err)
+	require.Equal(t, apiKey, c.TemporalAPIKey.Reveal())
+	require.Equal(t, saslPass, c.KafkaSASL.Password.Reveal())
+	js, err := json.Marshal(c)
+	require.NoError(t, err)
+	for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), string(js)} {
+		require.NotContains(t, out, apiKey)
+		require.NotContains(t, out, saslPass)
+		require.Contains(t, out, "hidden")
+	}
+	// Nor in `starter config`, whose defaults of secrets are empty.
+	for _, v := range config.Vars() {
+		require.NotContains(t, v.Default, apiKey)
 	}
 }

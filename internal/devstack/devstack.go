@@ -6,6 +6,7 @@ package devstack
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,9 +33,11 @@ import (
 	"go.temporal.io/server/common/metrics"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
+	"go.temporal.io/server/common/rpc/encryption"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
 )
@@ -56,9 +59,15 @@ type Options struct {
 	NoNamespace bool
 	// Authorizer decides every API call, as a secured server's does; nil allows all.
 	Authorizer authorization.Authorizer
-	Topics     []string // created with Partitions partitions each
-	Partitions int32
-	Logger     *zap.Logger
+	// TemporalTLS, when set, makes the frontend serve TLS with it (ClientAuth asks for client
+	// certificates: mTLS), as a secured cluster does; TemporalClientTLS is what the stack's
+	// own clients (its system worker, readiness check and namespace setup) dial it with.
+	TemporalTLS, TemporalClientTLS *tls.Config
+	// FrontendInterceptors see every call to the frontend first (tests check API keys there).
+	FrontendInterceptors []grpc.UnaryServerInterceptor
+	Topics               []string // created with Partitions partitions each
+	Partitions           int32
+	Logger               *zap.Logger
 }
 
 // systemNamespace is the Temporal server's own namespace.
@@ -265,7 +274,7 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv, err := temporal.NewServer(
+	serverOpts := []temporal.ServerOption{
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
@@ -276,7 +285,17 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 			// Search attributes registered at start are visible to the next call at once.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 		}),
-	)
+	}
+	if o.TemporalTLS != nil {
+		// Only the frontend: the services inside the process talk to each other in the clear.
+		serverOpts = append(serverOpts, temporal.WithTLSConfigFactory(&encryption.FixedTLSConfigProvider{
+			FrontendServerConfig: o.TemporalTLS, FrontendClientConfig: o.TemporalClientTLS,
+		}))
+	}
+	if len(o.FrontendInterceptors) > 0 {
+		serverOpts = append(serverOpts, temporal.WithChainedFrontendGrpcInterceptors(o.FrontendInterceptors...))
+	}
+	srv, err := temporal.NewServer(serverOpts...)
 	if err != nil {
 		return fmt.Errorf("temporal server: %w", err)
 	}
@@ -286,14 +305,14 @@ func (s *Stack) startTemporal(ctx context.Context, o Options) error {
 	s.temporal = srv
 	s.TemporalAddress = hostPort
 	s.MetricsURL = "http://" + metricsAddr + "/metrics"
-	if err := waitServing(ctx, hostPort, 60*time.Second); err != nil {
+	if err := waitServing(ctx, hostPort, o.TemporalClientTLS, 60*time.Second); err != nil {
 		return err
 	}
 	s.serverLog.SetLevel(zap.WarnLevel)
 	if o.NoNamespace {
 		return nil
 	}
-	c, err := temporalx.Dial(ctx, hostPort, o.Namespace, o.Logger, nil, 0)
+	c, err := temporalx.Dial(ctx, temporalx.Connection{Address: hostPort, Namespace: o.Namespace, TLS: o.TemporalClientTLS}, o.Logger, nil, 0)
 	if err != nil {
 		return err
 	}
@@ -327,10 +346,11 @@ func clusterServes(ctx context.Context, c client.Client) error {
 }
 
 // waitServing waits until frontend, history and matching answer.
-func waitServing(ctx context.Context, hostPort string, limit time.Duration) error {
+func waitServing(ctx context.Context, hostPort string, clientTLS *tls.Config, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: systemNamespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: systemNamespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+			ConnectionOptions: client.ConnectionOptions{TLS: clientTLS}})
 		if err == nil {
 			err = clusterServes(ctx, c)
 			c.Close()

@@ -76,6 +76,12 @@ type Options struct {
 	// HeartbeatInterval is how often a member tells the broker it lives, and so how soon it
 	// notices a rebalance; zero means a third of SessionTimeout, at most 1 s.
 	HeartbeatInterval time.Duration
+	// Dialer connects the reader, Transport the dead-letter writer (TLS, SASL); nil:
+	// kafka-go's plain defaults.
+	Dialer    *kafka.Dialer
+	Transport kafka.RoundTripper
+	// Explain adds to a Kafka error which setting to check; nil: the error as it is.
+	Explain func(error) error
 }
 
 const (
@@ -144,6 +150,9 @@ func New(opts Options) (*Bridge, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
+	if opts.Explain == nil {
+		opts.Explain = func(err error) error { return err }
+	}
 	if opts.SessionTimeout == 0 {
 		opts.SessionTimeout = 6 * time.Second
 	}
@@ -207,9 +216,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 		// leader) inside FetchMessage, which only waits meanwhile: its error log is where
 		// the bridge learns of them.
 		ErrorLogger: kafka.LoggerFunc(b.kafkaError),
+		Dialer:      b.opts.Dialer,
 	})
 	dlq := &kafka.Writer{
 		Addr:                   kafka.TCP(b.opts.Brokers...),
+		Transport:              b.opts.Transport,
 		Topic:                  DLQTopic(b.opts.Topic),
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,
@@ -613,12 +624,18 @@ func (b *Bridge) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Messa
 }
 
 func (b *Bridge) retrying(what string, err error) {
+	err = b.opts.Explain(err)
 	b.opts.Log.Warn("kafka bridge retrying", zap.String("bridge", b.opts.Name), zap.String("step", what), zap.Error(err))
 	b.update(func(s *State) { s.failed(what + ": " + err.Error()) })
 }
 
 // kafkaError records an error kafka-go reports while it retries on its own.
 func (b *Bridge) kafkaError(format string, args ...any) {
+	for i, a := range args {
+		if err, ok := a.(error); ok {
+			args[i] = b.opts.Explain(err)
+		}
+	}
 	msg := fmt.Sprintf(format, args...)
 	b.opts.Log.Warn("kafka reader retrying", zap.String("error", msg))
 	b.update(func(s *State) { s.failed("kafka: " + msg) })

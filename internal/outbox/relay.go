@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -26,9 +27,10 @@ type MessageWriter interface {
 // NewWriter returns the Kafka writer the relay should use: keyed by entity id with the hash
 // balancer (one entity, one partition, so its events stay in order) and acknowledged by all
 // in-sync replicas. The relay retries failed batches itself.
-func NewWriter(brokers []string, topic string) *kafka.Writer {
+func NewWriter(addr net.Addr, transport kafka.RoundTripper, topic string) *kafka.Writer {
 	return &kafka.Writer{
-		Addr:         kafka.TCP(brokers...),
+		Addr:         addr,
+		Transport:    transport,
 		Topic:        topic,
 		Balancer:     &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll,

@@ -103,7 +103,7 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	w := outbox.NewWriter([]string{addr}, topic)
+	w := outbox.NewWriter(kafka.TCP(addr), nil, topic)
 	defer w.Close()
 	relay := &outbox.Relay{DB: db, Writer: w, Log: zaptest.NewLogger(t), PollInterval: 20 * time.Millisecond,
 		BatchSize: 30, MaxBackoff: 200 * time.Millisecond}
@@ -160,7 +160,7 @@ func TestOnlyOneRelayPublishes(t *testing.T) {
 	defer cancel()
 	var relays [2]*outbox.Relay
 	for i := range relays {
-		w := outbox.NewWriter([]string{addr}, topic)
+		w := outbox.NewWriter(kafka.TCP(addr), nil, topic)
 		defer w.Close()
 		relays[i] = &outbox.Relay{DB: db, Writer: w, Log: zaptest.NewLogger(t), PollInterval: 20 * time.Millisecond}
 		go relays[i].Run(ctx)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -18,10 +19,10 @@ import (
 func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("MYSQL_DSN %q is not a valid DSN (want user:pass@tcp(host:port)/db): %w", dsn, err)
+		return nil, fmt.Errorf("MYSQL_DSN %q is not a valid DSN (want user:pass@tcp(host:port)/db): %w", RedactDSN(dsn), err)
 	}
 	if cfg.DBName == "" {
-		return nil, fmt.Errorf("MYSQL_DSN %q names no database (want user:pass@tcp(host:port)/db)", dsn)
+		return nil, fmt.Errorf("MYSQL_DSN %q names no database (want user:pass@tcp(host:port)/db)", RedactDSN(dsn))
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
@@ -89,4 +90,16 @@ func quoteIdent(s string) string {
 		out = append(out, s[i])
 	}
 	return string(append(out, '`'))
+}
+
+// RedactDSN hides the password of a go-sql-driver DSN (user:***@tcp(…)/db), for messages and
+// logs; it works on a DSN that does not parse too. The password is what comes between the
+// first colon and the last @ before the address.
+func RedactDSN(dsn string) string {
+	if at := strings.LastIndex(dsn, "@"); at >= 0 {
+		if colon := strings.Index(dsn[:at], ":"); colon >= 0 {
+			return dsn[:colon] + ":***" + dsn[at:]
+		}
+	}
+	return dsn
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/kafkaconn"
 	"github.com/entitybase/entitybase-workers/internal/schedules"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
@@ -49,7 +50,11 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 		log.Info("schema migrated", zap.Strings("applied", applied))
 	}
 
-	c, err := temporalx.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log, metrics.Handler, 30*time.Second)
+	conn, err := temporalx.ConnectionFrom(cfg)
+	if err != nil {
+		return err
+	}
+	c, err := temporalx.Dial(ctx, conn, log, metrics.Handler, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -66,7 +71,11 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	}
 	defer dumpStoreMonitor.start(ctx)()
 
-	entityDiffWriter := newEntityDiffWriter(cfg)
+	kc, err := kafkaconn.FromConfig(cfg)
+	if err != nil {
+		return err
+	}
+	entityDiffWriter := newEntityDiffWriter(cfg, kc)
 	defer entityDiffWriter.Close()
 
 	hs := health.New(cfg.WorkerID)
@@ -77,7 +86,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	})
-	hs.AddCheck("kafka", KafkaCheck(cfg.KafkaBrokers))
+	hs.AddCheck("kafka", KafkaCheck(kc))
 	hs.AddCheck("dump_store", dumpStoreMonitor.check)
 	// Each scheduled job's last run and result.
 	hs.AddDetail("jobs", schedules.HealthDetail(c, schedules.OptionsFrom(cfg), 10*time.Second))
@@ -91,7 +100,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	hs.SetRangeStatus(func(ctx context.Context) (any, error) { return RangeStatus(ctx, idClient) })
 
 	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry,
-		DumpStore: dumpStore, EntityDiffWriter: entityDiffWriter}
+		DumpStore: dumpStore, EntityDiffWriter: explainingWriter{entityDiffWriter, kc}, Kafka: kc}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          cfg.WorkerID,
 		WorkerStopTimeout: cfg.WorkerStopTimeout,
@@ -143,9 +152,10 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 }
 
 // newEntityDiffWriter is the writer of the rdf_change events.
-func newEntityDiffWriter(cfg config.Config) *kafka.Writer {
+func newEntityDiffWriter(cfg config.Config, kc kafkaconn.Cluster) *kafka.Writer {
 	return &kafka.Writer{
-		Addr:         kafka.TCP(cfg.KafkaBrokers...),
+		Addr:         kc.Addr(),
+		Transport:    kc.Transport(),
 		Topic:        cfg.EntityDiffTopic,
 		Balancer:     &kafka.Hash{}, // by entity id: one entity's changes stay in order
 		RequiredAcks: kafka.RequireAll,
@@ -158,13 +168,13 @@ func newEntityDiffWriter(cfg config.Config) *kafka.Writer {
 	}
 }
 
-// KafkaCheck asks the brokers for cluster metadata.
-func KafkaCheck(brokers []string) health.Check {
-	kc := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 2 * time.Second}
+// KafkaCheck asks the brokers for cluster metadata, over TLS and SASL as configured.
+func KafkaCheck(k kafkaconn.Cluster) health.Check {
+	kc := &kafka.Client{Addr: k.Addr(), Timeout: 2 * time.Second, Transport: k.Transport()}
 	return func(ctx context.Context) error {
 		_, err := kc.Metadata(ctx, &kafka.MetadataRequest{})
 		if err != nil {
-			return fmt.Errorf("kafka metadata from %v: %w", brokers, err)
+			return fmt.Errorf("kafka metadata from %v: %w", k.Brokers, k.Explain(err))
 		}
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -12,6 +13,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/entitydiff"
 	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
+	"github.com/entitybase/entitybase-workers/internal/kafkaconn"
 	"github.com/entitybase/entitybase-workers/internal/outbox"
 	"github.com/entitybase/entitybase-workers/internal/watchlist"
 	"github.com/entitybase/entitybase-workers/workflows"
@@ -72,7 +74,8 @@ func runEntityDiffBridge(ctx context.Context, d Deps) error {
 // its state in /health under healthName, where a bridge that fails without progress makes
 // the worker degraded.
 func runBridge(ctx context.Context, d Deps, healthName string, o kafkabridge.Options) error {
-	o.Brokers, o.Topic = d.Config.KafkaBrokers, d.Config.EntityChangeTopic
+	o.Brokers, o.Topic = d.Kafka.Brokers, d.Config.EntityChangeTopic
+	o.Dialer, o.Transport, o.Explain = d.Kafka.Dialer(), d.Kafka.Transport(), d.Kafka.Explain
 	o.BatchSize, o.BatchWait, o.SessionTimeout = d.Config.BridgeBatchSize, d.Config.BridgeBatchWait, d.Config.KafkaSessionTimeout
 	// Every group of the topic takes the same messages as malformed (see DeadLetterInvalid).
 	o.Validate = watchlist.CheckStorable
@@ -92,9 +95,9 @@ func runBridge(ctx context.Context, d Deps, healthName string, o kafkabridge.Opt
 // runOutboxRelay publishes the entity_change events that saves write to the outbox; every
 // worker runs one and a named lock lets exactly one of them publish.
 func runOutboxRelay(ctx context.Context, d Deps) error {
-	w := outbox.NewWriter(d.Config.KafkaBrokers, d.Config.EntityChangeTopic)
+	w := outbox.NewWriter(d.Kafka.Addr(), d.Kafka.Transport(), d.Config.EntityChangeTopic)
 	defer w.Close()
-	relay := &outbox.Relay{DB: d.DB, Writer: w, Log: d.Log.Named("outbox"), PollInterval: d.Config.OutboxPollInterval}
+	relay := &outbox.Relay{DB: d.DB, Writer: explainingWriter{w, d.Kafka}, Log: d.Log.Named("outbox"), PollInterval: d.Config.OutboxPollInterval}
 	d.Health.AddDetail("outbox_relay", func() any { return relay.Status() })
 	d.Health.AddComponent("outbox_relay", func() health.Stall {
 		s := relay.Status()
@@ -137,4 +140,14 @@ func (rs *runningServices) Wait() error {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return errors.Join(rs.errs...)
+}
+
+// explainingWriter adds to a failed write which Kafka setting to check (TLS, SASL).
+type explainingWriter struct {
+	w *kafka.Writer
+	k kafkaconn.Cluster
+}
+
+func (e explainingWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	return e.k.Explain(e.w.WriteMessages(ctx, msgs...))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/health"
+	"github.com/entitybase/entitybase-workers/internal/kafkaconn"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -31,6 +32,8 @@ type Deps struct {
 	DumpStore dump.Store
 	// EntityDiffWriter publishes the rdf_change events to KAFKA_ENTITY_DIFF_TOPIC.
 	EntityDiffWriter activities.MessageWriter
+	// Kafka is how the bridges and the outbox relay reach the brokers (TLS, SASL).
+	Kafka kafkaconn.Cluster
 }
 
 // Register registers on r every workflow and activity a worker runs, and returns the
