@@ -66,6 +66,16 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	}
 	defer dumpStoreMonitor.start(ctx)()
 
+	importStaging := dump.Store(dumpStore)
+	if cfg.ImportStagingURL != "" {
+		s, err := dump.OpenStore(ctx, cfg.ImportStagingURL)
+		if err != nil {
+			return fmt.Errorf("IMPORT_STAGING_URL: %w", err)
+		}
+		defer s.Close()
+		importStaging = s
+	}
+
 	entityDiffWriter := newEntityDiffWriter(cfg)
 	defer entityDiffWriter.Close()
 
@@ -91,7 +101,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	hs.SetRangeStatus(func(ctx context.Context) (any, error) { return RangeStatus(ctx, idClient) })
 
 	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry,
-		DumpStore: dumpStore, EntityDiffWriter: entityDiffWriter}
+		DumpStore: dumpStore, ImportStaging: importStaging, EntityDiffWriter: entityDiffWriter}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          cfg.WorkerID,
 		WorkerStopTimeout: cfg.WorkerStopTimeout,

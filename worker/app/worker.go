@@ -29,6 +29,8 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// DumpStore is the store of DUMP_URL.
 	DumpStore dump.Store
+	// ImportStaging is the store of IMPORT_STAGING_URL (DUMP_URL's when it is not set).
+	ImportStaging dump.Store
 	// EntityDiffWriter publishes the rdf_change events to KAFKA_ENTITY_DIFF_TOPIC.
 	EntityDiffWriter activities.MessageWriter
 }
@@ -55,7 +57,8 @@ func Register(r worker.Registry, d Deps) []Service {
 
 	// Imports of Wikidata JSON dumps and Special:EntityData files.
 	r.RegisterWorkflow(workflows.ImportWorkflow)
-	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits})
+	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits,
+		Staging: d.ImportStaging})
 
 	// Entity IDs: one allocator per entity type.
 	r.RegisterWorkflow(workflows.IDAllocatorWorkflow)
