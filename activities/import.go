@@ -540,9 +540,15 @@ func (a *Importer) chunkReader(ctx context.Context, c SourceChunk) (*wikibase.En
 		raw.Close()
 		return nil, "", nil, readFailure("import source "+c.Source, compression, err)
 	}
+	closeSource := func() {
+		if c, ok := dec.(io.Closer); ok { // a Bzip2Reader's goroutines
+			c.Close()
+		}
+		raw.Close()
+	}
 	br := bufio.NewReaderSize(dec, 1<<20)
 	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
-		raw.Close()
+		closeSource()
 		if errors.Is(err, io.EOF) {
 			return nil, "", nil, permanent.Errorf(permanent.BadInput,
 				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
@@ -551,13 +557,13 @@ func (a *Importer) chunkReader(ctx context.Context, c SourceChunk) (*wikibase.En
 	}
 	r, err := wikibase.NewEntityReader(br)
 	if err != nil {
-		raw.Close()
+		closeSource()
 		return nil, "", nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 	}
 	if c.Format == ImportFormatDump {
 		r.Lines = c.Lines
 	}
-	return r, compression, func() { raw.Close() }, nil
+	return r, compression, closeSource, nil
 }
 
 // explainParseError is the reason a rejected entity gets; a missing id says what to do about it.

@@ -158,6 +158,9 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 	if err != nil {
 		return readFailure("import source "+src, compression, err)
 	}
+	if c, ok := dec.(io.Closer); ok { // a Bzip2Reader's goroutines
+		defer c.Close()
+	}
 	var offset int64 // uncompressed bytes read in this attempt, from the seek position
 	if seeked > 0 {
 		offset = s.p.Offset
