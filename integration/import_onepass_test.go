@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/internal/config"
@@ -109,7 +112,7 @@ func stagedFiles(t *testing.T, s dump.Store) []string {
 	return keys
 }
 
-func gzipBytes(t *testing.T, data []byte) []byte {
+func gzipBytes(t testing.TB, data []byte) []byte {
 	t.Helper()
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -213,4 +216,55 @@ func TestImportOfACorruptBzip2FailsCleanly(t *testing.T) {
 	assert.NotContains(t, msg, "\n")
 	assert.Equal(t, int32(1), activityAttempt(t, id, "SplitImport"))
 	assert.Empty(t, stagedFiles(t, staging))
+}
+
+// BenchmarkImportOnePass imports synthetic dumps of 10k and 100k items (IMPORT_BENCH_ITEMS,
+// comma-separated, to choose), gzip-compressed and served over HTTP, through Temporal with
+// the default chunk size, batch size and parallelism, and reports the time per entity and
+// the bytes fetched and decompressed per byte of the source.
+func BenchmarkImportOnePass(b *testing.B) {
+	sizes := []int{10000, 100000}
+	if env := os.Getenv("IMPORT_BENCH_ITEMS"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(f)
+			require.NoError(b, err)
+			sizes = append(sizes, n)
+		}
+	}
+	for _, items := range sizes {
+		b.Run(strconv.Itoa(items), func(b *testing.B) {
+			src, entities := writeSyntheticDump(b, items)
+			data, err := os.ReadFile(src)
+			require.NoError(b, err)
+			gz := gzipBytes(b, data)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.ServeContent(w, r, "dump.json.gz", time.Time{}, bytes.NewReader(gz))
+			}))
+			defer srv.Close()
+			var perEntity, fetched, decompressed float64
+			for i := 0; b.Loop(); i++ {
+				cfg := testConfig(b)
+				cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled, cfg.EntityDiffEnabled = false, false, false
+				cfg.ImportStagingURL = "file://" + b.TempDir()
+				w := startWorker(b, cfg)
+				start := time.Now()
+				run, err := stack.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+					ID: fmt.Sprintf("import-bench-%d-%s", i, cfg.TaskQueue), TaskQueue: cfg.TaskQueue,
+				}, workflows.ImportWorkflow, workflows.ImportInput{Source: srv.URL + "/dump.json.gz"})
+				require.NoError(b, err)
+				var res workflows.ImportResult
+				require.NoError(b, run.Get(context.Background(), &res))
+				elapsed := time.Since(start)
+				require.Equal(b, int64(entities), res.Counts.Created)
+				perEntity = float64(elapsed.Microseconds()) / float64(entities)
+				fetched = res.Read.FetchedPerByte()
+				decompressed = float64(res.Read.DecompressedBytes) / float64(res.Counts.Bytes)
+				require.NoError(b, w.stop())
+			}
+			b.ReportMetric(perEntity, "µs/entity")
+			b.ReportMetric(fetched, "fetched/byte")
+			b.ReportMetric(decompressed, "decompressed/byte")
+		})
+	}
 }

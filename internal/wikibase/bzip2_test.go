@@ -96,7 +96,7 @@ func TestBzip2ReaderFailsOnCorruptOrTruncatedInput(t *testing.T) {
 // bzip2 command (C, one core: the baseline), Go's compress/bzip2 (one core) and the
 // Bzip2Reader (all cores), in MB/s of decompressed JSON.
 func BenchmarkBzip2Decode(b *testing.B) {
-	data := synthDump(b, 20000)
+	data := synthDump(b, 2000) // about 13 MB of JSON
 	bz := bzip2Command(b, data, "9")
 	path := filepath.Join(b.TempDir(), "dump.json.bz2")
 	require.NoError(b, os.WriteFile(path, bz, 0o644))
