@@ -127,8 +127,10 @@ type splitter struct {
 	p        splitProgress
 	lastBeat time.Time
 	// properties are the property lines of the chunk being written, whose datatypes are
-	// recorded before the chunk counts as written.
+	// recorded before the chunk counts as written; document is the text of an entitydata
+	// chunk.
 	properties [][]byte
+	document   []byte
 }
 
 // countingReader counts the bytes read through it.
@@ -214,11 +216,15 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 			if _, werr := w.Write(line); werr != nil {
 				return fmt.Errorf("write %s to the import staging store: %w", cur.Key, werr)
 			}
-			if format == ImportFormatDump {
+			switch {
+			case format == ImportFormatDump:
 				cur.Lines++
 				if bytes.Contains(line, []byte(`"type":"property"`)) || bytes.Contains(line, []byte(`"type": "property"`)) {
 					s.properties = append(s.properties, bytes.Clone(line))
 				}
+			case len(s.document) < wikibase.DefaultMaxLineBytes:
+				// A document's properties are found once it is whole.
+				s.document = append(s.document, line...)
 			}
 			cur.Bytes += int64(len(line))
 		}
@@ -283,12 +289,30 @@ func (s *splitter) heartbeat(ctx context.Context, chunk bool) {
 // commitChunk records the datatypes of the chunk's properties, then makes the chunk file
 // visible and adds it to the plan.
 func (s *splitter) commitChunk(ctx context.Context, w *chunkWriter, c SourceChunk) error {
+	if bytes.Contains(s.document, []byte(`"property"`)) {
+		s.properties = append(s.properties, s.document)
+	}
+	s.document = s.document[:0]
 	if len(s.properties) > 0 {
+		// Read as the chunk is (dump lines, entities documents), to find the same properties;
+		// what does not parse is the entities pass's to reject.
 		m := wikibase.DatatypeMap{}
-		for _, line := range s.properties {
-			line = bytes.TrimSuffix(bytes.TrimSpace(line), []byte{','})
-			if e, err := wikibase.ParseEntity(line); err == nil && e.Type == wikibase.TypeProperty {
-				m.AddProperty(e)
+		for _, text := range s.properties {
+			r, err := wikibase.NewEntityReader(bytes.NewReader(text))
+			if err != nil {
+				continue
+			}
+			for {
+				rec, err := r.Next()
+				if errors.Is(err, io.EOF) || (err != nil && !errors.As(err, new(*wikibase.LineError))) {
+					break
+				}
+				if err != nil {
+					continue
+				}
+				if e, _, err := rec.Parse(); err == nil && e != nil && e.Type == wikibase.TypeProperty {
+					m.AddProperty(e)
+				}
 			}
 		}
 		if err := (&store.Entities{DB: s.importer.DB}).SaveDatatypes(ctx, m); err != nil {
