@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
+	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/logging"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
@@ -46,6 +47,8 @@ type Importer struct {
 	Log *zap.Logger
 	// HTTP fetches http(s) sources; nil means http.DefaultClient.
 	HTTP *http.Client
+	// Staging holds the chunk files of SplitImport (IMPORT_STAGING_URL, or DUMP_URL's store).
+	Staging dump.Store
 	// Limits bound each stored entity (ENTITY_MAX_BYTES, *_MAX_CHARS); larger ones are
 	// rejected. The zero value means store.DefaultLimits.
 	Limits store.Limits
@@ -63,6 +66,9 @@ type SourceChunk struct {
 	FirstLine int
 	Lines     int
 	Bytes     int64
+	// Key is the chunk's file in the import staging store, written by SplitImport; "" for
+	// the chunks of PlanImport, which are read from the source itself.
+	Key string `json:",omitempty"`
 }
 
 // PlanImportInput names the source and how big chunks should be.
@@ -280,7 +286,16 @@ func skipLine(br *bufio.Reader) (int64, error) {
 // datatypes of its properties). Saving unchanged content is a no-op and the heartbeat records
 // the lines already committed, so a retry (or a new worker after a crash) stores exactly what
 // an uninterrupted run would.
+//
+// A staged chunk (SplitImport's) is deleted once imported, after its result is recorded
+// beside it, which is what a retry after the deletion answers.
 func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (ImportChunkResult, error) {
+	staged := in.Chunk.Key != "" && !in.DatatypesOnly
+	if staged {
+		if res, ok, err := a.stagedChunkDone(ctx, in.Chunk); err != nil || ok {
+			return res, err
+		}
+	}
 	ci, err := a.newChunkImport(ctx, in)
 	if err != nil {
 		return ImportChunkResult{}, err
@@ -288,7 +303,13 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	if err := ci.importRecords(ctx); err != nil {
 		return ImportChunkResult{}, err
 	}
-	return ci.hb.result(), nil
+	res := ci.hb.result()
+	if staged {
+		if err := a.finishStagedChunk(ctx, in.Chunk, res); err != nil {
+			return ImportChunkResult{}, err
+		}
+	}
+	return res, nil
 }
 
 // chunkImport is one attempt of ImportChunk: what is done (hb, which a retry continues from)
@@ -529,6 +550,21 @@ func (ci *chunkImport) addRecord(line int, rec wikibase.Record) {
 // chunkReader opens the records of a chunk: a whole file, or a dump's line range from its
 // byte offset. It returns the file's compression for readFailure.
 func (a *Importer) chunkReader(ctx context.Context, c SourceChunk) (*wikibase.EntityReader, wikibase.Compression, func(), error) {
+	if c.Key != "" {
+		staged, closeStaged, err := a.stagedChunkReader(ctx, c)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		r, err := wikibase.NewEntityReader(staged)
+		if err != nil {
+			closeStaged()
+			return nil, "", nil, fmt.Errorf("chunk %d of %s: read %s: %w", c.Index, c.Source, c.Key, err)
+		}
+		if c.Format == ImportFormatDump {
+			r.Lines = c.Lines
+		}
+		return r, wikibase.CompressionNone, closeStaged, nil
+	}
 	raw, err := a.open(ctx, c.Source)
 	if err != nil {
 		return nil, "", nil, err
@@ -538,9 +574,15 @@ func (a *Importer) chunkReader(ctx context.Context, c SourceChunk) (*wikibase.En
 		raw.Close()
 		return nil, "", nil, readFailure("import source "+c.Source, compression, err)
 	}
+	closeSource := func() {
+		if c, ok := dec.(io.Closer); ok { // a Bzip2Reader's goroutines
+			c.Close()
+		}
+		raw.Close()
+	}
 	br := bufio.NewReaderSize(dec, 1<<20)
 	if _, err := io.CopyN(io.Discard, br, c.Offset); err != nil {
-		raw.Close()
+		closeSource()
 		if errors.Is(err, io.EOF) {
 			return nil, "", nil, permanent.Errorf(permanent.BadInput,
 				"chunk %d of %s: the source ends before byte %d, where the plan put the chunk (did it change?)", c.Index, c.Source, c.Offset)
@@ -549,13 +591,13 @@ func (a *Importer) chunkReader(ctx context.Context, c SourceChunk) (*wikibase.En
 	}
 	r, err := wikibase.NewEntityReader(br)
 	if err != nil {
-		raw.Close()
+		closeSource()
 		return nil, "", nil, readFailure(fmt.Sprintf("chunk %d of %s", c.Index, c.Source), compression, err)
 	}
 	if c.Format == ImportFormatDump {
 		r.Lines = c.Lines
 	}
-	return r, compression, func() { raw.Close() }, nil
+	return r, compression, closeSource, nil
 }
 
 // explainParseError is the reason a rejected entity gets; a missing id says what to do about it.
@@ -613,11 +655,7 @@ func (a *Importer) open(ctx context.Context, src string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, permanent.Errorf(permanent.BadInput, "import source %s: %w", src, err)
 	}
-	c := a.HTTP
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
+	resp, err := a.httpClient().Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", src, err)
 	}

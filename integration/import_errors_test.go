@@ -134,8 +134,8 @@ func TestImportOfATruncatedGzipFailsWithoutRetrying(t *testing.T) {
 	assert.True(t, permanent.Is(err, permanent.BadInput), "%v", err)
 	assert.Contains(t, appErr.Message(), truncated)
 	assert.Contains(t, appErr.Message(), "truncated")
-	assert.Equal(t, int32(1), activityAttempt(t, id, "PlanImport"), "the plan ran once")
-	assert.Equal(t, "PlanImport: import source "+truncated+": the gzip stream is truncated or corrupt: unexpected EOF",
+	assert.Equal(t, int32(1), activityAttempt(t, id, "SplitImport"), "the split ran once")
+	assert.Equal(t, "SplitImport: import source "+truncated+": the gzip stream is truncated or corrupt: unexpected EOF",
 		temporalx.FailureMessage(err), "what `import --wait` prints, once")
 }
 
@@ -159,7 +159,7 @@ func TestAnImportRetryingItsPlanSaysWhyAndCanBeCancelled(t *testing.T) {
 		msg, err = temporalx.RetryingActivity(context.Background(), stack.client, id)
 		return err == nil && strings.Contains(msg, "attempt 3")
 	}, time.Minute, 100*time.Millisecond, "last: %q", msg)
-	assert.Equal(t, "PlanImport is retrying (attempt 3 of 10) after: fetch "+srv.URL+"/d.json: HTTP 503 Service Unavailable", msg)
+	assert.Equal(t, "SplitImport is retrying (attempt 3 of 10) after: fetch "+srv.URL+"/d.json: HTTP 503 Service Unavailable", msg)
 
 	require.NoError(t, stack.client.CancelWorkflow(context.Background(), id, ""))
 	_, err := waitForImport(t, run)

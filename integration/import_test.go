@@ -150,7 +150,7 @@ func TestImportRealEntitiesRoundTripAndReimport(t *testing.T) {
 
 // writeSyntheticDump writes items, lexemes and (last, so the properties pass matters) the
 // properties of a synthetic generator as a Wikidata JSON dump, with one malformed line.
-func writeSyntheticDump(t *testing.T, items int) (string, int) {
+func writeSyntheticDump(t testing.TB, items int) (string, int) {
 	t.Helper()
 	g := synth.New(42)
 	enc := &wikibase.Encoder{}

@@ -74,7 +74,7 @@ func TestWorkerJSONLogsNameTheRunAndKeepStacksForBugs(t *testing.T) {
 			importErrors++
 			assert.Equal(t, "error", entry["level"], line)
 			assert.Equal(t, imp.GetRunID(), entry["run_id"], line)
-			assert.Equal(t, "PlanImport", entry["activity_type"], line)
+			assert.Equal(t, "SplitImport", entry["activity_type"], line)
 			assert.Contains(t, entry["error"], missing, line)
 		}
 	}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +52,10 @@ type ImportState struct {
 	NextChunk  int
 	Counts     activities.ImportCounts
 	Rejections []activities.Rejection
+	// Staging is the prefix of the import's chunk files in the staging store (importOnePass),
+	// removed when the import ends; "" for a plan read from the source.
+	Staging string                `json:",omitempty"`
+	Read    activities.ReadCounts `json:",omitempty"`
 }
 
 // chunksDone is the number of finished chunks of the phase.
@@ -93,6 +98,8 @@ type ImportResult struct {
 	// Rejections are the first MaxImportRejections rejected entities (all are counted).
 	Rejections []activities.Rejection
 	Chunks     int
+	// Read says how much reading the source cost (one-pass imports).
+	Read activities.ReadCounts `json:",omitempty"`
 }
 
 // ImportProgress is the answer of the progress query.
@@ -106,6 +113,7 @@ type ImportProgress struct {
 	LinesDone int64
 	// Counts adds up every finished chunk, in whatever order they finish.
 	Counts activities.ImportCounts
+	Read   activities.ReadCounts `json:",omitempty"`
 }
 
 // MaxImportRejections bounds the rejections kept in the workflow's state and result.
@@ -122,6 +130,13 @@ const importHeartbeatTimeout = 15 * time.Second
 // in order (importChunksInOrder).
 const importChunkRunner = "import-chunk-runner"
 
+// importOnePass is the change (workflow.GetVersion) that made ImportWorkflow read its source
+// once: SplitImport stages the chunks (and records the properties' datatypes on the way), and
+// the chunks are read from the staging store, which is cleaned when the import ends. Runs
+// from before plan with PlanImport, record the datatypes in a pass of their own and read
+// every chunk from the source.
+const importOnePass = "import-one-pass"
+
 // ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: it plans chunks,
 // records the datatypes of the properties in a first pass (so every snak's datatype is known
 // whatever the order of the input, as the serializer and the identifier counts need), then
@@ -134,7 +149,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryImportProgress, func() (ImportProgress, error) {
 		p := ImportProgress{Phase: st.Phase, ChunksDone: st.chunksDone(), ChunksTotal: 2 * len(st.Plan.Chunks),
-			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, LinesDone: st.linesDone(), Counts: st.Counts}
+			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, LinesDone: st.linesDone(), Counts: st.Counts, Read: st.Read}
 		switch st.Phase {
 		case ImportPhaseEntities:
 			p.ChunksDone += len(st.Plan.Chunks)
@@ -146,7 +161,30 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		return ImportResult{}, err
 	}
 	var a *activities.Importer
+	res, err := importPhases(ctx, in, &st)
+	if st.Staging != "" && !isContinueAsNew(err) {
+		// The chunk files go whatever the end: done, failed or cancelled.
+		cleanCtx, _ := workflow.NewDisconnectedContext(ctx)
+		cleanCtx = workflow.WithActivityOptions(cleanCtx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Hour, HeartbeatTimeout: importHeartbeatTimeout,
+			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+		})
+		if cerr := workflow.ExecuteActivity(cleanCtx, a.RemoveImportStaging,
+			activities.RemoveImportStagingInput{Staging: st.Staging}).Get(cleanCtx, nil); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return res, err
+}
 
+func isContinueAsNew(err error) bool {
+	var can *workflow.ContinueAsNewError
+	return errors.As(err, &can)
+}
+
+// importPhases runs the import's phases from st.Phase on.
+func importPhases(ctx workflow.Context, in ImportInput, st *ImportState) (ImportResult, error) {
+	var a *activities.Importer
 	if st.Phase == ImportPhasePlan {
 		planCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 6 * time.Hour,
@@ -164,12 +202,32 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 				return ImportResult{}, err
 			}
 		}
-		if err := workflow.ExecuteActivity(planCtx, a.PlanImport, activities.PlanImportInput{
-			Source: in.Source, Format: in.Format, ChunkLines: in.ChunkLines,
-		}).Get(ctx, &st.Plan); err != nil {
-			return ImportResult{}, err
+		if workflow.GetVersion(ctx, importOnePass, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			if err := workflow.ExecuteActivity(planCtx, a.PlanImport, activities.PlanImportInput{
+				Source: in.Source, Format: in.Format, ChunkLines: in.ChunkLines,
+			}).Get(ctx, &st.Plan); err != nil {
+				return ImportResult{}, err
+			}
+			st.Phase, st.NextChunk = ImportPhaseDatatypes, 0
+		} else {
+			info := workflow.GetInfo(ctx)
+			st.Staging = "import/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/"
+			splitCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				// A split reads the whole source: Wikidata's takes hours.
+				StartToCloseTimeout: 48 * time.Hour,
+				HeartbeatTimeout:    importHeartbeatTimeout,
+				RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+			})
+			var split activities.SplitImportResult
+			if err := workflow.ExecuteActivity(splitCtx, a.SplitImport, activities.SplitImportInput{
+				Source: in.Source, Format: in.Format, ChunkLines: in.ChunkLines, Staging: st.Staging,
+			}).Get(ctx, &split); err != nil {
+				return ImportResult{}, err
+			}
+			// The split recorded the datatypes: no pass of their own.
+			st.Plan, st.Read = split.Plan, split.Read
+			st.Phase, st.NextChunk = ImportPhaseEntities, 0
 		}
-		st.Phase, st.NextChunk = ImportPhaseDatatypes, 0
 	}
 
 	chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -206,7 +264,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		var more bool
 		var err error
 		if runner == workflow.DefaultVersion {
-			more, err = importChunksInOrder(ctx, &st, parallelism, &completedThisRun, start, finished)
+			more, err = importChunksInOrder(ctx, st, parallelism, &completedThisRun, start, finished)
 		} else {
 			if st.Done == nil {
 				st.Done = NewChunkSet(len(st.Plan.Chunks))
@@ -221,7 +279,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 			return ImportResult{}, err
 		}
 		if more {
-			in.Resume = &st
+			in.Resume = st
 			return ImportResult{}, workflow.NewContinueAsNewError(ctx, ImportWorkflow, in)
 		}
 		if datatypesOnly {
@@ -231,7 +289,7 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		}
 		st.NextChunk, st.Done = 0, nil
 	}
-	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: len(st.Plan.Chunks)}, nil
+	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: len(st.Plan.Chunks), Read: st.Read}, nil
 }
 
 // importChunksPerRun bounds the chunks one run before importChunkRunner completes before

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -25,9 +27,16 @@ func planOf(n int) activities.PlanImportResult {
 	return p
 }
 
+// beforeOnePass makes env run ImportWorkflow as runs recorded before importOnePass do: a plan
+// read from the source and a datatypes pass.
+func beforeOnePass(env *testsuite.TestWorkflowEnvironment) {
+	env.OnGetVersion(importOnePass, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+}
+
 func TestImportWorkflowDatatypesFirstThenEntities(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	beforeOnePass(env)
 	var a *activities.Importer
 	env.OnActivity(a.LoadPropertyDatatypes, mock.Anything, activities.LoadPropertyDatatypesInput{Source: "props.csv"}).
 		Return(activities.LoadPropertyDatatypesResult{Properties: 3}, nil).Once()
@@ -89,6 +98,7 @@ func importUntilContinueAsNew(t *testing.T, env *testsuite.TestWorkflowEnvironme
 func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	beforeOnePass(env)
 	env.SetContinueAsNewSuggested(true)
 	next := importUntilContinueAsNew(t, env, 5)
 	// The two chunks in flight when the suggestion came finish before the new run.
@@ -102,6 +112,7 @@ func TestImportWorkflowContinuesAsNewOnLongImports(t *testing.T) {
 func TestImportWorkflowBeforeTheChunkRunner(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	beforeOnePass(env)
 	env.OnGetVersion(importChunkRunner, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	next := importUntilContinueAsNew(t, env, importChunksPerRun+5)
 	env.AssertNumberOfCalls(t, "ImportChunk", importChunksPerRun)
@@ -114,6 +125,7 @@ func TestImportWorkflowBeforeTheChunkRunner(t *testing.T) {
 func TestImportWorkflowKeepsRejectionsInInputOrder(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	beforeOnePass(env)
 	var a *activities.Importer
 	env.OnActivity(a.PlanImport, mock.Anything, mock.Anything).Return(planOf(3), nil)
 	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
@@ -178,4 +190,91 @@ func TestImportWorkflowResumesFromState(t *testing.T) {
 	})
 	assert.ElementsMatch(t, []int{0, 2}, seen)
 	assert.Equal(t, int64(12), out.Counts.Created)
+}
+
+// stagedPlanOf is a split of n staged chunks.
+func stagedPlanOf(n int, staging string) activities.SplitImportResult {
+	p := planOf(n)
+	for i := range p.Chunks {
+		p.Chunks[i].Key = fmt.Sprintf("%schunk-%07d.json.s2", staging, i)
+	}
+	return activities.SplitImportResult{Plan: p, Read: activities.ReadCounts{SourceBytes: 500, FetchedBytes: 500, DecompressedBytes: int64(1000 * n)}}
+}
+
+// TestImportWorkflowOnePass splits the source once into staged chunks, stores them with no
+// datatypes pass (the split recorded the datatypes), reports what reading cost, and removes
+// the staged files at the end.
+func TestImportWorkflowOnePass(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	var staging string
+	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SplitImportInput) (activities.SplitImportResult, error) {
+			assert.Equal(t, activities.SplitImportInput{Source: "dump.json.gz", ChunkLines: 10, Staging: in.Staging}, in)
+			staging = in.Staging
+			return stagedPlanOf(3, in.Staging), nil
+		}).Once()
+	var mu sync.Mutex
+	var keys []string
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ImportChunkInput) (activities.ImportChunkResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			assert.False(t, in.DatatypesOnly, "no datatypes pass")
+			keys = append(keys, in.Chunk.Key)
+			return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 10, Lines: 10, Bytes: 1000}}, nil
+		})
+	var removed []string
+	env.OnActivity(a.RemoveImportStaging, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RemoveImportStagingInput) (activities.RemoveImportStagingResult, error) {
+			removed = append(removed, in.Staging)
+			return activities.RemoveImportStagingResult{}, nil
+		})
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json.gz", ChunkLines: 10})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var out ImportResult
+	require.NoError(t, env.GetWorkflowResult(&out))
+	assert.Regexp(t, `^import/default-test-workflow-id/[^/]+/$`, staging)
+	assert.ElementsMatch(t, []string{staging + "chunk-0000000.json.s2", staging + "chunk-0000001.json.s2", staging + "chunk-0000002.json.s2"}, keys)
+	assert.Equal(t, []string{staging}, removed, "the staging prefix is removed once")
+	assert.Equal(t, activities.ImportCounts{Created: 30, Lines: 30, Bytes: 3000}, out.Counts)
+	assert.Equal(t, activities.ReadCounts{SourceBytes: 500, FetchedBytes: 500, DecompressedBytes: 3000}, out.Read)
+}
+
+// TestImportWorkflowOnePassRemovesStagingOnFailure fails a chunk for good: the import fails
+// and its staged files are removed all the same; a continue-as-new keeps them.
+func TestImportWorkflowOnePassRemovesStagingOnFailure(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SplitImportInput) (activities.SplitImportResult, error) {
+			return stagedPlanOf(3, in.Staging), nil
+		})
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(activities.ImportChunkResult{},
+		temporal.NewNonRetryableApplicationError("chunk 1 of dump.json.gz: the gzip stream is truncated or corrupt", "BadInput", nil))
+	env.OnActivity(a.RemoveImportStaging, mock.Anything, mock.Anything).Return(activities.RemoveImportStagingResult{Removed: 3}, nil).Once()
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json.gz"})
+	require.True(t, env.IsWorkflowCompleted())
+	require.ErrorContains(t, env.GetWorkflowError(), "truncated or corrupt")
+	env.AssertNumberOfCalls(t, "RemoveImportStaging", 1)
+
+	env = s.NewTestWorkflowEnvironment()
+	env.SetContinueAsNewSuggested(true)
+	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SplitImportInput) (activities.SplitImportResult, error) {
+			return stagedPlanOf(5, in.Staging), nil
+		})
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(activities.ImportChunkResult{}, nil)
+	env.OnActivity(a.RemoveImportStaging, mock.Anything, mock.Anything).Return(activities.RemoveImportStagingResult{}, nil)
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json.gz"})
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(env.GetWorkflowError(), &can))
+	env.AssertNumberOfCalls(t, "RemoveImportStaging", 0)
+	var next ImportInput
+	require.NoError(t, json.Unmarshal(can.Input.Payloads[0].GetData(), &next))
+	assert.NotEmpty(t, next.Resume.Staging, "the next run knows what to remove")
+	assert.Equal(t, int64(500), next.Resume.Read.FetchedBytes)
 }

@@ -93,11 +93,13 @@ type Config struct {
 	Schedules     map[string]Schedule // by job name, see workflows.ScheduledJobs
 	CatchupWindow time.Duration
 
-	DumpURL         string
-	DumpName        string
-	DumpChunkSize   int
-	DumpParallelism int
-	WikibaseConfig  string
+	DumpURL string
+	// ImportStagingURL is where imports stage their chunk files; "" means DumpURL's store.
+	ImportStagingURL string
+	DumpName         string
+	DumpChunkSize    int
+	DumpParallelism  int
+	WikibaseConfig   string
 
 	// temporalTLSSwitch and kafkaTLSSwitch are TEMPORAL_TLS and KAFKA_TLS: "true", "false" or
 	// "" (decided by the other settings).
@@ -225,6 +227,7 @@ func init() {
 		{"SCHEDULE_CATCHUP_WINDOW", "1h", "how late a missed scheduled run may still start", durRange(func(c *Config) *time.Duration { return &c.CatchupWindow }, MinCatchupWindow, 366*24*time.Hour)},
 
 		{"DUMP_URL", "file://./dumps", "blob store for dumps: file://DIR, or s3://bucket?region=…&endpoint=…&use_path_style=true for S3-compatible stores (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); the worker checks it at start by writing and deleting a probe object", checked(func(c *Config) *string { return &c.DumpURL }, dump.CheckStoreURL)},
+		{"IMPORT_STAGING_URL", "", "blob store (file://DIR or s3://…, as DUMP_URL) where an import stages its source's chunks, under import/WORKFLOW_ID/RUN_ID/, for every worker to read; each chunk file is deleted once imported and the rest when the import ends, fails or is cancelled; empty means DUMP_URL's store", checked(func(c *Config) *string { return &c.ImportStagingURL }, dump.CheckStoreURL)},
 		{"DUMP_NAME", "wikibase", "file name prefix of dumps (letters, digits, . _ -)", checked(func(c *Config) *string { return &c.DumpName }, checkFileName)},
 		{"DUMP_CHUNK_SIZE", "10000", "entities per dump chunk", intRange(func(c *Config) *int { return &c.DumpChunkSize }, 1, 10000000)},
 		{"DUMP_PARALLELISM", "4", "chunks of one dump in flight at once", intRange(func(c *Config) *int { return &c.DumpParallelism }, 1, 1024)},

@@ -131,11 +131,12 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		"KAFKA_SASL_USERNAME":      {{"two words", "without spaces"}},
 		"KAFKA_SASL_PASSWORD":      {{"pass\x01word", "control character"}},
 		// addresses
-		"TEMPORAL_ADDRESS": {{"temporal", "want host:port"}, {"temporal:99999", "port from 1 to 65535"}, {":7233", "want host:port"}},
-		"HEALTH_ADDR":      {{"8080", "want [host]:port"}, {":70000", "port from 0 to 65535"}},
-		"KAFKA_BROKERS":    {{"kafka", "want host:port"}, {"kafka:9092,kafka:x", "port from 1 to 65535"}, {",", "at least one"}},
-		"MYSQL_DSN":        {{"root@tcp(127.0.0.1:3306", "go-sql-driver DSN"}, {"root@tcp(127.0.0.1:3306)/", "database name"}},
-		"DUMP_URL":         {{"ftp://dumps.example/x", "want file or s3"}, {"s3://", "bucket"}, {"file://dumps/x", "file://./relative"}, {"file://", "no path"}},
+		"TEMPORAL_ADDRESS":   {{"temporal", "want host:port"}, {"temporal:99999", "port from 1 to 65535"}, {":7233", "want host:port"}},
+		"HEALTH_ADDR":        {{"8080", "want [host]:port"}, {":70000", "port from 0 to 65535"}},
+		"KAFKA_BROKERS":      {{"kafka", "want host:port"}, {"kafka:9092,kafka:x", "port from 1 to 65535"}, {",", "at least one"}},
+		"MYSQL_DSN":          {{"root@tcp(127.0.0.1:3306", "go-sql-driver DSN"}, {"root@tcp(127.0.0.1:3306)/", "database name"}},
+		"DUMP_URL":           {{"ftp://dumps.example/x", "want file or s3"}, {"s3://", "bucket"}, {"file://dumps/x", "file://./relative"}, {"file://", "no path"}},
+		"IMPORT_STAGING_URL": {{"http://staging.example/x", "want file or s3"}, {"s3://", "bucket"}},
 		// names
 		"TEMPORAL_NAMESPACE":           {{"my namespace", "letters, digits"}},
 		"TEMPORAL_NAMESPACE_RETENTION": {{"30m", "from 1h"}, {"a week", "duration"}},

@@ -3,7 +3,6 @@ package wikibase
 import (
 	"bufio"
 	"bytes"
-	"compress/bzip2"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -68,7 +67,8 @@ func DetectCompression(head []byte) Compression {
 
 // Decompress wraps r in a decompressor chosen by its magic bytes (gzip,
 // including multi-member gzip as Wikidata publishes it, bzip2 including
-// concatenated streams, or none).
+// concatenated streams, decoded on all cores by a Bzip2Reader, or none). A reader
+// that is an io.Closer should be closed if it is not read to its end.
 func Decompress(r io.Reader) (io.Reader, Compression, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	head, err := br.Peek(4)
@@ -86,7 +86,7 @@ func Decompress(r io.Reader) (io.Reader, Compression, error) {
 		}
 		return zr, c, nil
 	case CompressionBzip2:
-		return bzip2.NewReader(br), c, nil
+		return NewBzip2Reader(br), c, nil
 	default:
 		return br, c, nil
 	}

@@ -75,6 +75,16 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	if err != nil {
 		return err
 	}
+	importStaging := dump.Store(dumpStore)
+	if cfg.ImportStagingURL != "" {
+		s, err := dump.OpenStore(ctx, cfg.ImportStagingURL)
+		if err != nil {
+			return fmt.Errorf("IMPORT_STAGING_URL: %w", err)
+		}
+		defer s.Close()
+		importStaging = s
+	}
+
 	entityDiffWriter := newEntityDiffWriter(cfg, kc)
 	defer entityDiffWriter.Close()
 
@@ -100,7 +110,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	hs.SetRangeStatus(func(ctx context.Context) (any, error) { return RangeStatus(ctx, idClient) })
 
 	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry,
-		DumpStore: dumpStore, EntityDiffWriter: explainingWriter{entityDiffWriter, kc}, Kafka: kc}
+		DumpStore: dumpStore, ImportStaging: importStaging, EntityDiffWriter: explainingWriter{entityDiffWriter, kc}, Kafka: kc}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          cfg.WorkerID,
 		WorkerStopTimeout: cfg.WorkerStopTimeout,

@@ -30,6 +30,8 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// DumpStore is the store of DUMP_URL.
 	DumpStore dump.Store
+	// ImportStaging is the store of IMPORT_STAGING_URL (DUMP_URL's when it is not set).
+	ImportStaging dump.Store
 	// EntityDiffWriter publishes the rdf_change events to KAFKA_ENTITY_DIFF_TOPIC.
 	EntityDiffWriter activities.MessageWriter
 	// Kafka is how the bridges and the outbox relay reach the brokers (TLS, SASL).
@@ -58,7 +60,8 @@ func Register(r worker.Registry, d Deps) []Service {
 
 	// Imports of Wikidata JSON dumps and Special:EntityData files.
 	r.RegisterWorkflow(workflows.ImportWorkflow)
-	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits})
+	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits,
+		Staging: d.ImportStaging})
 
 	// Entity IDs: one allocator per entity type.
 	r.RegisterWorkflow(workflows.IDAllocatorWorkflow)

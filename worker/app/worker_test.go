@@ -25,7 +25,7 @@ func TestTheWorkerRegistersItsWorkflowsAndActivitiesOnly(t *testing.T) {
 	assert.Equal(t, []string{
 		"BacklinkStats", "CleanupNotifications", "CreateNotifications", "DumpAssemble", "DumpBegin", "DumpChunk",
 		"DumpSnapshot", "EntityDiffState", "GeneralStats", "ImportChunk", "LoadPropertyDatatypes", "Ping", "PlanImport",
-		"PublishEntityDiff", "RecordHandOut", "ReserveIDRange", "UserStats",
+		"PublishEntityDiff", "RecordHandOut", "RemoveImportStaging", "ReserveIDRange", "SplitImport", "UserStats",
 	}, slices.Sorted(maps.Keys(reg.activities)))
 }
 

@@ -1,0 +1,270 @@
+package integration
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/permanent"
+	"github.com/entitybase/entitybase-workers/internal/temporalx"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+// sourceServer serves one file over HTTP (with byte ranges, as http.ServeContent does),
+// counting the bytes it sends and the ranges asked for; pause slows it down, so that a test
+// can stop a worker in the middle of a download.
+type sourceServer struct {
+	*httptest.Server
+	served atomic.Int64
+	mu     sync.Mutex
+	ranges []string
+}
+
+func newSourceServer(t *testing.T, name string, data []byte, pause time.Duration) *sourceServer {
+	t.Helper()
+	s := &sourceServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rg := r.Header.Get("Range"); rg != "" {
+			s.mu.Lock()
+			s.ranges = append(s.ranges, rg)
+			s.mu.Unlock()
+		}
+		http.ServeContent(&countingWriter{ResponseWriter: w, n: &s.served, pause: pause}, r, name, time.Time{}, bytes.NewReader(data))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *sourceServer) rangesAsked() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ranges...)
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n     *atomic.Int64
+	pause time.Duration
+}
+
+// Write sends p in pieces of 8 KiB, pausing between them.
+func (w *countingWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		piece := p[:min(len(p), 8<<10)]
+		n, err := w.ResponseWriter.Write(piece)
+		w.n.Add(int64(n))
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[len(piece):]
+		if w.pause > 0 {
+			w.ResponseWriter.(http.Flusher).Flush()
+			time.Sleep(w.pause)
+		}
+	}
+	return written, nil
+}
+
+// stagingConfig is a test configuration with a staging store of its own, which it returns.
+func stagingConfig(t *testing.T) (config.Config, dump.Store) {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled = false, false
+	dir := t.TempDir()
+	cfg.ImportStagingURL = "file://" + dir
+	s, err := dump.OpenFileStore(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return cfg, s
+}
+
+func stagedFiles(t *testing.T, s dump.Store) []string {
+	t.Helper()
+	objs, err := s.List(context.Background(), "") // the root: import/ is made by the first chunk
+	require.NoError(t, err)
+	var keys []string
+	for _, o := range objs {
+		if strings.HasPrefix(o.Key, "import/") {
+			keys = append(keys, o.Key)
+		}
+	}
+	return keys
+}
+
+func gzipBytes(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return gz.Bytes()
+}
+
+// TestImportFromURLFetchesEachByteOnce imports a gzip dump from an HTTP server: the server
+// sends the file once, the import reports one byte fetched and decompressed per byte of the
+// source, and the staging store is empty afterwards.
+func TestImportFromURLFetchesEachByteOnce(t *testing.T) {
+	src, entities := writeSyntheticDump(t, 1000)
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	gz := gzipBytes(t, data)
+	srv := newSourceServer(t, "dump.json.gz", gz, 0)
+
+	cfg, staging := stagingConfig(t)
+	startWorker(t, cfg)
+	res := importAndWait(t, cfg, "import-url-once-"+cfg.TaskQueue, workflows.ImportInput{Source: srv.URL + "/dump.json.gz", ChunkLines: 100})
+	assert.Equal(t, int64(entities), res.Counts.Created)
+	assert.Equal(t, int64(1), res.Counts.Rejected)
+	assert.Equal(t, int64(len(gz)), srv.served.Load(), "the server sent the file once")
+	assert.Equal(t, int64(len(gz)), res.Read.SourceBytes)
+	assert.Equal(t, int64(len(gz)), res.Read.FetchedBytes)
+	assert.Equal(t, int64(len(data)), res.Read.DecompressedBytes)
+	assert.LessOrEqual(t, res.Read.FetchedPerByte(), 1.1)
+	assert.LessOrEqual(t, float64(res.Read.DecompressedBytes)/float64(res.Counts.Bytes), 1.1)
+	assert.Equal(t, int64(len(data)), res.Counts.Bytes)
+	assert.Empty(t, stagedFiles(t, staging), "the staged chunks are removed")
+}
+
+// TestImportResumesAfterWorkerStopsWhileSplitting stops the worker while it downloads and
+// splits a plain dump from a slow server: the next worker asks for the rest with a byte
+// range, and the database is the one an uninterrupted import gives.
+func TestImportResumesAfterWorkerStopsWhileSplitting(t *testing.T) {
+	src, entities := writeSyntheticDump(t, 1500)
+	in := workflows.ImportInput{Source: src, ChunkLines: 100, BatchSize: 25, Parallelism: 2}
+	ref, _ := stagingConfig(t)
+	refWorker := startWorker(t, ref)
+	refRes := importAndWait(t, ref, "import-split-ref-"+ref.TaskQueue, in)
+	require.NoError(t, refWorker.stop())
+	require.Equal(t, int64(entities), refRes.Counts.Created)
+	want := dbState(t, importDB(t, ref))
+
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	srv := newSourceServer(t, "dump.json", data, 5*time.Millisecond)
+	cfg, staging := stagingConfig(t)
+	cfg.WorkerStopTimeout = time.Millisecond // abrupt: the split's context is cancelled
+	first := startWorker(t, cfg)
+	in.Source = srv.URL + "/dump.json"
+	run := startImport(t, cfg, "import-split-crash-"+cfg.TaskQueue, in)
+	require.Eventually(t, func() bool { return len(stagedFiles(t, staging)) >= 4 }, 2*time.Minute, 10*time.Millisecond)
+	first.stop()
+	require.Less(t, srv.served.Load(), int64(len(data)), "the worker stopped before the end of the download")
+
+	startWorker(t, cfg)
+	res, err := waitForImport(t, run)
+	require.NoError(t, err)
+	requireSameState(t, want, dbState(t, importDB(t, cfg)))
+	assert.Equal(t, int64(entities), res.Counts.Created+res.Counts.Unchanged)
+	ranges := srv.rangesAsked()
+	require.Len(t, ranges, 1, "the second attempt asks for the rest")
+	assert.NotEqual(t, "bytes=0-", ranges[0])
+	assert.Less(t, srv.served.Load(), int64(len(data))*3/2, "not downloaded twice")
+	assert.Equal(t, int64(len(data)), res.Read.SourceBytes)
+	assert.Empty(t, stagedFiles(t, staging))
+}
+
+// TestImportOfACorruptBzip2FailsCleanly flips bytes in the middle of a bzip2 dump: the split
+// fails at its first attempt with one line naming the file and the stream, nothing is left
+// staged.
+func TestImportOfACorruptBzip2FailsCleanly(t *testing.T) {
+	if _, err := exec.LookPath("bzip2"); err != nil {
+		t.Skip("no bzip2 command")
+	}
+	src, _ := writeSyntheticDump(t, 300)
+	require.NoError(t, exec.Command("bzip2", "-k", src).Run())
+	bz, err := os.ReadFile(src + ".bz2")
+	require.NoError(t, err)
+	for i := len(bz) / 2; i < len(bz)/2+64; i++ {
+		bz[i] ^= 0x5a
+	}
+	corrupt := filepath.Join(t.TempDir(), "corrupt.json.bz2")
+	require.NoError(t, os.WriteFile(corrupt, bz, 0o644))
+
+	cfg, staging := stagingConfig(t)
+	startWorker(t, cfg)
+	id := "import-corrupt-" + cfg.TaskQueue
+	_, err = waitForImport(t, startImport(t, cfg, id, workflows.ImportInput{Source: corrupt, ChunkLines: 50}))
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	assert.True(t, appErr.NonRetryable(), "%v", err)
+	assert.True(t, permanent.Is(err, permanent.BadInput), "%v", err)
+	msg := temporalx.FailureMessage(err)
+	assert.True(t, strings.HasPrefix(msg, "SplitImport: import source "+corrupt+": the bzip2 stream is truncated or corrupt: "), msg)
+	assert.NotContains(t, msg, "\n")
+	assert.Equal(t, int32(1), activityAttempt(t, id, "SplitImport"))
+	assert.Empty(t, stagedFiles(t, staging))
+}
+
+// BenchmarkImportOnePass imports a synthetic dump of 10k items (IMPORT_BENCH_ITEMS=10000,100000
+// for more sizes; `make bench` keeps to one), gzip-compressed and served over HTTP, through Temporal with
+// the default chunk size, batch size and parallelism, and reports the time per entity and
+// the bytes fetched and decompressed per byte of the source.
+func BenchmarkImportOnePass(b *testing.B) {
+	sizes := []int{10000}
+	if env := os.Getenv("IMPORT_BENCH_ITEMS"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(f)
+			require.NoError(b, err)
+			sizes = append(sizes, n)
+		}
+	}
+	for _, items := range sizes {
+		b.Run(strconv.Itoa(items), func(b *testing.B) {
+			src, entities := writeSyntheticDump(b, items)
+			data, err := os.ReadFile(src)
+			require.NoError(b, err)
+			gz := gzipBytes(b, data)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.ServeContent(w, r, "dump.json.gz", time.Time{}, bytes.NewReader(gz))
+			}))
+			defer srv.Close()
+			var perEntity, fetched, decompressed float64
+			for i := 0; b.Loop(); i++ {
+				cfg := testConfig(b)
+				cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled, cfg.EntityDiffEnabled = false, false, false
+				cfg.ImportStagingURL = "file://" + b.TempDir()
+				w := startWorker(b, cfg)
+				start := time.Now()
+				run, err := stack.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+					ID: fmt.Sprintf("import-bench-%d-%s", i, cfg.TaskQueue), TaskQueue: cfg.TaskQueue,
+				}, workflows.ImportWorkflow, workflows.ImportInput{Source: srv.URL + "/dump.json.gz"})
+				require.NoError(b, err)
+				var res workflows.ImportResult
+				require.NoError(b, run.Get(context.Background(), &res))
+				elapsed := time.Since(start)
+				require.Equal(b, int64(entities), res.Counts.Created)
+				perEntity = float64(elapsed.Microseconds()) / float64(entities)
+				fetched = res.Read.FetchedPerByte()
+				decompressed = float64(res.Read.DecompressedBytes) / float64(res.Counts.Bytes)
+				require.NoError(b, w.stop())
+			}
+			b.ReportMetric(perEntity, "µs/entity")
+			b.ReportMetric(fetched, "fetched/byte")
+			b.ReportMetric(decompressed, "decompressed/byte")
+		})
+	}
+}
