@@ -20,6 +20,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
 	"github.com/entitybase/entitybase-workers/internal/store"
@@ -112,7 +113,7 @@ func sorted(s []string) []string {
 }
 
 // TestEntityDiffRealEntitiesEndToEnd saves the real Wikidata entities through the store;
-// the outbox, the entity-diff bridge and the per-entity workflows turn each into one
+// the outbox, the entity-diff bridge and the shard workflows turn each into one
 // import carrying exactly its RDF; an edit of Q1 becomes one diff with exactly the changed
 // triples; a redelivered entity_change produces no second message.
 func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
@@ -216,19 +217,32 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, w.WriteMessages(ctx, kafka.Message{Key: []byte("Q1"), Value: payload}))
 	}
-	// The workflow saw them (and dropped them) ...
+	// Q1's shard saw them (and dropped them) ...
+	shardID := workflows.EntityDiffShardWorkflowID(cfg.EntityChangeTopic, kafkabridge.ShardOf("Q1", cfg.EntityDiffShards))
+	before := shardStatsOf(t, shardID)
 	require.Eventually(t, func() bool {
-		v, err := stack.client.QueryWorkflow(ctx, workflows.EntityDiffWorkflowID("Q1"), "", workflows.QueryEntityDiffState)
+		v, err := stack.client.QueryWorkflow(ctx, shardID, "", workflows.QueryEntityDiffShardState)
 		if err != nil {
 			return false
 		}
-		var st workflows.EntityDiffState
-		return v.Get(&st) == nil && st.Stats.Duplicates >= 2 && st.PublishedRevisionID == 2
+		var st workflows.EntityDiffShardState
+		return v.Get(&st) == nil && st.Stats.Duplicates >= before.Duplicates+2 && st.Pending == 0
 	}, 30*time.Second, 100*time.Millisecond)
 	// ... and published nothing.
 	require.Empty(t, readChanges(t, r, 1, 3*time.Second), "redelivered events publish nothing")
+	require.Equal(t, before.Published, shardStatsOf(t, shardID).Published)
 	// The run is still open (it waits for the next change); its history so far must replay.
-	checkReplay(t, "EntityDiffWorkflow", workflows.EntityDiffWorkflowID("Q1"), "")
+	checkReplay(t, "EntityDiffShardWorkflow", shardID, "")
+}
+
+// shardStatsOf queries an entity-diff shard's counters.
+func shardStatsOf(t testing.TB, id string) workflows.EntityDiffShardStats {
+	t.Helper()
+	v, err := stack.client.QueryWorkflow(context.Background(), id, "", workflows.QueryEntityDiffShardState)
+	require.NoError(t, err)
+	var st workflows.EntityDiffShardState
+	require.NoError(t, v.Get(&st))
+	return st.Stats
 }
 
 // BenchmarkEntityDiff drives edits of synthetic Wikidata-shaped items through the store at
