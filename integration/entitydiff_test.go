@@ -209,6 +209,8 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	t.Logf("Q1 edit: +%d -%d triples, %d linked, %d unlinked", len(c.diff.Added), len(c.diff.Deleted), len(c.diff.Linked), len(c.diff.Unlinked))
 
 	// Redelivery: the same entity_change events again, straight onto the topic.
+	shardID := workflows.EntityDiffShardWorkflowID(cfg.EntityChangeTopic, kafkabridge.ShardOf("Q1", cfg.EntityDiffShards))
+	before := shardStatsOf(t, shardID)
 	w := &kafka.Writer{Addr: kafka.TCP(cfg.KafkaBrokers...), Topic: cfg.EntityChangeTopic, Balancer: &kafka.Hash{}}
 	defer w.Close()
 	for _, rev := range []int64{1, 2} {
@@ -218,8 +220,6 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 		require.NoError(t, w.WriteMessages(ctx, kafka.Message{Key: []byte("Q1"), Value: payload}))
 	}
 	// Q1's shard saw them (and dropped them) ...
-	shardID := workflows.EntityDiffShardWorkflowID(cfg.EntityChangeTopic, kafkabridge.ShardOf("Q1", cfg.EntityDiffShards))
-	before := shardStatsOf(t, shardID)
 	require.Eventually(t, func() bool {
 		v, err := stack.client.QueryWorkflow(ctx, shardID, "", workflows.QueryEntityDiffShardState)
 		if err != nil {

@@ -74,7 +74,9 @@ func TestJobsDoNotWaitBehindAStreamBacklog(t *testing.T) {
 	run, err := stack.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "stats-" + cfg.TaskQueue, TaskQueue: cfg.TaskQueue},
 		workflows.GeneralStatsWorkflow, workflows.GeneralStatsWorkflowInput{})
 	require.NoError(t, err)
-	var stats struct{ Stats struct{ Items, Lexemes, Properties int64 } }
+	var stats struct {
+		Stats struct{ Items, Lexemes, Properties int64 }
+	}
 	require.NoError(t, run.Get(ctx, &stats))
 	statsTook := time.Since(start)
 	lexemes := int64(n / 20)
