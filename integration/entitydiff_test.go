@@ -246,12 +246,24 @@ func shardStatsOf(t testing.TB, id string) workflows.EntityDiffShardStats {
 }
 
 // BenchmarkEntityDiff drives edits of synthetic Wikidata-shaped items through the store at
-// a fixed rate (ENTITY_DIFF_BENCH_RATE, default 50 per second, for
-// ENTITY_DIFF_BENCH_SECONDS, default 20) and measures the rate of diff messages and the
-// latency from the save (which writes the entity_change event) to the assembled rdf_change.
-// Run: go test -run '^$' -bench BenchmarkEntityDiff -benchtime 1x ./integration/
+// fixed rates (ENTITY_DIFF_BENCH_RATES, default "50": one sub-benchmark per rate, each with
+// a fresh worker, for ENTITY_DIFF_BENCH_SECONDS, default 20) and measures the rate of diff
+// messages and the latency from the save (which writes the entity_change event) to the
+// assembled rdf_change: p50, p99 and max.
+// Run: ENTITY_DIFF_BENCH_RATES=50,200,500 ENTITY_DIFF_BENCH_SECONDS=60 go test -run '^$' -bench BenchmarkEntityDiff -benchtime 1x ./integration/
 func BenchmarkEntityDiff(b *testing.B) {
-	rate, seconds := envInt("ENTITY_DIFF_BENCH_RATE", 50), envInt("ENTITY_DIFF_BENCH_SECONDS", 20)
+	rates := os.Getenv("ENTITY_DIFF_BENCH_RATES")
+	if rates == "" {
+		rates = "50"
+	}
+	for _, r := range strings.Split(rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(r))
+		require.NoError(b, err, "ENTITY_DIFF_BENCH_RATES")
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchEntityDiff(b, rate, envInt("ENTITY_DIFF_BENCH_SECONDS", 20)) })
+	}
+}
+
+func benchEntityDiff(b *testing.B, rate, seconds int) {
 	cfg := entityDiffConfig(b)
 	startWorker(b, cfg)
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)
@@ -343,6 +355,7 @@ func BenchmarkEntityDiff(b *testing.B) {
 	b.ReportMetric(float64(total)/last.Sub(start).Seconds(), "diffs/s")
 	b.ReportMetric(p(0.5).Seconds(), "p50_s")
 	b.ReportMetric(p(0.99).Seconds(), "p99_s")
+	b.ReportMetric(lat[len(lat)-1].Seconds(), "max_s")
 	b.ReportMetric(float64(triples)/nEntities, "triples/entity")
 	b.Logf("%d edits offered at %d/s over %s; %d diffs; p50 %s p99 %s max %s; mean entity %d triples",
 		total, rate, elapsed.Round(time.Millisecond), len(got), p(0.5), p(0.99), lat[len(lat)-1], triples/nEntities)

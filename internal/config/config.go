@@ -118,7 +118,7 @@ func init() {
 		{"TEMPORAL_TASK_QUEUE", "entitybase-workers", "task queue the worker polls", checked(func(c *Config) *string { return &c.TaskQueue }, checkTaskQueue)},
 		{"TEMPORAL_STREAM_TASK_QUEUE", DefaultStreamTaskQueue, "task queue of the change streams (entity diff, watchlist), apart from the jobs' so that a backlog of changes never delays a dump, import, stats run or ID allocation", streamQueue},
 		{"WORKER_ROLES", "jobs,streams", "what this worker serves: jobs (scheduled jobs, dumps, imports, ID allocation on TEMPORAL_TASK_QUEUE), streams (the Kafka bridges, the outbox relay and the stream workflows on TEMPORAL_STREAM_TASK_QUEUE), or both; run them as separate deployments to scale them apart", roles},
-		{"STREAM_WORKFLOW_SLOTS", "16", "workflow tasks the stream worker runs at once", intRange(func(c *Config) *int { return &c.StreamWorkflowSlots }, 1, 10000)},
+		{"STREAM_WORKFLOW_SLOTS", "16", "workflow tasks the stream worker runs at once (the Temporal SDK needs at least 2: one sticky, one not)", intRange(func(c *Config) *int { return &c.StreamWorkflowSlots }, 2, 10000)},
 		{"STREAM_ACTIVITY_SLOTS", "4", "activities (and local activities) the stream worker runs at once; the entity-diff rendering is CPU-bound, so about the worker's cores", intRange(func(c *Config) *int { return &c.StreamActivitySlots }, 1, 10000)},
 		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing)", checked(func(c *Config) *string { return &c.MySQLDSN }, checkDSN)},
 		{"WORKER_ID", "<host>-<pid>", "identity of this worker process (logs, /health, ID range owner)", checked(func(c *Config) *string { return &c.WorkerID }, checkID)},

@@ -133,7 +133,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		"TEMPORAL_TASK_QUEUE":          {{"/_sys/queue", "reserved"}, {"two words", "without spaces"}},
 		"TEMPORAL_STREAM_TASK_QUEUE":   {{"/_sys/streams", "reserved"}, {"two words", "without spaces"}},
 		"WORKER_ROLES":                 {{"jobs,dumps", `role "dumps": want jobs, streams`}, {",", "want jobs, streams or jobs,streams"}},
-		"STREAM_WORKFLOW_SLOTS":        {{"0", "from 1 to 10000"}},
+		"STREAM_WORKFLOW_SLOTS":        {{"1", "from 2 to 10000"}},
 		"STREAM_ACTIVITY_SLOTS":        {{"many", "from 1 to 10000"}},
 		"WORKER_ID":                    {{strings.Repeat("w", 256), "at most 255"}, {"a\tb", "without spaces"}},
 		"KAFKA_ENTITY_CHANGE_TOPIC":    {{"entity change", "A-Z a-z 0-9 . _ -"}, {"..", `other than "." and ".."`}, {strings.Repeat("t", 246), "1 to 245 characters"}},
