@@ -131,7 +131,7 @@ func init() {
 		{"KAFKA_BROKERS", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers", brokers(func(c *Config) *[]string { return &c.KafkaBrokers })},
 		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", checked(func(c *Config) *string { return &c.EntityChangeTopic }, CheckTopic)},
 		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", checked(func(c *Config) *string { return &c.EntityDiffTopic }, CheckTopic)},
-		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
+		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffShardWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
 		{"ENTITY_DIFF_CONSUMER_GROUP", "entity-diff", "consumer group of the entity-diff bridge", checked(func(c *Config) *string { return &c.EntityDiffGroup }, checkID)},
 		{"ENTITY_DIFF_SHARDS", "16", "number of EntityDiffShardWorkflow shards (entities are spread over them by a hash of their ID; changing it while changes are pending is safe, as entity_diff_state orders the publishers of an entity)", intRange(func(c *Config) *int { return &c.EntityDiffShards }, 1, 1024)},
 		{"KAFKA_CONSUMER_GROUP", "watchlist-consumer", "consumer group of the watchlist bridge", checked(func(c *Config) *string { return &c.KafkaConsumerGroup }, checkID)},
