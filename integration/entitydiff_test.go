@@ -336,7 +336,7 @@ func benchEntityDiff(b *testing.B, rate, seconds int) {
 	got := <-done
 	elapsed := time.Since(start)
 	b.StopTimer()
-	require.Len(b, got, total, "one diff per edit")
+	require.Equal(b, total, len(got), "one diff per edit")
 	var lat []time.Duration
 	var last time.Time
 	for _, c := range got {
