@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
@@ -117,17 +118,36 @@ type PublishEntityDiffResult struct {
 
 // PublishEntityDiff diffs the revision against the entity's last published one (recorded
 // in entity_diff_state, the truth across workflow runs) and publishes the rdf_change
-// events, keyed by entity id. Idempotent: entity_diff_state records the revision after
-// Kafka accepted every part, so a retry after that finds it and writes nothing; a crash
-// between the write and the record publishes the same parts again (same entity_id, rev_id,
-// sequence and meta.request_id), which consumers drop as duplicates.
+// events, keyed by entity id. Idempotent: see publish.
 func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDiffInput) (_ PublishEntityDiffResult, err error) {
 	// The workflow skips a revision that cannot be rendered and says so in its log: for the
 	// SDK that is an expected outcome, not a failed activity.
 	defer func() { err = permanent.Expected(err, permanent.BadInput) }()
-	prev, err := readDiffState(ctx, a.DB, in.EntityID)
+	return a.publish(ctx, in)
+}
+
+// publish publishes one revision under the lock of the entity's entity_diff_state row, so
+// that two publishers of one entity (a per-entity run still draining beside the entity's
+// shard, or shards of two ENTITY_DIFF_SHARDS settings during a change) take turns and the
+// second finds the revision published. entity_diff_state records the revision after Kafka
+// accepted every part, in the same transaction, so a retry after that finds it and writes
+// nothing; a crash between the write and the commit publishes the same parts again (same
+// entity_id, rev_id, sequence and meta.request_id), which consumers drop as duplicates.
+func (a *EntityDiffs) publish(ctx context.Context, in PublishEntityDiffInput) (PublishEntityDiffResult, error) {
+	// The row must exist before it is locked: locking a missing row would take a gap lock,
+	// and two of those deadlock on their inserts. A row at revision 0 reads as none.
+	if _, err := a.DB.ExecContext(ctx, "INSERT IGNORE INTO entity_diff_state (entity_id, revision_id, is_deleted, parts) VALUES (?, 0, FALSE, 0)", in.EntityID); err != nil {
+		return PublishEntityDiffResult{}, fmt.Errorf("create entity diff state of %s: %w", in.EntityID, err)
+	}
+	tx, err := a.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return PublishEntityDiffResult{}, err
+		return PublishEntityDiffResult{}, fmt.Errorf("lock entity diff state of %s: %w", in.EntityID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var prev diffState
+	if err := tx.QueryRowContext(ctx, "SELECT revision_id, is_deleted FROM entity_diff_state WHERE entity_id = ? FOR UPDATE", in.EntityID).
+		Scan(&prev.revision, &prev.deleted); err != nil {
+		return PublishEntityDiffResult{}, fmt.Errorf("lock entity diff state of %s: %w", in.EntityID, err)
 	}
 	if prev.revision >= in.RevisionID {
 		return PublishEntityDiffResult{AlreadyPublished: true, PublishedRevisionID: prev.revision, Deleted: prev.deleted}, nil
@@ -188,19 +208,164 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 	if err := a.Writer.WriteMessages(ctx, out...); err != nil {
 		return PublishEntityDiffResult{}, fmt.Errorf("publish rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
 	}
-	// The guard keeps the recorded revision from going backwards should two runs of the
-	// entity ever overlap.
-	if _, err := a.DB.ExecContext(ctx, `INSERT INTO entity_diff_state (entity_id, revision_id, is_deleted, parts)
- VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE
- is_deleted = IF(VALUES(revision_id) > revision_id, VALUES(is_deleted), is_deleted),
- parts = IF(VALUES(revision_id) > revision_id, VALUES(parts), parts),
- revision_id = GREATEST(revision_id, VALUES(revision_id))`,
-		in.EntityID, in.RevisionID, res.Deleted, len(msgs)); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE entity_diff_state SET revision_id = ?, is_deleted = ?, parts = ? WHERE entity_id = ?",
+		in.RevisionID, res.Deleted, len(msgs), in.EntityID); err != nil {
+		return PublishEntityDiffResult{}, fmt.Errorf("record published rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return PublishEntityDiffResult{}, fmt.Errorf("record published rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
 	}
 	res.Added, res.Removed, res.Linked, res.Unlinked = len(diff.Added), len(diff.Deleted), len(diff.Linked), len(diff.Unlinked)
 	res.Parts = len(msgs)
 	return res, nil
+}
+
+// EntityRevisions are the pending changes of one entity in a PublishEntityDiffs batch.
+type EntityRevisions struct {
+	EntityID string
+	// Changes in ascending revision order.
+	Changes []RevisionChange
+	// NoWait publishes a change whose predecessor has not been published (the shard's hold
+	// window for it has passed): it is diffed against the last published revision.
+	NoWait bool `json:",omitempty"`
+}
+
+// RevisionChange is one revision to publish and the revision it was made from.
+type RevisionChange struct {
+	RevisionID     int64
+	FromRevisionID int64 `json:",omitempty"`
+}
+
+// PublishEntityDiffsInput is a shard's batch: the pending changes of several entities.
+type PublishEntityDiffsInput struct {
+	Entities []EntityRevisions
+	// Parallelism bounds the entities published at once; 0 means DefaultEntityDiffParallelism.
+	Parallelism int `json:",omitempty"`
+}
+
+// DefaultEntityDiffParallelism is how many entities of a batch one activity publishes at
+// once: rendering is CPU-bound, Kafka and MySQL round trips are not.
+const DefaultEntityDiffParallelism = 8
+
+// EntityDiffOutcome is what became of one entity's changes.
+type EntityDiffOutcome struct {
+	EntityID string
+	// DoneUpTo: every change of the input at or below it is done (published, found
+	// published, or skipped as unrenderable); those above wait for their predecessor.
+	DoneUpTo int64
+	// PublishedRevisionID is the entity's last published revision afterwards.
+	PublishedRevisionID int64
+	// Held is true when the next change's predecessor has not been published.
+	Held bool `json:",omitempty"`
+
+	Published, Duplicates, Failed int `json:",omitempty"`
+	// Skipped names the revisions that could not be rendered, with why.
+	Skipped []string `json:",omitempty"`
+}
+
+// PublishEntityDiffsResult has one outcome per input entity, in input order.
+type PublishEntityDiffsResult struct {
+	Entities []EntityDiffOutcome
+}
+
+// PublishEntityDiffs publishes the changes of a batch of entities: each entity's in
+// revision order, one after the other, several entities at once. A revision that cannot be
+// rendered is skipped and reported (the next one is diffed against the last published); a
+// change whose predecessor is not published yet stops its entity unless NoWait. Idempotent:
+// each revision is published as by PublishEntityDiff, so a retry of the batch finds what the
+// failed attempt published and publishes only the rest.
+func (a *EntityDiffs) PublishEntityDiffs(ctx context.Context, in PublishEntityDiffsInput) (PublishEntityDiffsResult, error) {
+	out := PublishEntityDiffsResult{Entities: make([]EntityDiffOutcome, len(in.Entities))}
+	parallel := in.Parallelism
+	if parallel <= 0 {
+		parallel = DefaultEntityDiffParallelism
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, parallel)
+	errs := make([]error, len(in.Entities))
+	for i, e := range in.Entities {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			out.Entities[i], errs[i] = a.publishEntity(ctx, e)
+			if errs[i] != nil {
+				cancel() // the batch is retried anyway
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return PublishEntityDiffsResult{}, err
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return PublishEntityDiffsResult{}, err
+	}
+	return out, nil
+}
+
+// publishEntity publishes one entity's changes in order.
+func (a *EntityDiffs) publishEntity(ctx context.Context, e EntityRevisions) (EntityDiffOutcome, error) {
+	st, err := readDiffState(ctx, a.DB, e.EntityID)
+	if err != nil {
+		return EntityDiffOutcome{EntityID: e.EntityID}, err
+	}
+	return PublishInOrder(e, st.revision, func(rev int64) (PublishEntityDiffResult, error) {
+		return a.publish(ctx, PublishEntityDiffInput{EntityID: e.EntityID, RevisionID: rev})
+	})
+}
+
+// PublishInOrder is what PublishEntityDiffs does with one entity whose last published
+// revision is published: publish (one revision, as PublishEntityDiff) in revision order,
+// stopping at a change whose predecessor is missing unless e.NoWait. Workflow tests run it
+// with a fake publish.
+func PublishInOrder(e EntityRevisions, published int64, publish func(rev int64) (PublishEntityDiffResult, error)) (EntityDiffOutcome, error) {
+	o := EntityDiffOutcome{EntityID: e.EntityID, PublishedRevisionID: published}
+	var skippedUpTo int64
+	for _, c := range e.Changes {
+		if c.RevisionID <= o.PublishedRevisionID {
+			o.Duplicates++
+			o.DoneUpTo = c.RevisionID
+			continue
+		}
+		if !e.NoWait && o.PublishedRevisionID > 0 && c.FromRevisionID > max(o.PublishedRevisionID, skippedUpTo) {
+			o.Held = true
+			return o, nil
+		}
+		res, err := publish(c.RevisionID)
+		switch {
+		case permanent.Is(err, permanent.BadInput):
+			// Skipping it keeps the stream consistent: the next revision is diffed
+			// against the last published.
+			o.Failed++
+			o.Skipped = append(o.Skipped, fmt.Sprintf("%d: %v", c.RevisionID, err))
+			skippedUpTo = c.RevisionID
+		case err != nil:
+			// Anything else (Kafka or MySQL away, a broken WIKIBASE_CONFIG that a redeploy
+			// fixes) is retried: no revision may be lost to it.
+			return o, fmt.Errorf("publish rdf change of %s@%d: %w", e.EntityID, c.RevisionID, retryable(err))
+		case res.AlreadyPublished:
+			o.Duplicates++
+		default:
+			o.Published++
+		}
+		o.DoneUpTo = c.RevisionID
+		o.PublishedRevisionID = max(o.PublishedRevisionID, res.PublishedRevisionID)
+	}
+	return o, nil
+}
+
+// retryable strips the non-retryable mark of err, keeping its message.
+func retryable(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		return errors.New(err.Error())
+	}
+	return err
 }
 
 // graph renders a stored revision: a redirect as its owl:sameAs, anything else as the

@@ -20,6 +20,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/kafkabridge"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
 	"github.com/entitybase/entitybase-workers/internal/store"
@@ -112,7 +113,7 @@ func sorted(s []string) []string {
 }
 
 // TestEntityDiffRealEntitiesEndToEnd saves the real Wikidata entities through the store;
-// the outbox, the entity-diff bridge and the per-entity workflows turn each into one
+// the outbox, the entity-diff bridge and the shard workflows turn each into one
 // import carrying exactly its RDF; an edit of Q1 becomes one diff with exactly the changed
 // triples; a redelivered entity_change produces no second message.
 func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
@@ -215,6 +216,8 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 	t.Logf("Q1 edit: +%d -%d triples, %d linked, %d unlinked", len(c.diff.Added), len(c.diff.Deleted), len(c.diff.Linked), len(c.diff.Unlinked))
 
 	// Redelivery: the same entity_change events again, straight onto the topic.
+	shardID := workflows.EntityDiffShardWorkflowID(cfg.EntityChangeTopic, kafkabridge.ShardOf("Q1", cfg.EntityDiffShards))
+	before := shardStatsOf(t, shardID)
 	w := &kafka.Writer{Addr: kafka.TCP(cfg.KafkaBrokers...), Topic: cfg.EntityChangeTopic, Balancer: &kafka.Hash{}}
 	defer w.Close()
 	for _, rev := range []int64{q1First, res.RevisionID} {
@@ -223,28 +226,51 @@ func TestEntityDiffRealEntitiesEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, w.WriteMessages(ctx, kafka.Message{Key: []byte("Q1"), Value: payload}))
 	}
-	// The workflow saw them (and dropped them) ...
+	// Q1's shard saw them (and dropped them) ...
 	require.Eventually(t, func() bool {
-		v, err := stack.client.QueryWorkflow(ctx, workflows.EntityDiffWorkflowID("Q1"), "", workflows.QueryEntityDiffState)
+		v, err := stack.client.QueryWorkflow(ctx, shardID, "", workflows.QueryEntityDiffShardState)
 		if err != nil {
 			return false
 		}
-		var st workflows.EntityDiffState
-		return v.Get(&st) == nil && st.Stats.Duplicates >= 2 && st.PublishedRevisionID == res.RevisionID
+		var st workflows.EntityDiffShardState
+		return v.Get(&st) == nil && st.Stats.Duplicates >= before.Duplicates+2 && st.Pending == 0
 	}, 30*time.Second, 100*time.Millisecond)
 	// ... and published nothing.
 	require.Empty(t, readChanges(t, r, 1, 3*time.Second), "redelivered events publish nothing")
+	require.Equal(t, before.Published, shardStatsOf(t, shardID).Published)
 	// The run is still open (it waits for the next change); its history so far must replay.
-	checkReplay(t, "EntityDiffWorkflow", workflows.EntityDiffWorkflowID("Q1"), "")
+	checkReplay(t, "EntityDiffShardWorkflow", shardID, "")
+}
+
+// shardStatsOf queries an entity-diff shard's counters.
+func shardStatsOf(t testing.TB, id string) workflows.EntityDiffShardStats {
+	t.Helper()
+	v, err := stack.client.QueryWorkflow(context.Background(), id, "", workflows.QueryEntityDiffShardState)
+	require.NoError(t, err)
+	var st workflows.EntityDiffShardState
+	require.NoError(t, v.Get(&st))
+	return st.Stats
 }
 
 // BenchmarkEntityDiff drives edits of synthetic Wikidata-shaped items through the store at
-// a fixed rate (ENTITY_DIFF_BENCH_RATE, default 50 per second, for
-// ENTITY_DIFF_BENCH_SECONDS, default 20) and measures the rate of diff messages and the
-// latency from the save (which writes the entity_change event) to the assembled rdf_change.
-// Run: go test -run '^$' -bench BenchmarkEntityDiff -benchtime 1x ./integration/
+// fixed rates (ENTITY_DIFF_BENCH_RATES, default "50": one sub-benchmark per rate, each with
+// a fresh worker, for ENTITY_DIFF_BENCH_SECONDS, default 20) and measures the rate of diff
+// messages and the latency from the save (which writes the entity_change event) to the
+// assembled rdf_change: p50, p99 and max.
+// Run: ENTITY_DIFF_BENCH_RATES=50,200,500 ENTITY_DIFF_BENCH_SECONDS=60 go test -run '^$' -bench BenchmarkEntityDiff -benchtime 1x ./integration/
 func BenchmarkEntityDiff(b *testing.B) {
-	rate, seconds := envInt("ENTITY_DIFF_BENCH_RATE", 50), envInt("ENTITY_DIFF_BENCH_SECONDS", 20)
+	rates := os.Getenv("ENTITY_DIFF_BENCH_RATES")
+	if rates == "" {
+		rates = "50"
+	}
+	for _, r := range strings.Split(rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(r))
+		require.NoError(b, err, "ENTITY_DIFF_BENCH_RATES")
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchEntityDiff(b, rate, envInt("ENTITY_DIFF_BENCH_SECONDS", 20)) })
+	}
+}
+
+func benchEntityDiff(b *testing.B, rate, seconds int) {
 	cfg := entityDiffConfig(b)
 	startWorker(b, cfg)
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)
@@ -317,7 +343,7 @@ func BenchmarkEntityDiff(b *testing.B) {
 	got := <-done
 	elapsed := time.Since(start)
 	b.StopTimer()
-	require.Len(b, got, total, "one diff per edit")
+	require.Equal(b, total, len(got), "one diff per edit")
 	var lat []time.Duration
 	var last time.Time
 	for _, c := range got {
@@ -336,6 +362,7 @@ func BenchmarkEntityDiff(b *testing.B) {
 	b.ReportMetric(float64(total)/last.Sub(start).Seconds(), "diffs/s")
 	b.ReportMetric(p(0.5).Seconds(), "p50_s")
 	b.ReportMetric(p(0.99).Seconds(), "p99_s")
+	b.ReportMetric(lat[len(lat)-1].Seconds(), "max_s")
 	b.ReportMetric(float64(triples)/nEntities, "triples/entity")
 	b.Logf("%d edits offered at %d/s over %s; %d diffs; p50 %s p99 %s max %s; mean entity %d triples",
 		total, rate, elapsed.Round(time.Millisecond), len(got), p(0.5), p(0.99), lat[len(lat)-1], triples/nEntities)

@@ -29,13 +29,6 @@ const (
 	JobEntityDiff  = "entity-diff"
 )
 
-// EntityDiffPriority is the task priority of the per-entity EntityDiffWorkflows and their
-// activities (1 runs first, 5 last; unset is 3). A bulk edit or import starts thousands of
-// them at once; at this priority their backlog waits behind the few tasks of a dump, import or
-// stats job instead of ahead of them. A job whose worker restarted has lost its sticky worker,
-// and its next task would otherwise go to the end of that backlog.
-const EntityDiffPriority = 4
-
 // Query names of the long-running jobs that `starter` follows.
 const (
 	// QueryDumpProgress returns a DumpProgress.
@@ -50,6 +43,11 @@ const (
 	SignalEntityDiffChanges = "entity-diff-changes"
 	// QueryEntityDiffState returns an entity's EntityDiffState.
 	QueryEntityDiffState = "entity-diff-state"
+	// SignalEntityDiffShardChanges carries an EntityDiffShardBatch from the entity-diff
+	// bridge to a shard.
+	SignalEntityDiffShardChanges = "entity-diff-shard-changes"
+	// QueryEntityDiffShardState returns a shard's EntityDiffShardState.
+	QueryEntityDiffShardState = "entity-diff-shard-state"
 )
 
 // Watchlist signal and query names.

@@ -24,6 +24,10 @@ type WatchlistInput struct {
 	// before continue-as-new so that none is lost.
 	Pending []WatchlistBatch `json:",omitempty"`
 	Stats   WatchlistStats
+	// TaskQueue is the queue the bridge starts shards on (the stream queue), learned from
+	// its batches: a shard started elsewhere (on the jobs queue, before the streams had
+	// their own) continues-as-new there.
+	TaskQueue string `json:",omitempty"`
 	// BatchesPerRun bounds the steps (each one CreateNotifications for one or more queued
 	// batches) before continue-as-new even if the server has not suggested it yet; 0 means
 	// DefaultWatchlistBatchesPerRun.
@@ -34,6 +38,8 @@ type WatchlistInput struct {
 // order the bridge read them (partition order preserved).
 type WatchlistBatch struct {
 	Events []kafkabridge.Event
+	// TaskQueue is the stream queue of the bridge that sent the batch.
+	TaskQueue string `json:",omitempty"`
 }
 
 // WatchlistStats are the shard's counters over all its runs.
@@ -113,7 +119,7 @@ func WatchlistWorkflow(ctx workflow.Context, in WatchlistInput) (WatchlistResult
 				b = WatchlistBatch{}
 			}
 			state.Stats.Runs++
-			return WatchlistResult{}, workflow.NewContinueAsNewError(ctx, WatchlistWorkflow, state)
+			return WatchlistResult{}, workflow.NewContinueAsNewError(onQueue(ctx, state.TaskQueue), WatchlistWorkflow, state)
 		}
 		if len(state.Pending) == 0 {
 			var b WatchlistBatch
@@ -129,6 +135,11 @@ func WatchlistWorkflow(ctx workflow.Context, in WatchlistInput) (WatchlistResult
 				break
 			}
 			state.Pending = append(state.Pending, b)
+		}
+		for _, b := range state.Pending {
+			if b.TaskQueue != "" {
+				state.TaskQueue = b.TaskQueue
+			}
 		}
 		take, size := 1, len(state.Pending[0].Events)
 		for take < len(state.Pending) && size+len(state.Pending[take].Events) <= maxEventsPerActivity {
@@ -178,4 +189,12 @@ func freshEvents(evs []kafkabridge.Event, highWater map[int]int64) ([]kafkabridg
 		fresh = append(fresh, ev)
 	}
 	return fresh, next
+}
+
+// onQueue is ctx with the workflow's next run on queue; empty keeps the current one.
+func onQueue(ctx workflow.Context, queue string) workflow.Context {
+	if queue == "" || queue == workflow.GetInfo(ctx).TaskQueueName {
+		return ctx
+	}
+	return workflow.WithWorkflowTaskQueue(ctx, queue)
 }

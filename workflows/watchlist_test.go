@@ -175,3 +175,31 @@ func TestWatchlistWorkflowContinuesAsNewWhenTheServerSuggests(t *testing.T) {
 	require.Equal(t, pending, next.Pending, "unapplied batches survive the new run")
 	require.Equal(t, int64(1), next.Stats.Runs)
 }
+
+// A shard started on the jobs queue (before the streams had their own) moves to the stream
+// queue its bridge names at its next continue-as-new.
+func TestWatchlistShardMovesToTheBridgesQueueAtContinueAsNew(t *testing.T) {
+	for _, tc := range []struct{ batchQueue, want string }{
+		{"jobs-streams", "jobs-streams"},
+		{"", ""}, // a bridge of an older release names none: the shard stays
+	} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		var a *activities.Notifications
+		env.OnActivity(a.CreateNotifications, mock.Anything, mock.Anything).Return(activities.CreateNotificationsResult{}, nil)
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalWatchlistEvents, WatchlistBatch{Events: []kafkabridge.Event{ev(0, 1, "Q1", 1)}, TaskQueue: tc.batchQueue})
+		}, time.Second)
+		env.ExecuteWorkflow(WatchlistWorkflow, WatchlistInput{Topic: "t", BatchesPerRun: 1})
+		var can *workflow.ContinueAsNewError
+		require.True(t, errors.As(env.GetWorkflowError(), &can), "want continue-as-new, got %v", env.GetWorkflowError())
+		if tc.want == "" {
+			require.NotEqual(t, "jobs-streams", can.TaskQueueName)
+		} else {
+			require.Equal(t, tc.want, can.TaskQueueName)
+		}
+		var next WatchlistInput
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+		require.Equal(t, tc.batchQueue, next.TaskQueue)
+	}
+}

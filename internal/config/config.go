@@ -41,7 +41,16 @@ type Config struct {
 	// TemporalAPIKey is sent as a bearer token with every call (Temporal Cloud API keys).
 	TemporalAPIKey Secret
 	TaskQueue      string
-	MySQLDSN       string
+	// StreamTaskQueue is the queue of the change streams (entity diff, watchlist); empty
+	// means TaskQueue + "-streams" (see StreamQueue).
+	StreamTaskQueue string
+	// Roles are what this worker serves: RoleJobs, RoleStreams or both.
+	Roles []string
+	// StreamWorkflowSlots and StreamActivitySlots bound the stream worker's concurrent
+	// workflow tasks and (local) activities.
+	StreamWorkflowSlots int
+	StreamActivitySlots int
+	MySQLDSN            string
 	// MySQLTLSCA is a CA file that signs MySQL's certificate; with it, MySQLDSN uses the TLS
 	// configuration MySQLTLSConfigName, registered with the driver at Load.
 	MySQLTLSCA        string
@@ -67,6 +76,7 @@ type Config struct {
 	KafkaSessionTimeout  time.Duration
 	EntityDiffEnabled    bool
 	EntityDiffGroup      string
+	EntityDiffShards     int
 	KafkaBridgeEnabled   bool
 	KafkaMaxMessageBytes int
 	BridgeBatchSize      int
@@ -173,6 +183,10 @@ func init() {
 		{Name: "TEMPORAL_TLS_SERVER_NAME", About: "name the Temporal frontend's certificate must be valid for, when it differs from the host of TEMPORAL_ADDRESS", set: checked(func(c *Config) *string { return &c.TemporalTLS.ServerName }, checkServerName)},
 		{Name: "TEMPORAL_API_KEY", About: "API key sent as a bearer token with every Temporal call (Temporal Cloud); implies TLS. Never printed", set: secret(func(c *Config) *Secret { return &c.TemporalAPIKey })},
 		{"TEMPORAL_TASK_QUEUE", "entitybase-workers", "task queue the worker polls", checked(func(c *Config) *string { return &c.TaskQueue }, checkTaskQueue)},
+		{"TEMPORAL_STREAM_TASK_QUEUE", DefaultStreamTaskQueue, "task queue of the change streams (entity diff, watchlist), apart from the jobs' so that a backlog of changes never delays a dump, import, stats run or ID allocation", streamQueue},
+		{"WORKER_ROLES", "jobs,streams", "what this worker serves: jobs (scheduled jobs, dumps, imports, ID allocation on TEMPORAL_TASK_QUEUE), streams (the Kafka bridges, the outbox relay and the stream workflows on TEMPORAL_STREAM_TASK_QUEUE), or both; run them as separate deployments to scale them apart", roles},
+		{"STREAM_WORKFLOW_SLOTS", "16", "workflow tasks the stream worker runs at once (the Temporal SDK needs at least 2: one sticky, one not)", intRange(func(c *Config) *int { return &c.StreamWorkflowSlots }, 2, 10000)},
+		{"STREAM_ACTIVITY_SLOTS", "4", "activities (and local activities) the stream worker runs at once; the entity-diff rendering is CPU-bound, so about the worker's cores", intRange(func(c *Config) *int { return &c.StreamActivitySlots }, 1, 10000)},
 		{"MYSQL_DSN", "root@tcp(127.0.0.1:3306)/entitybase", "application database (go-sql-driver DSN; created if missing). Add tls=true to connect over TLS checked against the system's CAs, or set MYSQL_TLS_CA. Its password is never printed", checked(func(c *Config) *string { return &c.MySQLDSN }, checkDSN)},
 		{Name: "MYSQL_TLS_CA", About: "PEM file of the CA that signs MySQL's certificate: connects over TLS checked against it (instead of tls=true in MYSQL_DSN, which uses the system's CAs)", set: file(func(c *Config) *string { return &c.MySQLTLSCA }, tlsclient.CheckCA)},
 		{"WORKER_ID", "<host>-<pid>", "identity of this worker process (logs, /health, ID range owner)", checked(func(c *Config) *string { return &c.WorkerID }, checkID)},
@@ -192,8 +206,9 @@ func init() {
 		{Name: "KAFKA_SASL_PASSWORD", About: "SASL password. Never printed", set: secret(func(c *Config) *Secret { return &c.KafkaSASL.Password })},
 		{"KAFKA_ENTITY_CHANGE_TOPIC", "entitybase.entity_change", "topic of entity_change events", checked(func(c *Config) *string { return &c.EntityChangeTopic }, CheckTopic)},
 		{"KAFKA_ENTITY_DIFF_TOPIC", "entitybase.entity_diff", "topic of rdf_change events", checked(func(c *Config) *string { return &c.EntityDiffTopic }, CheckTopic)},
-		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
+		{"ENTITY_DIFF_ENABLED", "true", "run the entity-diff bridge (entity_change → EntityDiffShardWorkflow) in this worker", boolean(func(c *Config) *bool { return &c.EntityDiffEnabled })},
 		{"ENTITY_DIFF_CONSUMER_GROUP", "entity-diff", "consumer group of the entity-diff bridge", checked(func(c *Config) *string { return &c.EntityDiffGroup }, checkID)},
+		{"ENTITY_DIFF_SHARDS", "16", "number of EntityDiffShardWorkflow shards (entities are spread over them by a hash of their ID; changing it while changes are pending is safe, as entity_diff_state orders the publishers of an entity)", intRange(func(c *Config) *int { return &c.EntityDiffShards }, 1, 1024)},
 		{"KAFKA_CONSUMER_GROUP", "watchlist-consumer", "consumer group of the watchlist bridge", checked(func(c *Config) *string { return &c.KafkaConsumerGroup }, checkID)},
 		{"KAFKA_BRIDGE_ENABLED", "true", "run the Kafka → Temporal bridge in this worker", boolean(func(c *Config) *bool { return &c.KafkaBridgeEnabled })},
 		{"KAFKA_SESSION_TIMEOUT", "6s", "how long the bridges' consumer groups wait for a silent member (a killed worker) before its partitions go to the others; brokers accept 6s to 30m by default", durRange(func(c *Config) *time.Duration { return &c.KafkaSessionTimeout }, time.Second, 30*time.Minute)},
@@ -302,6 +317,9 @@ const MinCatchupWindow = 10 * time.Second
 // decides what the others imply (TLS on or off).
 func (c *Config) checkTogether() error {
 	var errs []error
+	if c.StreamQueue() == c.TaskQueue {
+		errs = append(errs, fmt.Errorf("TEMPORAL_TASK_QUEUE and TEMPORAL_STREAM_TASK_QUEUE are both %q: the jobs would wait behind the change streams again", c.TaskQueue))
+	}
 	if c.KafkaConsumerGroup == c.EntityDiffGroup {
 		errs = append(errs, fmt.Errorf("KAFKA_CONSUMER_GROUP and ENTITY_DIFF_CONSUMER_GROUP are both %q: the two bridges would split the topic's partitions between them and each would miss the other's events", c.KafkaConsumerGroup))
 	}
@@ -457,6 +475,58 @@ func checkSASLUser(v string) error {
 		return nil
 	}
 	return checkText(v, 255)
+}
+
+// Worker roles (WORKER_ROLES).
+const (
+	RoleJobs    = "jobs"
+	RoleStreams = "streams"
+)
+
+// DefaultStreamTaskQueue is TEMPORAL_STREAM_TASK_QUEUE's default: TEMPORAL_TASK_QUEUE with
+// "-streams" appended.
+const DefaultStreamTaskQueue = "<TEMPORAL_TASK_QUEUE>-streams"
+
+// StreamQueue is the task queue of the change streams.
+func (c Config) StreamQueue() string {
+	if c.StreamTaskQueue == "" {
+		return c.TaskQueue + "-streams"
+	}
+	return c.StreamTaskQueue
+}
+
+// Serves says whether this worker has the role.
+func (c Config) Serves(role string) bool { return slices.Contains(c.Roles, role) }
+
+func streamQueue(c *Config, v string) error {
+	if v == DefaultStreamTaskQueue {
+		c.StreamTaskQueue = ""
+		return nil
+	}
+	if err := checkTaskQueue(v); err != nil {
+		return err
+	}
+	c.StreamTaskQueue = v
+	return nil
+}
+
+func roles(c *Config, v string) error {
+	c.Roles = nil
+	for _, r := range strings.Split(v, ",") {
+		r = strings.ToLower(strings.TrimSpace(r))
+		switch {
+		case r == "":
+		case r != RoleJobs && r != RoleStreams:
+			return fmt.Errorf("role %q: want jobs, streams or jobs,streams", r)
+		case !slices.Contains(c.Roles, r):
+			c.Roles = append(c.Roles, r)
+		}
+	}
+	if len(c.Roles) == 0 {
+		return errors.New("want jobs, streams or jobs,streams")
+	}
+	slices.Sort(c.Roles)
+	return nil
 }
 
 func defaultWorkerID() string {

@@ -40,6 +40,9 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, config.Schedule{Cron: "0 2 * * 0", Enabled: true}, c.Schedules["json-dump"])
 	require.Equal(t, config.Schedule{Cron: "0 * * * *", Enabled: true}, c.Schedules["notification-cleanup"])
 	require.Len(t, c.Schedules, len(workflows.ScheduledJobs))
+	require.Equal(t, "entitybase-workers-streams", c.StreamQueue())
+	require.Equal(t, []string{"jobs", "streams"}, c.Roles)
+	require.True(t, c.Serves(config.RoleJobs) && c.Serves(config.RoleStreams))
 	require.Equal(t, store.Limits{EntityBytes: 2 << 20, LabelChars: 250, DescriptionChars: 250, AliasChars: 250}, c.EntityLimits)
 }
 
@@ -54,6 +57,15 @@ func TestOverrides(t *testing.T) {
 	require.Equal(t, "debug", c.LogLevel)
 	require.Equal(t, config.Schedule{Cron: "30 4 * * sun", Enabled: false}, c.Schedules["ttl-dump"])
 	require.Equal(t, "w7", c.WorkerID)
+
+	c, err = config.LoadFrom(env(map[string]string{"TEMPORAL_TASK_QUEUE": "blue", "WORKER_ROLES": " Streams "}))
+	require.NoError(t, err)
+	require.Equal(t, "blue-streams", c.StreamQueue(), "the default follows TEMPORAL_TASK_QUEUE")
+	require.Equal(t, []string{"streams"}, c.Roles)
+	require.False(t, c.Serves(config.RoleJobs))
+	c, err = config.LoadFrom(env(map[string]string{"TEMPORAL_STREAM_TASK_QUEUE": "changes"}))
+	require.NoError(t, err)
+	require.Equal(t, "changes", c.StreamQueue())
 }
 
 func TestBadValuesNameTheVariableAndWhatIsAccepted(t *testing.T) {
@@ -141,6 +153,10 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		"TEMPORAL_NAMESPACE":           {{"my namespace", "letters, digits"}},
 		"TEMPORAL_NAMESPACE_RETENTION": {{"30m", "from 1h"}, {"a week", "duration"}},
 		"TEMPORAL_TASK_QUEUE":          {{"/_sys/queue", "reserved"}, {"two words", "without spaces"}},
+		"TEMPORAL_STREAM_TASK_QUEUE":   {{"/_sys/streams", "reserved"}, {"two words", "without spaces"}},
+		"WORKER_ROLES":                 {{"jobs,dumps", `role "dumps": want jobs, streams`}, {",", "want jobs, streams or jobs,streams"}},
+		"STREAM_WORKFLOW_SLOTS":        {{"1", "from 2 to 10000"}},
+		"STREAM_ACTIVITY_SLOTS":        {{"many", "from 1 to 10000"}},
 		"WORKER_ID":                    {{strings.Repeat("w", 256), "at most 255"}, {"a\tb", "without spaces"}},
 		"KAFKA_ENTITY_CHANGE_TOPIC":    {{"entity change", "A-Z a-z 0-9 . _ -"}, {"..", `other than "." and ".."`}, {strings.Repeat("t", 246), "1 to 245 characters"}},
 		"KAFKA_ENTITY_DIFF_TOPIC":      {{"diff/topic", "A-Z a-z 0-9 . _ -"}},
@@ -166,6 +182,7 @@ func TestEveryVariableIsCheckedAtStart(t *testing.T) {
 		"KAFKA_MAX_MESSAGE_BYTES":   {{"100", "from 1024 to 104857600"}},
 		"BRIDGE_BATCH_SIZE":         {{"0", "from 1 to 10000"}},
 		"WATCHLIST_SHARDS":          {{"2000", "from 1 to 1024"}},
+		"ENTITY_DIFF_SHARDS":        {{"0", "from 1 to 1024"}},
 		"ID_RANGE_SIZE":             {{"5", "from 10 to"}},
 		"ID_MIN_Q":                  {{"0", "at least 1"}},
 		"ID_MIN_P":                  {{"-1", "at least 1"}},
@@ -231,6 +248,8 @@ func TestSettingsThatMustDifferFromEachOther(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
+		{map[string]string{"TEMPORAL_STREAM_TASK_QUEUE": "entitybase-workers"},
+			`TEMPORAL_TASK_QUEUE and TEMPORAL_STREAM_TASK_QUEUE are both "entitybase-workers"`},
 		{map[string]string{"KAFKA_CONSUMER_GROUP": "g", "ENTITY_DIFF_CONSUMER_GROUP": "g"},
 			`KAFKA_CONSUMER_GROUP and ENTITY_DIFF_CONSUMER_GROUP are both "g"`},
 		{map[string]string{"KAFKA_ENTITY_DIFF_TOPIC": "entitybase.entity_change"},

@@ -111,15 +111,35 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 
 	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry,
 		DumpStore: dumpStore, ImportStaging: importStaging, EntityDiffWriter: explainingWriter{entityDiffWriter, kc}, Kafka: kc}
-	w := worker.New(c, cfg.TaskQueue, worker.Options{
-		Identity:          cfg.WorkerID,
-		WorkerStopTimeout: cfg.WorkerStopTimeout,
-		OnFatalError: func(err error) {
-			log.Error("temporal worker stopped on a fatal error", zap.Error(err))
-			hs.SetFatal(err)
-		},
-	})
-	services := Register(w, deps)
+	onFatal := func(err error) {
+		log.Error("temporal worker stopped on a fatal error", zap.Error(err))
+		hs.SetFatal(err)
+	}
+	// One Temporal worker per role, each on its own queue with its own slots: a backlog of
+	// entity changes fills the stream worker's slots and queue, never the jobs'.
+	var workers []queueWorker
+	var services []Service
+	if cfg.Serves(config.RoleJobs) {
+		w := worker.New(c, cfg.TaskQueue, worker.Options{Identity: cfg.WorkerID, WorkerStopTimeout: cfg.WorkerStopTimeout, OnFatalError: onFatal})
+		services = append(services, RegisterJobs(w, deps)...)
+		RegisterDraining(w, deps)
+		workers = append(workers, queueWorker{cfg.TaskQueue, w})
+	}
+	if cfg.Serves(config.RoleStreams) {
+		w := worker.New(c, cfg.StreamQueue(), worker.Options{
+			Identity: cfg.WorkerID, WorkerStopTimeout: cfg.WorkerStopTimeout, OnFatalError: onFatal,
+			MaxConcurrentWorkflowTaskExecutionSize:  cfg.StreamWorkflowSlots,
+			MaxConcurrentActivityExecutionSize:      cfg.StreamActivitySlots,
+			MaxConcurrentLocalActivityExecutionSize: cfg.StreamActivitySlots,
+		})
+		services = append(services, RegisterStreams(w, deps)...)
+		workers = append(workers, queueWorker{cfg.StreamQueue(), w})
+	}
+	stopWorkers := func() {
+		for _, w := range workers {
+			w.Stop()
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.HealthAddr)
 	if err != nil {
@@ -129,11 +149,17 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(ln) }()
 
-	if err := w.Start(); err != nil {
-		httpSrv.Close()
-		return fmt.Errorf("start temporal worker on queue %s: %w", cfg.TaskQueue, err)
+	for i, w := range workers {
+		if err := w.Start(); err != nil {
+			for _, started := range workers[:i] {
+				started.Stop()
+			}
+			httpSrv.Close()
+			return fmt.Errorf("start temporal worker on queue %s: %w", w.queue, err)
+		}
 	}
-	log.Info("worker started", zap.String("worker_id", cfg.WorkerID), zap.String("task_queue", cfg.TaskQueue),
+	log.Info("worker started", zap.String("worker_id", cfg.WorkerID), zap.Strings("roles", cfg.Roles),
+		zap.String("task_queue", cfg.TaskQueue), zap.String("stream_task_queue", cfg.StreamQueue()),
 		zap.String("temporal", cfg.TemporalAddress), zap.String("health", ln.Addr().String()))
 
 	running := startServices(ctx, services, deps)
@@ -144,13 +170,13 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	select {
 	case <-ctx.Done():
 	case err := <-httpErr:
-		w.Stop()
+		stopWorkers()
 		return fmt.Errorf("health server: %w", err)
 	}
 	log.Info("stopping worker", zap.Duration("stop_timeout", cfg.WorkerStopTimeout))
 	// Stop waits up to WorkerStopTimeout for running activities; they see the worker stop
 	// channel and checkpoint through their heartbeats.
-	w.Stop()
+	stopWorkers()
 	errs := []error{running.Wait()}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -159,6 +185,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	}
 	log.Info("worker stopped")
 	return errors.Join(errs...)
+}
+
+// queueWorker is a Temporal worker and the queue it polls.
+type queueWorker struct {
+	queue string
+	worker.Worker
 }
 
 // newEntityDiffWriter is the writer of the rdf_change events.

@@ -20,8 +20,9 @@ import (
 // The payload types of the signals and updates the recorded histories carry.
 var (
 	signalPayloads = map[string]reflect.Type{
-		workflows.SignalWatchlistEvents:   reflect.TypeFor[workflows.WatchlistBatch](),
-		workflows.SignalEntityDiffChanges: reflect.TypeFor[workflows.EntityDiffBatch](),
+		workflows.SignalWatchlistEvents:        reflect.TypeFor[workflows.WatchlistBatch](),
+		workflows.SignalEntityDiffChanges:      reflect.TypeFor[workflows.EntityDiffBatch](),
+		workflows.SignalEntityDiffShardChanges: reflect.TypeFor[workflows.EntityDiffShardBatch](),
 	}
 	updatePayloads = map[string][2]reflect.Type{
 		ids.AllocateUpdate: {reflect.TypeFor[ids.AllocateRequest](), reflect.TypeFor[ids.AllocateResult]()},

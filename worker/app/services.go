@@ -34,10 +34,10 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 	deliver := func(ctx context.Context, shard int, evs []kafkabridge.Event) error {
 		id := workflows.WatchlistWorkflowID(topic, shard)
 		_, err := d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalWatchlistEvents,
-			workflows.WatchlistBatch{Events: evs},
+			workflows.WatchlistBatch{Events: evs, TaskQueue: d.Config.StreamQueue()},
 			client.StartWorkflowOptions{
 				ID:                    id,
-				TaskQueue:             d.Config.TaskQueue,
+				TaskQueue:             d.Config.StreamQueue(),
 				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.JobAttr.ValueSet(workflows.JobWatchlist)),
 			},
 			workflows.WatchlistWorkflow, workflows.WatchlistInput{Topic: topic, Shard: shard})
@@ -56,14 +56,15 @@ func runWatchlistBridge(ctx context.Context, d Deps) error {
 	})
 }
 
-// runEntityDiffBridge feeds entity_change events to the per-entity EntityDiffWorkflows
-// through a bridge of its own consumer group (entitydiff.Deliver).
+// runEntityDiffBridge feeds entity_change events to the entity-diff shard workflows through
+// a bridge of its own consumer group (entitydiff.Deliver), starting a shard's workflow with
+// its first signal.
 func runEntityDiffBridge(ctx context.Context, d Deps) error {
 	return runBridge(ctx, d, "entity_diff_bridge", kafkabridge.Options{
 		Name:    "entity-diff",
 		Group:   d.Config.EntityDiffGroup,
-		Shards:  1, // one delivery per batch; it fans out per entity itself
-		Deliver: entitydiff.Deliver(d.Temporal, d.Config.TaskQueue),
+		Shards:  d.Config.EntityDiffShards,
+		Deliver: entitydiff.Deliver(d.Temporal, d.Config.StreamQueue(), d.Config.EntityChangeTopic),
 		// Malformed messages are the watchlist group's to dead-letter (see
 		// runWatchlistBridge); this bridge counts them as skipped_invalid.
 		DeadLetterInvalid: false,

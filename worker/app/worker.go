@@ -38,11 +38,18 @@ type Deps struct {
 	Kafka kafkaconn.Cluster
 }
 
-// Register registers on r every workflow and activity a worker runs, and returns the
-// background services the worker runs beside them, in the order they start. It is the one
-// list of what a worker runs: Run registers on the Temporal worker, the replay tests on a
-// replayer.
+// Register registers on r every workflow and activity a worker of both roles runs, and
+// returns the background services it runs beside them, in the order they start. The replay
+// tests register on a replayer with it; Run registers each role's half on its own worker.
 func Register(r worker.Registry, d Deps) []Service {
+	services := append(RegisterJobs(r, d), RegisterStreams(r, d)...)
+	registerRetired(r, d)
+	return services
+}
+
+// RegisterJobs registers what the jobs worker (TEMPORAL_TASK_QUEUE) runs: the scheduled jobs,
+// dumps, imports and ID allocation. It is the one list of the jobs role.
+func RegisterJobs(r worker.Registry, d Deps) []Service {
 	// A worker answers `starter dev health`.
 	r.RegisterWorkflow(workflows.ProbeWorkflow)
 	r.RegisterActivity(&activities.System{DB: d.DB, WorkerID: d.Config.WorkerID})
@@ -72,22 +79,53 @@ func Register(r worker.Registry, d Deps) []Service {
 	r.RegisterActivity(&activities.Dumps{DB: d.DB, Store: d.DumpStore, Name: d.Config.DumpName,
 		ChunkSize: d.Config.DumpChunkSize, Parallelism: d.Config.DumpParallelism, RDFConfigPath: d.Config.WikibaseConfig,
 		Log: d.Log.Named("dump")})
+	return nil
+}
 
+// RegisterStreams registers what the stream worker (TEMPORAL_STREAM_TASK_QUEUE) runs: the
+// change streams, and the services that feed them. It is the one list of the streams role.
+func RegisterStreams(r worker.Registry, d Deps) []Service {
 	// The watchlist: shard workflows that notify the watchers of each entity_change event
 	// the watchlist bridge (a service below) delivers.
 	r.RegisterWorkflow(workflows.WatchlistWorkflow)
-	r.RegisterActivity(&activities.Notifications{DB: d.DB, NotifySelfEdits: d.Config.NotifySelfEdits, Log: d.Log.Named("notifications"),
-		Revisions: activities.StoredRevisions{Entities: &store.Entities{DB: d.DB}}})
+	r.RegisterActivity(notifications(d))
 
-	// The entity diff: one workflow per entity, fed by the entity-diff bridge (a service
-	// below), that publishes the RDF difference of each revision.
-	r.RegisterWorkflow(workflows.EntityDiffWorkflow)
-	r.RegisterActivity(&activities.EntityDiffs{DB: d.DB, RDFConfigPath: d.Config.WikibaseConfig, Writer: d.EntityDiffWriter,
-		Stream: d.Config.EntityDiffTopic, MaxMessageBytes: d.Config.KafkaMaxMessageBytes, Log: d.Log.Named("entity-diff")})
+	// The entity diff: ENTITY_DIFF_SHARDS shard workflows, fed by the entity-diff bridge (a
+	// service below), that publish the RDF difference of each revision.
+	r.RegisterWorkflow(workflows.EntityDiffShardWorkflow)
+	r.RegisterActivity(entityDiffs(d))
 
 	return []Service{
 		{Name: "watchlist-bridge", Enabled: d.Config.KafkaBridgeEnabled, Run: runWatchlistBridge},
 		{Name: "entity-diff-bridge", Enabled: d.Config.EntityDiffEnabled, Run: runEntityDiffBridge},
 		{Name: "outbox-relay", Enabled: d.Config.OutboxRelayEnabled, Run: runOutboxRelay},
 	}
+}
+
+// RegisterDraining registers, on the jobs worker, the stream workflows that ran on
+// TEMPORAL_TASK_QUEUE before the streams had a queue of their own, so that the runs started
+// there before an upgrade finish: a watchlist shard moves to the stream queue at its next
+// continue-as-new, a per-entity EntityDiffWorkflow ends when its entity goes idle.
+func RegisterDraining(r worker.Registry, d Deps) {
+	r.RegisterWorkflow(workflows.WatchlistWorkflow)
+	r.RegisterActivity(notifications(d))
+	r.RegisterActivity(entityDiffs(d))
+	registerRetired(r, d)
+}
+
+// registerRetired registers the workflow types no longer started, until their last runs end:
+// EntityDiffWorkflow, one per entity, replaced by EntityDiffShardWorkflow (a run ends a
+// minute after its entity's last change; its activities are the EntityDiffs').
+func registerRetired(r worker.Registry, _ Deps) {
+	r.RegisterWorkflow(workflows.EntityDiffWorkflow)
+}
+
+func notifications(d Deps) *activities.Notifications {
+	return &activities.Notifications{DB: d.DB, NotifySelfEdits: d.Config.NotifySelfEdits, Log: d.Log.Named("notifications"),
+		Revisions: activities.StoredRevisions{Entities: &store.Entities{DB: d.DB}}}
+}
+
+func entityDiffs(d Deps) *activities.EntityDiffs {
+	return &activities.EntityDiffs{DB: d.DB, RDFConfigPath: d.Config.WikibaseConfig, Writer: d.EntityDiffWriter,
+		Stream: d.Config.EntityDiffTopic, MaxMessageBytes: d.Config.KafkaMaxMessageBytes, Log: d.Log.Named("entity-diff")}
 }

@@ -19,13 +19,13 @@ func TestTheWorkerRegistersItsWorkflowsAndActivitiesOnly(t *testing.T) {
 	reg := newRecordingRegistry()
 	Register(reg, ReplayDeps())
 	assert.Equal(t, []string{
-		"BacklinkStatsWorkflow", "DumpWorkflow", "EntityDiffWorkflow", "GeneralStatsWorkflow", "IDAllocatorWorkflow",
+		"BacklinkStatsWorkflow", "DumpWorkflow", "EntityDiffShardWorkflow", "EntityDiffWorkflow", "GeneralStatsWorkflow", "IDAllocatorWorkflow",
 		"ImportWorkflow", "NotificationCleanupWorkflow", "ProbeWorkflow", "UserStatsWorkflow", "WatchlistWorkflow",
 	}, slices.Sorted(maps.Keys(reg.workflows)))
 	assert.Equal(t, []string{
 		"BacklinkStats", "CleanupNotifications", "CreateNotifications", "DumpAssemble", "DumpBegin", "DumpChunk",
 		"DumpSnapshot", "EntityDiffState", "GeneralStats", "ImportChunk", "LoadPropertyDatatypes", "Ping", "PlanImport",
-		"PublishEntityDiff", "RecordHandOut", "RemoveImportStaging", "ReserveIDRange", "SplitImport", "UserStats",
+		"PublishEntityDiff", "PublishEntityDiffs", "RecordHandOut", "RemoveImportStaging", "ReserveIDRange", "SplitImport", "UserStats",
 	}, slices.Sorted(maps.Keys(reg.activities)))
 }
 
@@ -38,4 +38,25 @@ func TestWorkflowsStartedByNameAreRegistered(t *testing.T) {
 		assert.Contains(t, reg.workflows, job.WorkflowType, "the workflow of scheduled job %s", job.Name)
 	}
 	assert.Contains(t, reg.workflows, ids.AllocatorWorkflowType)
+}
+
+// TestEachRoleRegistersItsOwnWorkflows: the jobs worker runs no change stream (the
+// retired per-entity diff and the watchlist shards it runs are only those started on its
+// queue before the streams had their own), the stream worker no job.
+func TestEachRoleRegistersItsOwnWorkflows(t *testing.T) {
+	jobs, streams := newRecordingRegistry(), newRecordingRegistry()
+	assert.Empty(t, RegisterJobs(jobs, ReplayDeps()), "the jobs role runs no service")
+	RegisterDraining(jobs, ReplayDeps())
+	var services []string
+	for _, s := range RegisterStreams(streams, ReplayDeps()) {
+		services = append(services, s.Name)
+	}
+	assert.Equal(t, []string{"watchlist-bridge", "entity-diff-bridge", "outbox-relay"}, services)
+	assert.Equal(t, []string{
+		"BacklinkStatsWorkflow", "DumpWorkflow", "EntityDiffWorkflow", "GeneralStatsWorkflow", "IDAllocatorWorkflow",
+		"ImportWorkflow", "NotificationCleanupWorkflow", "ProbeWorkflow", "UserStatsWorkflow", "WatchlistWorkflow",
+	}, slices.Sorted(maps.Keys(jobs.workflows)))
+	assert.Equal(t, []string{"EntityDiffShardWorkflow", "WatchlistWorkflow"}, slices.Sorted(maps.Keys(streams.workflows)))
+	assert.Equal(t, []string{"CreateNotifications", "EntityDiffState", "PublishEntityDiff", "PublishEntityDiffs"},
+		slices.Sorted(maps.Keys(streams.activities)))
 }

@@ -1,0 +1,177 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/entitybase/entitybase-workers/internal/config"
+	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/rdf"
+	"github.com/entitybase/entitybase-workers/internal/rdfdiff"
+	"github.com/entitybase/entitybase-workers/internal/sample"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/workflows"
+)
+
+// streamWorkflows lists the IDs of the workflows (any status, any run) on the stream queue.
+func streamWorkflows(t testing.TB, cfg config.Config) map[string]string {
+	t.Helper()
+	ids := map[string]string{}
+	var token []byte
+	for {
+		resp, err := stack.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("TaskQueue = '%s'", cfg.StreamQueue()), NextPageToken: token,
+		})
+		require.NoError(t, err)
+		for _, e := range resp.GetExecutions() {
+			ids[e.GetExecution().GetWorkflowId()] = e.GetType().GetName()
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return ids
+		}
+	}
+}
+
+// countPublished counts the entities whose rdf_change events are published.
+func countPublished(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM entity_diff_state WHERE revision_id > 0").Scan(&n))
+	return n
+}
+
+// TestJobsDoNotWaitBehindAStreamBacklog: a worker of both roles, its stream worker held to
+// one activity slot, gets 20,000 entity changes at once (a seed); while they are far from drained, a
+// general stats run, an ID allocation and a JSON dump of the properties finish promptly on the
+// jobs queue, with the right values.
+func TestJobsDoNotWaitBehindAStreamBacklog(t *testing.T) {
+	const n = 20000
+	cfg := entityDiffConfig(t)
+	cfg.StreamWorkflowSlots, cfg.StreamActivitySlots, cfg.EntityDiffShards = 2, 1, 4
+	cfg.DumpURL = "file://" + t.TempDir()
+	startWorker(t, cfg)
+	db := dumpDB(t, cfg)
+	ctx := context.Background()
+
+	seedStart := time.Now()
+	seeded, err := sample.Seed(ctx, db, sample.SeedOptions{Entities: n, Seed: 3, Batch: 1000, Limits: cfg.EntityLimits})
+	require.NoError(t, err)
+	require.Equal(t, n+seeded.Properties, seeded.Created, "the entities and the generator's properties")
+	t.Logf("seeded %d entities in %s", n, time.Since(seedStart).Round(time.Millisecond))
+	// The backlog reaches the stream: the outbox relay publishes, the bridge signals.
+	require.Eventually(t, func() bool { return countPublished(t, db) > 0 }, 60*time.Second, 100*time.Millisecond)
+
+	// General stats on the jobs queue.
+	start := time.Now()
+	run, err := stack.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "stats-" + cfg.TaskQueue, TaskQueue: cfg.TaskQueue},
+		workflows.GeneralStatsWorkflow, workflows.GeneralStatsWorkflowInput{})
+	require.NoError(t, err)
+	var stats struct {
+		Stats struct{ Items, Lexemes, Properties int64 }
+	}
+	require.NoError(t, run.Get(ctx, &stats))
+	statsTook := time.Since(start)
+	lexemes := int64(n / 20)
+	require.Equal(t, int64(n)-lexemes, stats.Stats.Items)
+	require.Equal(t, lexemes, stats.Stats.Lexemes)
+	require.Equal(t, int64(seeded.Properties), stats.Stats.Properties)
+
+	// An ID: above every seeded item (the seed raised the allocator's floor).
+	start = time.Now()
+	got, err := idsClient(t, cfg, cfg.TaskQueue, time.Minute).Next(ctx, "Q", 1)
+	require.NoError(t, err)
+	idTook := time.Since(start)
+	require.Len(t, got, 1)
+	var highestItem int64
+	require.NoError(t, db.QueryRow("SELECT MAX(numeric_id) FROM entity_id_mapping WHERE entity_type = 'Q'").Scan(&highestItem))
+	require.Greater(t, got[0], highestItem)
+
+	// A small JSON dump: the properties.
+	start = time.Now()
+	res := waitDump(t, startDump(t, cfg, "dump-"+cfg.TaskQueue, workflows.DumpInput{Format: "json", EntityTypes: []string{"property"}}), 5*time.Minute)
+	dumpTook := time.Since(start)
+	require.Equal(t, int64(seeded.Properties), res.EntityCount)
+
+	published := countPublished(t, db)
+	t.Logf("with %d of %d entity changes still unpublished: general stats %s, ID %s, property dump %s",
+		seeded.Created-published, seeded.Created, statsTook.Round(time.Millisecond), idTook.Round(time.Millisecond), dumpTook.Round(time.Millisecond))
+	require.Less(t, published, n/2, "the jobs ran while the stream had a backlog")
+	require.Less(t, statsTook, 30*time.Second)
+	require.Less(t, idTook, 5*time.Second)
+	require.Less(t, dumpTook, 30*time.Second)
+	// The streams never ran on the jobs queue.
+	for id, typ := range streamWorkflows(t, cfg) {
+		require.Equal(t, "EntityDiffShardWorkflow", typ, id)
+	}
+}
+
+// TestEntityDiffSeedOpensOnlyTheShards: a seed of 5,000 entities becomes 5,000 exact
+// imports through at most ENTITY_DIFF_SHARDS workflows.
+func TestEntityDiffSeedOpensOnlyTheShards(t *testing.T) {
+	const n = 5000
+	cfg := entityDiffConfig(t)
+	cfg.EntityDiffShards = 4
+	startWorker(t, cfg)
+	db := dumpDB(t, cfg)
+	ctx := context.Background()
+	r := diffReader(t, cfg)
+
+	start := time.Now()
+	seeded, err := sample.Seed(ctx, db, sample.SeedOptions{Entities: n, Seed: 5, Batch: 500, Limits: cfg.EntityLimits})
+	require.NoError(t, err)
+	seedTook := time.Since(start)
+	got := readChanges(t, r, n+seeded.Properties, 10*time.Minute)
+	took := time.Since(start)
+	require.Len(t, got, n+seeded.Properties, "one import per entity, the properties' too")
+	t.Logf("seed of %d entities (+%d properties) in %s; all imports published after %s", n, seeded.Properties,
+		seedTook.Round(time.Millisecond), took.Round(time.Millisecond))
+
+	wfs := streamWorkflows(t, cfg)
+	require.LessOrEqual(t, len(wfs), cfg.EntityDiffShards, "open workflows do not grow with the entities: %v", wfs)
+	for id, typ := range wfs {
+		require.Equal(t, "EntityDiffShardWorkflow", typ)
+		require.True(t, strings.HasPrefix(id, "entity-diff-"+cfg.EntityChangeTopic+"-shard-"), id)
+	}
+
+	datatypes, err := (&store.Entities{DB: db}).Datatypes(ctx)
+	require.NoError(t, err)
+	rdfCfg := rdf.WikidataConfig()
+	props := rdf.NewPropertyInfo(rdfCfg)
+	props.AddDatatypes(datatypes)
+	b, err := rdfdiff.NewBuilder(rdfCfg, props)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, c := range got {
+		id := c.event.EntityID
+		require.False(t, seen[id], "one import of %s", id)
+		seen[id] = true
+		require.Equal(t, events.RDFImport, c.event.Operation, id)
+		require.Equal(t, int64(1), c.event.RevID, id)
+		want := renderStored(t, b, db, id, 1)
+		require.Equal(t, sorted(want.Owned), sorted(c.diff.Added), "added data of %s is its RDF", id)
+		require.Equal(t, sorted(want.Shared), sorted(c.diff.Linked), "linked shared data of %s", id)
+		require.Empty(t, c.diff.Deleted, id)
+	}
+	require.Equal(t, n+seeded.Properties, countPublished(t, db))
+	for id := range wfs {
+		st := shardStatsOf(t, id)
+		require.Zero(t, st.Failed, id)
+		t.Logf("%s: %+v", id, st)
+	}
+	checkReplay(t, "", firstKey(wfs), "")
+}
+
+func firstKey(m map[string]string) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
