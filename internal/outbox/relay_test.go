@@ -39,8 +39,8 @@ func startKafka(t *testing.T, port int) *kfake.Cluster {
 }
 
 // saveRevisions writes revs revisions of each of n entities, interleaved, so the outbox holds
-// every entity's events in revision order.
-func saveRevisions(t *testing.T, s *store.Entities, n, revs int) {
+// every entity's events in revision order, and appends their revision IDs to saved, per entity.
+func saveRevisions(t *testing.T, s *store.Entities, saved map[string][]int64, n, revs int) {
 	t.Helper()
 	for r := 1; r <= revs; r++ {
 		var batch []store.SaveRequest
@@ -50,8 +50,11 @@ func saveRevisions(t *testing.T, s *store.Entities, n, revs int) {
 				Labels: []wikibase.Term{{Language: "en", Value: fmt.Sprintf("item %d rev %d", i, r)}},
 			}})
 		}
-		_, err := s.SaveBatch(context.Background(), batch)
+		res, err := s.SaveBatch(context.Background(), batch)
 		require.NoError(t, err)
+		for _, r := range res {
+			saved[r.EntityID] = append(saved[r.EntityID], r.RevisionID)
+		}
 	}
 }
 
@@ -99,7 +102,8 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	s := &store.Entities{DB: db}
 	const entities, revs = 20, 5
-	saveRevisions(t, s, entities, revs)
+	saved := map[string][]int64{}
+	saveRevisions(t, s, saved, entities, revs)
 
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -126,7 +130,7 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond)
 
 	// Events written while the relay runs go out too.
-	saveRevisions(t, s, 3, 1) // revision 6 of Q1..Q3
+	saveRevisions(t, s, saved, 3, 1) // a sixth revision of Q1..Q3
 	require.Eventually(t, func() bool {
 		n, err := outbox.Pending(context.Background(), db)
 		return err == nil && n == 0
@@ -137,11 +141,12 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 	got := consume(t, addr, entities*revs+3)
 	for i := 1; i <= entities; i++ {
 		id := "Q" + strconv.Itoa(i)
-		want := []int64{1, 2, 3, 4, 5}
+		want := 5
 		if i <= 3 {
-			want = append(want, 6)
+			want = 6
 		}
-		assert.Equal(t, want, got[id], "events of %s in revision order, each once", id)
+		require.Len(t, saved[id], want)
+		assert.Equal(t, saved[id], got[id], "events of %s in revision order, each once", id)
 	}
 	assert.Equal(t, int64(entities*revs+3), relay.Status().Published)
 }
@@ -154,7 +159,8 @@ func TestOnlyOneRelayPublishes(t *testing.T) {
 	defer cluster.Close()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	s := &store.Entities{DB: db}
-	saveRevisions(t, s, 5, 2)
+	saved := map[string][]int64{}
+	saveRevisions(t, s, saved, 5, 2)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -180,6 +186,8 @@ func TestOnlyOneRelayPublishes(t *testing.T) {
 	assert.Equal(t, int64(10), relays[0].Status().Published+relays[1].Status().Published)
 	got := consume(t, addr, 10)
 	for i := 1; i <= 5; i++ {
-		assert.Equal(t, []int64{1, 2}, got["Q"+strconv.Itoa(i)])
+		id := "Q" + strconv.Itoa(i)
+		require.Len(t, saved[id], 2)
+		assert.Equal(t, saved[id], got[id])
 	}
 }
