@@ -14,6 +14,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/schedules"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
@@ -30,11 +32,15 @@ import (
 // server's address once the worker polls. What it opens it closes on the way out, in the
 // reverse order (its defers).
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(healthAddr string)) error {
-	metrics, err := temporalx.NewMetrics()
+	sdkMetrics, err := temporalx.NewMetrics()
 	if err != nil {
 		return err
 	}
-	defer metrics.Close()
+	defer sdkMetrics.Close()
+	work, err := metrics.New(sdkMetrics.Registry)
+	if err != nil {
+		return err
+	}
 
 	db, err := store.Open(ctx, cfg.MySQLDSN)
 	if err != nil {
@@ -49,7 +55,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 		log.Info("schema migrated", zap.Strings("applied", applied))
 	}
 
-	c, err := temporalx.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log, metrics.Handler, 30*time.Second)
+	c, err := temporalx.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log, metrics.SDKHandler(sdkMetrics.Handler, work), 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -70,7 +76,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	defer entityDiffWriter.Close()
 
 	hs := health.New(cfg.WorkerID)
-	hs.Metrics = metrics.HTTP
+	hs.Metrics = sdkMetrics.HTTP
 	hs.StallGrace = cfg.HealthStallGrace
 	hs.AddCheck("mysql", db.PingContext)
 	hs.AddCheck("temporal", func(ctx context.Context) error {
@@ -90,11 +96,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	defer idClient.Close(context.Background())
 	hs.SetRangeStatus(func(ctx context.Context) (any, error) { return RangeStatus(ctx, idClient) })
 
-	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry,
+	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: sdkMetrics.Registry, Work: work,
 		DumpStore: dumpStore, EntityDiffWriter: entityDiffWriter}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          cfg.WorkerID,
 		WorkerStopTimeout: cfg.WorkerStopTimeout,
+		Interceptors:      []interceptor.WorkerInterceptor{JobMetrics()},
 		OnFatalError: func(err error) {
 			log.Error("temporal worker stopped on a fatal error", zap.Error(err))
 			hs.SetFatal(err)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/health"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -27,6 +29,9 @@ type Deps struct {
 	Health *health.Server
 	// Metrics is the registry /metrics serves, for the services' own collectors.
 	Metrics prometheus.Registerer
+	// Work is the worker's own metrics, which activities and services record into; nil
+	// records nothing.
+	Work *metrics.Work
 	// DumpStore is the store of DUMP_URL.
 	DumpStore dump.Store
 	// EntityDiffWriter publishes the rdf_change events to KAFKA_ENTITY_DIFF_TOPIC.
@@ -55,17 +60,17 @@ func Register(r worker.Registry, d Deps) []Service {
 
 	// Imports of Wikidata JSON dumps and Special:EntityData files.
 	r.RegisterWorkflow(workflows.ImportWorkflow)
-	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits})
+	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits, Metrics: d.Work})
 
 	// Entity IDs: one allocator per entity type.
 	r.RegisterWorkflow(workflows.IDAllocatorWorkflow)
-	r.RegisterActivity(&activities.IDRanges{DB: d.DB, RangeSize: d.Config.IDRangeSize, MinIDs: d.Config.IDMin})
+	r.RegisterActivity(&activities.IDRanges{DB: d.DB, RangeSize: d.Config.IDRangeSize, MinIDs: d.Config.IDMin, Metrics: d.Work})
 
 	// Dumps (also scheduled).
 	r.RegisterWorkflow(workflows.DumpWorkflow)
 	r.RegisterActivity(&activities.Dumps{DB: d.DB, Store: d.DumpStore, Name: d.Config.DumpName,
 		ChunkSize: d.Config.DumpChunkSize, Parallelism: d.Config.DumpParallelism, RDFConfigPath: d.Config.WikibaseConfig,
-		Log: d.Log.Named("dump")})
+		Log: d.Log.Named("dump"), Metrics: d.Work})
 
 	// The watchlist: shard workflows that notify the watchers of each entity_change event
 	// the watchlist bridge (a service below) delivers.
@@ -84,4 +89,12 @@ func Register(r worker.Registry, d Deps) []Service {
 		{Name: "entity-diff-bridge", Enabled: d.Config.EntityDiffEnabled, Run: runEntityDiffBridge},
 		{Name: "outbox-relay", Enabled: d.Config.OutboxRelayEnabled, Run: runOutboxRelay},
 	}
+}
+
+// JobMetrics is the interceptor that counts the runs of the jobs (internal/metrics): every
+// workflow that names its job in workflows.JobAttr, except the services that run without end
+// and the probe.
+func JobMetrics() interceptor.WorkerInterceptor {
+	return metrics.JobInterceptor(workflows.JobAttr,
+		workflows.JobWatchlist, workflows.JobIDAllocator, workflows.JobEntityDiff, workflows.JobProbe)
 }
