@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/rdf"
 	"github.com/entitybase/entitybase-workers/internal/store"
@@ -43,6 +44,9 @@ type Dumps struct {
 	// RDFConfigPath is WIKIBASE_CONFIG (concept URIs, sites); empty means Wikidata's.
 	RDFConfigPath string
 	Log           *zap.Logger
+	// Metrics counts the entities and bytes written and the files published; nil counts
+	// nothing.
+	Metrics *metrics.Work
 
 	rdf rdfState
 }
@@ -258,6 +262,7 @@ func (a *Dumps) DumpChunk(ctx context.Context, in DumpChunkInput) (res DumpChunk
 	if err != nil {
 		return DumpChunkResult{}, fmt.Errorf("chunk %d: %w", in.Index, err)
 	}
+	a.Metrics.DumpPart(string(l.Format), info.Entities, info.UncompressedBytes, info.CompressedBytes)
 	return chunkResult(info, false), nil
 }
 
@@ -480,6 +485,9 @@ func (a *Dumps) DumpAssemble(ctx context.Context, in DumpAssembleInput) (res Dum
 	})
 	if err != nil {
 		return DumpAssembleResult{}, err
+	}
+	if !meta.Kept {
+		a.Metrics.DumpPublished(string(l.Format))
 	}
 	return assembleResult(l, meta.Metadata, meta.Kept), nil
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/dump/dumptest"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
@@ -100,7 +103,10 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 	save(`{"type":"item","id":"Q4","labels":{"en":{"language":"en","value":"late"}}}`, t0.Add(3*time.Hour)) // iid 5
 
 	dir := t.TempDir()
-	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 2}
+	reg := prometheus.NewRegistry()
+	work, err := metrics.New(reg)
+	require.NoError(t, err)
+	acts := &Dumps{DB: db, Store: openTestStore(t, "file://"+dir), Name: "wikibase", ChunkSize: 10, Parallelism: 2, Metrics: work}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
@@ -127,6 +133,19 @@ func TestDumpChunkShowsEachEntityAsOfTheSnapshot(t *testing.T) {
 	assert.True(t, again.AlreadyDone)
 	assert.Equal(t, part, part2)
 	assert.Equal(t, res.CompressedBytes, again.CompressedBytes)
+	// The kept part is not counted again.
+	assertMetrics(t, reg, fmt.Sprintf(`
+# HELP entitybase_dump_compressed_bytes_total Compressed bytes of the dump parts written, by format.
+# TYPE entitybase_dump_compressed_bytes_total counter
+entitybase_dump_compressed_bytes_total{format="json"} %d
+# HELP entitybase_dump_entities_total Entities written into dump parts, by format and entity type (a part kept from an earlier attempt is not counted again).
+# TYPE entitybase_dump_entities_total counter
+entitybase_dump_entities_total{entity_type="item",format="json"} 1
+entitybase_dump_entities_total{entity_type="property",format="json"} 1
+# HELP entitybase_dump_uncompressed_bytes_total Bytes written into dump parts before compression, by format.
+# TYPE entitybase_dump_uncompressed_bytes_total counter
+entitybase_dump_uncompressed_bytes_total{format="json"} %d
+`, res.CompressedBytes, len(part)), "entitybase_dump_compressed_bytes_total", "entitybase_dump_entities_total", "entitybase_dump_uncompressed_bytes_total")
 
 	// A part rewritten after its record was lost has the same bytes.
 	before, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.PartKey(0))))

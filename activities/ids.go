@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 )
@@ -18,6 +19,8 @@ type IDRanges struct {
 	DB        *sql.DB
 	RangeSize int64            // ID_RANGE_SIZE
 	MinIDs    map[string]int64 // ID_MIN_<prefix>
+	// Metrics counts the blocks claimed and the IDs handed out; nil counts nothing.
+	Metrics *metrics.Work
 }
 
 // ReserveIDRangeInput names the type and the claim.
@@ -64,6 +67,9 @@ func (r *IDRanges) ReserveIDRange(ctx context.Context, in ReserveIDRangeInput) (
 			return ReserveIDRangeOutput{}, permanent.Errorf(permanent.BadConfig, "%w", err)
 		}
 		return ReserveIDRangeOutput{}, err
+	}
+	if !out.Reused {
+		r.Metrics.IDBlockClaimed(in.EntityType, out.End-out.Start+1)
 	}
 	return out, nil
 }
@@ -189,7 +195,35 @@ func (r *IDRanges) RecordHandOut(ctx context.Context, in RecordHandOutInput) (Re
 	if err != nil {
 		return RecordHandOutOutput{}, err
 	}
+	if r.Metrics != nil {
+		r.countHandOuts(ctx, in, rec.Recorded)
+	}
 	return RecordHandOutOutput{Floor: rec.Floor, Recorded: rec.Recorded}, nil
+}
+
+// countHandOuts records the IDs the recorded changes hand out, and how far into the type's
+// current block the highest of them is. The block is read after the hand-outs were recorded;
+// a failed read leaves the utilisation as it was (it is a metric, not the hand-out).
+func (r *IDRanges) countHandOuts(ctx context.Context, in RecordHandOutInput, recorded []bool) {
+	var n, highest int64
+	for i, c := range in.Changes {
+		if i >= len(recorded) || !recorded[i] {
+			continue
+		}
+		for _, run := range c.HandOut {
+			n += run.Len()
+			highest = max(highest, run.End)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	var start, end int64
+	if err := r.DB.QueryRowContext(ctx, "SELECT current_range_start, current_range_end FROM id_ranges WHERE entity_type = ?",
+		in.EntityType).Scan(&start, &end); err != nil {
+		start, end = 0, -1
+	}
+	r.Metrics.IDsHandedOut(in.EntityType, n, start, end, highest)
 }
 
 func storeRuns(runs []ids.Run) []store.IDRun {

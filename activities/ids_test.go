@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/entitybase/entitybase-workers/internal/ids"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 )
 
@@ -83,15 +87,44 @@ func TestReserveIDRangeForAnAllocatorNotRecordingHandOuts(t *testing.T) {
 func TestRecordHandOut(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	ctx := context.Background()
-	r := &IDRanges{DB: db, RangeSize: 10, MinIDs: minIDs(1)}
-	_, err := db.ExecContext(ctx, "UPDATE id_ranges SET floor_id = 20 WHERE entity_type = 'Q'")
+	reg := prometheus.NewRegistry()
+	work, err := metrics.New(reg)
 	require.NoError(t, err)
+	r := &IDRanges{DB: db, RangeSize: 10, MinIDs: minIDs(1), Metrics: work}
+	_, err = db.ExecContext(ctx, "UPDATE id_ranges SET floor_id = 20 WHERE entity_type = 'Q'")
+	require.NoError(t, err)
+	block, err := r.ReserveIDRange(ctx, ReserveIDRangeInput{EntityType: "Q", Owner: "a", ClaimKey: "a#1", HandOutsRecorded: true})
+	require.NoError(t, err)
+	require.Equal(t, []int64{21, 30}, []int64{block.Start, block.End})
 	out, err := r.RecordHandOut(ctx, RecordHandOutInput{EntityType: "Q", Changes: []HandOutChange{
 		{HandOut: []ids.Run{{Start: 15, End: 25}}},
-		{HandOut: []ids.Run{{Start: 21, End: 25}}},
+		{HandOut: []ids.Run{{Start: 21, End: 24}}},
 	}})
 	require.NoError(t, err)
 	require.Equal(t, RecordHandOutOutput{Floor: 20, Recorded: []bool{false, true}}, out)
+	// Only the recorded change counts: 4 IDs, 21..24 of the block 21..30.
+	assertMetrics(t, reg, `
+# HELP entitybase_id_block_size IDs in the last block claimed on this worker, by entity type.
+# TYPE entitybase_id_block_size gauge
+entitybase_id_block_size{entity_type="Q"} 10
+# HELP entitybase_id_block_utilisation_ratio Share of the current ID block of a type that is handed out (0 to 1), as of the last hand-out recorded on this worker.
+# TYPE entitybase_id_block_utilisation_ratio gauge
+entitybase_id_block_utilisation_ratio{entity_type="Q"} 0.4
+# HELP entitybase_id_blocks_claimed_total Blocks of entity IDs claimed in id_ranges, by entity type (a retried claim that found its block is not counted again).
+# TYPE entitybase_id_blocks_claimed_total counter
+entitybase_id_blocks_claimed_total{entity_type="Q"} 1
+# HELP entitybase_ids_handed_out_total Entity IDs the allocators recorded as handed out, by entity type.
+# TYPE entitybase_ids_handed_out_total counter
+entitybase_ids_handed_out_total{entity_type="Q"} 4
+`, "entitybase_id_block_size", "entitybase_id_block_utilisation_ratio", "entitybase_id_blocks_claimed_total", "entitybase_ids_handed_out_total")
+	// A retried claim that finds its block claims nothing new.
+	_, err = r.ReserveIDRange(ctx, ReserveIDRangeInput{EntityType: "Q", Owner: "a", ClaimKey: "a#1", HandOutsRecorded: true})
+	require.NoError(t, err)
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP entitybase_id_blocks_claimed_total Blocks of entity IDs claimed in id_ranges, by entity type (a retried claim that found its block is not counted again).
+# TYPE entitybase_id_blocks_claimed_total counter
+entitybase_id_blocks_claimed_total{entity_type="Q"} 1
+`), "entitybase_id_blocks_claimed_total"))
 	_, err = r.RecordHandOut(ctx, RecordHandOutInput{EntityType: "X"})
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/logging"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -52,6 +53,8 @@ type Importer struct {
 	// Limits bound each stored entity (ENTITY_MAX_BYTES, *_MAX_CHARS); larger ones are
 	// rejected. The zero value means store.DefaultLimits.
 	Limits store.Limits
+	// Metrics counts what the imports commit and reject; nil counts nothing.
+	Metrics *metrics.Work
 }
 
 // SourceChunk is one piece of an import's source: a range of dump lines or one
@@ -309,6 +312,9 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 			return ImportChunkResult{}, err
 		}
 	}
+	if !in.DatatypesOnly {
+		a.Metrics.ImportChunkDone(in.Chunk.Bytes)
+	}
 	return res, nil
 }
 
@@ -320,6 +326,9 @@ type chunkImport struct {
 	entities  *store.Entities
 	batchSize int
 	hb        ImportChunkProgress
+	// counted is what hb counted when the metrics last recorded it: an attempt records only
+	// what it commits itself, so a retry does not count an earlier attempt's work again.
+	counted ImportCounts
 
 	batch         []store.SaveRequest
 	batchLines    []int // the line of each request in batch
@@ -341,6 +350,7 @@ func (a *Importer) newChunkImport(ctx context.Context, in ImportChunkInput) (*ch
 		}
 	}
 	ci.upTo = ci.hb.LinesDone
+	ci.counted = ci.hb.Counts
 	if ci.batchSize <= 0 {
 		ci.batchSize = DefaultImportBatchSize
 	}
@@ -455,6 +465,10 @@ func (ci *chunkImport) flush(ctx context.Context) error {
 	ci.batch, ci.batchLines = ci.batch[:0], ci.batchLines[:0]
 	ci.redirects, ci.redirectLines = ci.redirects[:0], ci.redirectLines[:0]
 	activity.RecordHeartbeat(ctx, ci.hb)
+	done, was := ci.hb.Counts, ci.counted
+	ci.importer.Metrics.ImportCommitted(done.Created-was.Created, done.Updated-was.Updated,
+		done.Unchanged-was.Unchanged, done.Rejected-was.Rejected)
+	ci.counted = done
 	return nil
 }
 

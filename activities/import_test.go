@@ -11,12 +11,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
@@ -68,10 +71,26 @@ func TestImportDumpTwice(t *testing.T) {
 	db, _ := storetest.NewDB(t)
 	src := filepath.Join(t.TempDir(), "dump.json")
 	require.NoError(t, os.WriteFile(src, []byte(testDump), 0o644))
-	imp := &Importer{DB: db, Log: zaptest.NewLogger(t)}
+	reg := prometheus.NewRegistry()
+	work, err := metrics.New(reg)
+	require.NoError(t, err)
+	imp := &Importer{DB: db, Log: zaptest.NewLogger(t), Metrics: work}
 
 	first := runImport(t, imp, src)
 	assert.Equal(t, ImportCounts{Created: 3, Rejected: 2, Lines: 7, Bytes: int64(len(testDump))}, first)
+	assertMetrics(t, reg, fmt.Sprintf(`
+# HELP entitybase_import_bytes_total Bytes of the import sources whose chunks finished (as stored, compressed or not).
+# TYPE entitybase_import_bytes_total counter
+entitybase_import_bytes_total %d
+# HELP entitybase_import_entities_total Entities and redirects an import committed, by outcome: created, updated or unchanged.
+# TYPE entitybase_import_entities_total counter
+entitybase_import_entities_total{outcome="created"} 3
+entitybase_import_entities_total{outcome="unchanged"} 0
+entitybase_import_entities_total{outcome="updated"} 0
+# HELP entitybase_import_rejections_total Entities and redirects an import rejected (not valid, over a limit, unknown redirect target).
+# TYPE entitybase_import_rejections_total counter
+entitybase_import_rejections_total 2
+`, len(testDump)), "entitybase_import_bytes_total", "entitybase_import_entities_total", "entitybase_import_rejections_total")
 	// P2's datatype was recorded in the first pass, so Q1's snak got its datatype although the dump line had none.
 	rev, err := (&store.Entities{DB: db}).Revision(t.Context(), "Q1", 1)
 	require.NoError(t, err)
@@ -80,6 +99,16 @@ func TestImportDumpTwice(t *testing.T) {
 
 	second := runImport(t, imp, src)
 	assert.Equal(t, ImportCounts{Unchanged: 3, Rejected: 2, Lines: 7, Bytes: int64(len(testDump))}, second)
+	assertMetrics(t, reg, `
+# HELP entitybase_import_entities_total Entities and redirects an import committed, by outcome: created, updated or unchanged.
+# TYPE entitybase_import_entities_total counter
+entitybase_import_entities_total{outcome="created"} 3
+entitybase_import_entities_total{outcome="unchanged"} 3
+entitybase_import_entities_total{outcome="updated"} 0
+# HELP entitybase_import_rejections_total Entities and redirects an import rejected (not valid, over a limit, unknown redirect target).
+# TYPE entitybase_import_rejections_total counter
+entitybase_import_rejections_total 4
+`, "entitybase_import_entities_total", "entitybase_import_rejections_total")
 	var revisions, events int
 	require.NoError(t, db.QueryRow("SELECT (SELECT COUNT(*) FROM entity_revisions), (SELECT COUNT(*) FROM entity_change_outbox)").Scan(&revisions, &events))
 	assert.Equal(t, []int{3, 3}, []int{revisions, events})
@@ -342,4 +371,10 @@ func TestImportStoresRedirects(t *testing.T) {
 	_, again, _ := importAll(t, imp, dir, 100, 200)
 	assert.Equal(t, int64(3), again.Unchanged)
 	assert.Zero(t, again.Created+again.Updated+again.Redirects)
+}
+
+// assertMetrics compares the named metrics of reg with want, in the text exposition format.
+func assertMetrics(t *testing.T, reg prometheus.Gatherer, want string, names ...string) {
+	t.Helper()
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), names...))
 }

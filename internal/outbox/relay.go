@@ -17,6 +17,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 )
 
 // MessageWriter is the part of *kafka.Writer the relay uses.
@@ -60,9 +62,15 @@ type Relay struct {
 	// MaxBackoff bounds the wait between retries while Kafka fails; zero means 5 s (an attempt
 	// is cheap, and a short cap drains the outbox soon after Kafka returns).
 	MaxBackoff time.Duration
+	// Metrics records the events published, their lag and, while this relay publishes, the
+	// backlog; nil records nothing.
+	Metrics *metrics.Work
+	// BacklogEvery is how often the publishing relay counts the backlog; zero means 5 s.
+	BacklogEvery time.Duration
 
-	mu     sync.Mutex
-	status Status
+	mu      sync.Mutex
+	status  Status
+	counted time.Time // when the backlog was last counted
 }
 
 // Status is what the relay reports on /health.
@@ -144,6 +152,7 @@ func (r *Relay) lead(ctx context.Context, poll time.Duration) error {
 	r.Log.Info("outbox relay: publishing (lock held)")
 	backoff := time.Duration(0)
 	for {
+		r.countBacklog(ctx, conn)
 		n, err := r.publishBatch(ctx, conn)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -189,23 +198,28 @@ func (r *Relay) publishBatch(ctx context.Context, conn *sql.Conn) (int, error) {
 	if limit <= 0 {
 		limit = 500
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT id, entity_id, payload FROM entity_change_outbox
+	// The age is the database's (created_at is its clock, in its time zone).
+	rows, err := conn.QueryContext(ctx, `SELECT id, entity_id, payload,
+ TIMESTAMPDIFF(MICROSECOND, created_at, CURRENT_TIMESTAMP(6)) FROM entity_change_outbox
  WHERE published_at IS NULL ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return 0, fmt.Errorf("read outbox: %w", err)
 	}
+	read := time.Now()
 	var ids []any
 	var msgs []kafka.Message
+	var ages []time.Duration
 	for rows.Next() {
-		var id int64
+		var id, ageMicros int64
 		var key string
 		var payload []byte
-		if err := rows.Scan(&id, &key, &payload); err != nil {
+		if err := rows.Scan(&id, &key, &payload, &ageMicros); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("read outbox: %w", err)
 		}
 		ids = append(ids, id)
 		msgs = append(msgs, kafka.Message{Key: []byte(key), Value: payload})
+		ages = append(ages, time.Duration(ageMicros)*time.Microsecond)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -223,12 +237,39 @@ func (r *Relay) publishBatch(ctx context.Context, conn *sql.Conn) (int, error) {
 	if _, err := conn.ExecContext(context.WithoutCancel(ctx), q, ids...); err != nil {
 		return 0, fmt.Errorf("mark %d outbox events published: %w", len(ids), err)
 	}
+	sinceRead := time.Since(read)
+	for i := range ages {
+		ages[i] += sinceRead
+	}
+	r.Metrics.OutboxPublished(ages)
 	r.update(func(s *Status) {
 		s.Published += int64(len(ids))
 		s.LastPublish = time.Now().UTC()
 		s.worked()
 	})
 	return len(ids), nil
+}
+
+// countBacklog records the backlog (the events not yet published and the age of the oldest)
+// at most every BacklogEvery. Only the publishing relay counts; a failed count is left to the
+// next (publishing reports the database's errors).
+func (r *Relay) countBacklog(ctx context.Context, conn *sql.Conn) {
+	every := r.BacklogEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	if r.Metrics == nil || time.Since(r.counted) < every {
+		return
+	}
+	var n, oldestMicros int64
+	err := conn.QueryRowContext(ctx, `SELECT COUNT(*),
+ COALESCE(TIMESTAMPDIFF(MICROSECOND, (SELECT created_at FROM entity_change_outbox WHERE published_at IS NULL ORDER BY id LIMIT 1),
+ CURRENT_TIMESTAMP(6)), 0) FROM entity_change_outbox WHERE published_at IS NULL`).Scan(&n, &oldestMicros)
+	if err != nil {
+		return
+	}
+	r.counted = time.Now()
+	r.Metrics.OutboxBacklog(n, time.Duration(oldestMicros)*time.Microsecond)
 }
 
 // Pending counts the events not yet published.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/entitybase/entitybase-workers/internal/events"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/outbox"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
@@ -109,8 +112,12 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	w := outbox.NewWriter(kafka.TCP(addr), nil, topic)
 	defer w.Close()
+	reg := prometheus.NewRegistry()
+	work, err := metrics.New(reg)
+	require.NoError(t, err)
 	relay := &outbox.Relay{DB: db, Writer: w, Log: zaptest.NewLogger(t), PollInterval: 20 * time.Millisecond,
-		BatchSize: 30, MaxBackoff: 200 * time.Millisecond}
+		BatchSize: 30, MaxBackoff: 200 * time.Millisecond, Metrics: work, BacklogEvery: 10 * time.Millisecond}
+	gauge := func(name string) float64 { return served(t, reg, name).GetGauge().GetValue() }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- relay.Run(ctx) }()
@@ -121,6 +128,13 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(entities*revs), pending)
 	assert.True(t, relay.Status().Leader)
+	// The backlog shows every event, and the oldest grows older while Kafka is down.
+	require.Eventually(t, func() bool {
+		return gauge("entitybase_outbox_backlog_events") == entities*revs
+	}, 10*time.Second, 10*time.Millisecond)
+	age := gauge("entitybase_outbox_oldest_event_age_seconds")
+	assert.Greater(t, age, 0.0)
+	require.Eventually(t, func() bool { return gauge("entitybase_outbox_oldest_event_age_seconds") > age }, 10*time.Second, 10*time.Millisecond)
 
 	cluster := startKafka(t, port)
 	defer cluster.Close()
@@ -135,8 +149,16 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 		n, err := outbox.Pending(context.Background(), db)
 		return err == nil && n == 0
 	}, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		return gauge("entitybase_outbox_backlog_events") == 0 && gauge("entitybase_outbox_oldest_event_age_seconds") == 0
+	}, 10*time.Second, 10*time.Millisecond, "the drained outbox shows no backlog")
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
+	// Every event published once, each with its lag: the first ones waited out the outage.
+	assert.Equal(t, float64(entities*revs+3), served(t, reg, "entitybase_outbox_published_total").GetCounter().GetValue())
+	lag := served(t, reg, "entitybase_outbox_publish_lag_seconds").GetHistogram()
+	assert.Equal(t, uint64(entities*revs+3), lag.GetSampleCount())
+	assert.Greater(t, lag.GetSampleSum(), age*entities*revs)
 
 	got := consume(t, addr, entities*revs+3)
 	for i := 1; i <= entities; i++ {
@@ -149,6 +171,21 @@ func TestRelayDrainsAfterKafkaOutage(t *testing.T) {
 		assert.Equal(t, saved[id], got[id], "events of %s in revision order, each once", id)
 	}
 	assert.Equal(t, int64(entities*revs+3), relay.Status().Published)
+}
+
+// served is the one series of the metric name that reg serves.
+func served(t *testing.T, reg prometheus.Gatherer, name string) *dto.Metric {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == name {
+			require.Len(t, f.GetMetric(), 1, name)
+			return f.GetMetric()[0]
+		}
+	}
+	t.Fatalf("%s is not served", name)
+	return nil
 }
 
 // TestOnlyOneRelayPublishes: a second relay waits while the first holds the lock.

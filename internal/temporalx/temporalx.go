@@ -14,6 +14,7 @@ import (
 	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/uber-go/tally/v4"
 	"github.com/uber-go/tally/v4/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -34,7 +35,8 @@ import (
 type Metrics struct {
 	Handler client.MetricsHandler
 	HTTP    http.Handler
-	// Registry is what HTTP serves; the process's own collectors (the Kafka bridge) register here.
+	// Registry is what HTTP serves: the SDK's metrics, the Go runtime's and the process's;
+	// the worker's own collectors (internal/metrics, the Kafka bridges) register here.
 	Registry *prom.Registry
 	closer   io.Closer
 }
@@ -44,6 +46,12 @@ func NewMetrics() (*Metrics, error) {
 	// A registry per worker, not the global one: two workers in one process (tests, dev up)
 	// would otherwise register the same collectors twice and panic.
 	registry := prom.NewRegistry()
+	// The Go runtime's and the process's own metrics (go_*, process_*), as every Go exporter
+	// serves them.
+	if err := errors.Join(registry.Register(collectors.NewGoCollector()),
+		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
+		return nil, fmt.Errorf("register the Go and process collectors: %w", err)
+	}
 	reporter := prometheus.NewReporter(prometheus.Options{Registerer: registry, Gatherer: registry})
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter:  reporter,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/ids"
 	"github.com/entitybase/entitybase-workers/internal/kafkaconn"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/schedules"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
@@ -31,11 +33,15 @@ import (
 // server's address once the worker polls. What it opens it closes on the way out, in the
 // reverse order (its defers).
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(healthAddr string)) error {
-	metrics, err := temporalx.NewMetrics()
+	sdkMetrics, err := temporalx.NewMetrics()
 	if err != nil {
 		return err
 	}
-	defer metrics.Close()
+	defer sdkMetrics.Close()
+	work, err := metrics.New(sdkMetrics.Registry)
+	if err != nil {
+		return err
+	}
 
 	db, err := store.Open(ctx, cfg.MySQLDSN)
 	if err != nil {
@@ -54,7 +60,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	if err != nil {
 		return err
 	}
-	c, err := temporalx.Dial(ctx, conn, log, metrics.Handler, 30*time.Second)
+	c, err := temporalx.Dial(ctx, conn, log, metrics.SDKHandler(sdkMetrics.Handler, work), 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -89,7 +95,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	defer entityDiffWriter.Close()
 
 	hs := health.New(cfg.WorkerID)
-	hs.Metrics = metrics.HTTP
+	hs.Metrics = sdkMetrics.HTTP
 	hs.StallGrace = cfg.HealthStallGrace
 	hs.AddCheck("mysql", db.PingContext)
 	hs.AddCheck("temporal", func(ctx context.Context) error {
@@ -109,7 +115,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	defer idClient.Close(context.Background())
 	hs.SetRangeStatus(func(ctx context.Context) (any, error) { return RangeStatus(ctx, idClient) })
 
-	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: metrics.Registry,
+	deps := Deps{Config: cfg, DB: db, Temporal: c, Log: log, Health: hs, Metrics: sdkMetrics.Registry, Work: work,
 		DumpStore: dumpStore, ImportStaging: importStaging, EntityDiffWriter: explainingWriter{entityDiffWriter, kc}, Kafka: kc}
 	onFatal := func(err error) {
 		log.Error("temporal worker stopped on a fatal error", zap.Error(err))
@@ -120,7 +126,8 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	var workers []queueWorker
 	var services []Service
 	if cfg.Serves(config.RoleJobs) {
-		w := worker.New(c, cfg.TaskQueue, worker.Options{Identity: cfg.WorkerID, WorkerStopTimeout: cfg.WorkerStopTimeout, OnFatalError: onFatal})
+		w := worker.New(c, cfg.TaskQueue, worker.Options{Identity: cfg.WorkerID, WorkerStopTimeout: cfg.WorkerStopTimeout, OnFatalError: onFatal,
+			Interceptors: []interceptor.WorkerInterceptor{JobMetrics()}})
 		services = append(services, RegisterJobs(w, deps)...)
 		RegisterDraining(w, deps)
 		workers = append(workers, queueWorker{cfg.TaskQueue, w})

@@ -98,7 +98,8 @@ func runBridge(ctx context.Context, d Deps, healthName string, o kafkabridge.Opt
 func runOutboxRelay(ctx context.Context, d Deps) error {
 	w := outbox.NewWriter(d.Kafka.Addr(), d.Kafka.Transport(), d.Config.EntityChangeTopic)
 	defer w.Close()
-	relay := &outbox.Relay{DB: d.DB, Writer: explainingWriter{w, d.Kafka}, Log: d.Log.Named("outbox"), PollInterval: d.Config.OutboxPollInterval}
+	relay := &outbox.Relay{DB: d.DB, Writer: explainingWriter{w, d.Kafka}, Log: d.Log.Named("outbox"), PollInterval: d.Config.OutboxPollInterval,
+		Metrics: d.Work}
 	d.Health.AddDetail("outbox_relay", func() any { return relay.Status() })
 	d.Health.AddComponent("outbox_relay", func() health.Stall {
 		s := relay.Status()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/health"
 	"github.com/entitybase/entitybase-workers/internal/kafkaconn"
+	"github.com/entitybase/entitybase-workers/internal/metrics"
 	"github.com/entitybase/entitybase-workers/internal/store"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -28,6 +30,9 @@ type Deps struct {
 	Health *health.Server
 	// Metrics is the registry /metrics serves, for the services' own collectors.
 	Metrics prometheus.Registerer
+	// Work is the worker's own metrics, which activities and services record into; nil
+	// records nothing.
+	Work *metrics.Work
 	// DumpStore is the store of DUMP_URL.
 	DumpStore dump.Store
 	// ImportStaging is the store of IMPORT_STAGING_URL (DUMP_URL's when it is not set).
@@ -68,17 +73,17 @@ func RegisterJobs(r worker.Registry, d Deps) []Service {
 	// Imports of Wikidata JSON dumps and Special:EntityData files.
 	r.RegisterWorkflow(workflows.ImportWorkflow)
 	r.RegisterActivity(&activities.Importer{DB: d.DB, Log: d.Log.Named("import"), Limits: d.Config.EntityLimits,
-		Staging: d.ImportStaging})
+		Staging: d.ImportStaging, Metrics: d.Work})
 
 	// Entity IDs: one allocator per entity type.
 	r.RegisterWorkflow(workflows.IDAllocatorWorkflow)
-	r.RegisterActivity(&activities.IDRanges{DB: d.DB, RangeSize: d.Config.IDRangeSize, MinIDs: d.Config.IDMin})
+	r.RegisterActivity(&activities.IDRanges{DB: d.DB, RangeSize: d.Config.IDRangeSize, MinIDs: d.Config.IDMin, Metrics: d.Work})
 
 	// Dumps (also scheduled).
 	r.RegisterWorkflow(workflows.DumpWorkflow)
 	r.RegisterActivity(&activities.Dumps{DB: d.DB, Store: d.DumpStore, Name: d.Config.DumpName,
 		ChunkSize: d.Config.DumpChunkSize, Parallelism: d.Config.DumpParallelism, RDFConfigPath: d.Config.WikibaseConfig,
-		Log: d.Log.Named("dump")})
+		Log: d.Log.Named("dump"), Metrics: d.Work})
 	return nil
 }
 
@@ -128,4 +133,12 @@ func notifications(d Deps) *activities.Notifications {
 func entityDiffs(d Deps) *activities.EntityDiffs {
 	return &activities.EntityDiffs{DB: d.DB, RDFConfigPath: d.Config.WikibaseConfig, Writer: d.EntityDiffWriter,
 		Stream: d.Config.EntityDiffTopic, MaxMessageBytes: d.Config.KafkaMaxMessageBytes, Log: d.Log.Named("entity-diff")}
+}
+
+// JobMetrics is the interceptor that counts the runs of the jobs (internal/metrics): every
+// workflow that names its job in workflows.JobAttr, except the services that run without end
+// and the probe.
+func JobMetrics() interceptor.WorkerInterceptor {
+	return metrics.JobInterceptor(workflows.JobAttr,
+		workflows.JobWatchlist, workflows.JobIDAllocator, workflows.JobEntityDiff, workflows.JobProbe)
 }
