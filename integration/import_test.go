@@ -183,12 +183,21 @@ func dbState(t *testing.T, db *sql.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for table, q := range map[string]string{
-		"entity_revisions": `SELECT m.entity_id, r.revision_id, r.from_revision_id, HEX(r.content_hash), r.statements, r.qualifiers,
- r.references_count, r.sitelinks, r.identifiers, r.labels, r.properties
+		// Revision IDs come from one sequence in the order the chunks wrote, which differs
+		// between runs; an entity's revisions are compared by their order (1, 2, …), and a
+		// revision's from_revision_id by whether it names the one before.
+		"entity_revisions": `SELECT m.entity_id,
+ ROW_NUMBER() OVER (PARTITION BY r.internal_id ORDER BY r.revision_id),
+ COALESCE(r.from_revision_id = LAG(r.revision_id) OVER (PARTITION BY r.internal_id ORDER BY r.revision_id), r.from_revision_id = 0),
+ HEX(r.content_hash), r.statements, r.qualifiers, r.references_count, r.sitelinks, r.identifiers, r.labels, r.properties
  FROM entity_revisions r JOIN entity_id_mapping m ON m.internal_id = r.internal_id ORDER BY m.entity_id, r.revision_id`,
-		"entity_head": `SELECT m.entity_id, h.head_revision_id, h.is_deleted, h.is_redirect FROM entity_head h
+		"entity_head": `SELECT m.entity_id,
+ (SELECT COUNT(*) FROM entity_revisions r WHERE r.internal_id = h.internal_id AND r.revision_id <= h.head_revision_id),
+ h.is_deleted, h.is_redirect FROM entity_head h
  JOIN entity_id_mapping m ON m.internal_id = h.internal_id ORDER BY m.entity_id`,
-		"entity_change_outbox": `SELECT entity_id, revision_id, JSON_REMOVE(payload, '$.changed_at') FROM entity_change_outbox ORDER BY entity_id, revision_id`,
+		"entity_change_outbox": `SELECT entity_id, ROW_NUMBER() OVER (PARTITION BY entity_id ORDER BY revision_id),
+ JSON_REMOVE(payload, '$.changed_at', '$.revision_id', '$.from_revision_id')
+ FROM entity_change_outbox ORDER BY entity_id, revision_id`,
 		"entity_backlinks": `SELECT a.entity_id, b.entity_id, l.statement_id, l.property_id, l.rank FROM entity_backlinks l
  JOIN entity_id_mapping a ON a.internal_id = l.referencing_internal_id
  JOIN entity_id_mapping b ON b.internal_id = l.referenced_internal_id ORDER BY 1, 2, 3`,
