@@ -20,41 +20,6 @@ import (
 	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 )
 
-// wikidataDumpValue turns a decoded Special:EntityData entity into the JSON value of its dump
-// line made with --page-metadata: no main-snak or reference-snak hashes and no sitelink URLs;
-// the page metadata (pageid, ns, title, lastrevid, modified) kept.
-func wikidataDumpValue(entity map[string]any) {
-	stripClaims := func(claims any) {
-		groups, _ := claims.(map[string]any)
-		for _, g := range groups {
-			for _, st := range g.([]any) {
-				st := st.(map[string]any)
-				delete(st["mainsnak"].(map[string]any), "hash")
-				refs, _ := st["references"].([]any)
-				for _, r := range refs {
-					for _, snaks := range r.(map[string]any)["snaks"].(map[string]any) {
-						for _, sn := range snaks.([]any) {
-							delete(sn.(map[string]any), "hash")
-						}
-					}
-				}
-			}
-		}
-	}
-	stripClaims(entity["claims"])
-	for _, sub := range []string{"forms", "senses"} {
-		list, _ := entity[sub].([]any)
-		for _, f := range list {
-			stripClaims(f.(map[string]any)["claims"])
-		}
-	}
-	if links, ok := entity["sitelinks"].(map[string]any); ok {
-		for _, l := range links {
-			delete(l.(map[string]any), "url")
-		}
-	}
-}
-
 // importAndDumpJSON imports src into a new store and returns the lines of a JSON dump of
 // everything in it, by entity id.
 func importAndDumpJSON(t *testing.T, src string) (map[string]map[string]any, ImportCounts) {
@@ -102,7 +67,7 @@ func TestImportedWikidataEntitiesDumpAsWikidata(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal(data, &doc))
 		for id, want := range doc.Entities {
-			wikidataDumpValue(want)
+			fixtures.DumpForm(want, true)
 			got := dumped[id]
 			for _, k := range []string{"pageid", "ns", "title", "lastrevid", "modified"} {
 				assert.Equal(t, want[k], got[k], "%s %s", id, k)

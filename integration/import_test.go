@@ -63,43 +63,6 @@ func dbCounts(t *testing.T, db *sql.DB) (revisions, events int) {
 	return revisions, events
 }
 
-// toDumpValue turns a decoded Special:EntityData entity into the JSON value of its dump line:
-// no main-snak or reference-snak hashes, no sitelink URLs, no page metadata.
-func toDumpValue(entity map[string]any) {
-	stripClaims := func(claims any) {
-		groups, _ := claims.(map[string]any)
-		for _, g := range groups {
-			for _, st := range g.([]any) {
-				st := st.(map[string]any)
-				delete(st["mainsnak"].(map[string]any), "hash")
-				refs, _ := st["references"].([]any)
-				for _, r := range refs {
-					for _, snaks := range r.(map[string]any)["snaks"].(map[string]any) {
-						for _, sn := range snaks.([]any) {
-							delete(sn.(map[string]any), "hash")
-						}
-					}
-				}
-			}
-		}
-	}
-	stripClaims(entity["claims"])
-	for _, sub := range []string{"forms", "senses"} {
-		list, _ := entity[sub].([]any)
-		for _, f := range list {
-			stripClaims(f.(map[string]any)["claims"])
-		}
-	}
-	if links, ok := entity["sitelinks"].(map[string]any); ok {
-		for _, l := range links {
-			delete(l.(map[string]any), "url")
-		}
-	}
-	for _, k := range []string{"pageid", "ns", "title", "lastrevid", "modified"} {
-		delete(entity, k)
-	}
-}
-
 // TestImportRealEntitiesRoundTripAndReimport imports the real Wikidata entities through the
 // workflow, reads each back from the store and compares it with Wikidata's dump form; a second
 // import changes nothing.
@@ -126,7 +89,7 @@ func TestImportRealEntitiesRoundTripAndReimport(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal(data, &doc))
 		for id, want := range doc.Entities {
-			toDumpValue(want)
+			fixtures.DumpForm(want, false)
 			head, err := entities.Head(context.Background(), id)
 			require.NoError(t, err)
 			rev, err := entities.Revision(context.Background(), id, head.RevisionID)
