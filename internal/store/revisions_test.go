@@ -101,10 +101,14 @@ func TestLocalRevisionIDsStayAboveImportedOnes(t *testing.T) {
 
 	// Imports of Q1 against its local head 5001: the same ID is a no-op, 4500 is older and
 	// kept out, 6000 is newer and written.
-	for rev, want := range map[int64]store.SaveStatus{5001: store.StatusUnchanged, 4500: store.StatusOlder, 6000: store.StatusUpdated} {
-		r, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q1", "wikidata", "Q9", "a"), Source: &store.SourceRevision{RevisionID: rev}})
+	// In this order: 6000 first would make 5001 older.
+	for _, c := range []struct {
+		rev  int64
+		want store.SaveStatus
+	}{{5001, store.StatusUnchanged}, {4500, store.StatusOlder}, {6000, store.StatusUpdated}} {
+		r, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q1", "wikidata", "Q9", "a"), Source: &store.SourceRevision{RevisionID: c.rev}})
 		require.NoError(t, err)
-		assert.Equal(t, want, r.Status, "source revision %d", rev)
+		assert.Equal(t, c.want, r.Status, "source revision %d", c.rev)
 	}
 	head, err := s.Head(ctx, "Q1")
 	require.NoError(t, err)
