@@ -265,6 +265,18 @@ func (s *BlobStore) NewReader(ctx context.Context, key string) (io.ReadCloser, e
 
 // List implements Store.
 func (s *BlobStore) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	// An object deleted while the listing runs (an import deletes each staged chunk once it
+	// is stored) fails the file store's walk with NotFound; the listing starts over.
+	for attempt := 1; ; attempt++ {
+		out, err := s.list(ctx, prefix)
+		if err != nil && gcerrors.Code(err) == gcerrors.NotFound && attempt < 10 {
+			continue
+		}
+		return out, err
+	}
+}
+
+func (s *BlobStore) list(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	var out []ObjectInfo
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
