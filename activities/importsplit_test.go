@@ -77,7 +77,7 @@ func TestSplitImportStagesChunksAndRecordsDatatypes(t *testing.T) {
 	assert.Equal(t, int64(4), total.Created, "Q1, P2, Q3 and P7")
 	assert.Equal(t, int64(2), total.Rejected)
 
-	v, err = env.ExecuteActivity(imp.RemoveImportStaging, RemoveImportStagingInput{Staging: "import/w/r/"})
+	_, err = env.ExecuteActivity(imp.RemoveImportStaging, RemoveImportStagingInput{Staging: "import/w/r/"})
 	require.NoError(t, err)
 	left, err := staging.List(context.Background(), "")
 	require.NoError(t, err)
