@@ -56,14 +56,8 @@ func seedBenchEntities(b *testing.B, db *sql.DB, n int) int64 {
 // same query, and gzip-compressing the same output bytes at the same level. Set
 // DUMP_BENCH_ENTITIES to change the sample (default 20,000).
 func BenchmarkDumpJSON(b *testing.B) {
-	n := 20000
-	if v := os.Getenv("DUMP_BENCH_ENTITIES"); v != "" {
-		var err error
-		n, err = strconv.Atoi(v)
-		require.NoError(b, err)
-	}
 	db, _ := storetest.NewDB(b)
-	maxID := seedBenchEntities(b, db, n)
+	maxID := seedBenchEntities(b, db, benchEntities(b))
 	ctx := context.Background()
 	dir := b.TempDir()
 	acts := &Dumps{DB: db, Store: openTestStore(b, "file://"+dir), Name: "bench", ChunkSize: int(maxID), Parallelism: 1}
@@ -105,15 +99,15 @@ func BenchmarkDumpJSON(b *testing.B) {
 		rows, err := db.QueryContext(ctx, chunkQuery+" ORDER BY m.internal_id", in.SnapshotTime, in.AfterID, in.UpToID)
 		require.NoError(b, err)
 		var (
-			iid, rev               int64
+			iid, rev, page         int64
 			eid, typ, to, encoding sql.NullString
-			created                time.Time
+			created, modified      time.Time
 			redirect, deleted      bool
 			content                []byte
 			blobs                  int64
 		)
 		for rows.Next() {
-			require.NoError(b, rows.Scan(&iid, &eid, &typ, &rev, &created, &redirect, &deleted, &to, &encoding, &content))
+			require.NoError(b, rows.Scan(&iid, &eid, &typ, &rev, &created, &modified, &page, &redirect, &deleted, &to, &encoding, &content))
 			blobs += int64(len(content))
 		}
 		require.NoError(b, rows.Err())
@@ -147,14 +141,8 @@ func BenchmarkDumpJSON(b *testing.B) {
 // rendering with the part's dedupe bag and the unit items the quantities need, gzip. Set
 // DUMP_BENCH_ENTITIES to change the sample (default 20,000).
 func BenchmarkDumpTurtle(b *testing.B) {
-	n := 20000
-	if v := os.Getenv("DUMP_BENCH_ENTITIES"); v != "" {
-		var err error
-		n, err = strconv.Atoi(v)
-		require.NoError(b, err)
-	}
 	db, _ := storetest.NewDB(b)
-	maxID := seedBenchEntities(b, db, n)
+	maxID := seedBenchEntities(b, db, benchEntities(b))
 	acts := &Dumps{DB: db, Store: openTestStore(b, "file://"+b.TempDir()), Name: "bench", ChunkSize: int(maxID), Parallelism: 1}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
@@ -174,4 +162,15 @@ func BenchmarkDumpTurtle(b *testing.B) {
 	}
 	b.ReportMetric(float64(entities)/b.Elapsed().Seconds(), "entities/s")
 	b.ReportMetric(float64(res.UncompressedBytes)/float64(res.Entities), "bytes/entity")
+}
+
+// benchEntities is the dump benchmarks' sample size: DUMP_BENCH_ENTITIES, default 20,000.
+func benchEntities(b *testing.B) int {
+	v := os.Getenv("DUMP_BENCH_ENTITIES")
+	if v == "" {
+		return 20000
+	}
+	n, err := strconv.Atoi(v)
+	require.NoError(b, err)
+	return n
 }
