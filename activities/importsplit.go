@@ -110,6 +110,7 @@ func (a *Importer) SplitImport(ctx context.Context, in SplitImportInput) (SplitI
 			p = splitProgress{}
 		}
 	}
+	p.Result.Plan.Staging = in.Staging
 	s := &splitter{importer: a, in: in, p: p, lastBeat: time.Now()}
 	for ; s.p.SourceIndex < len(sources); s.p.SourceIndex++ {
 		if err := s.splitSource(ctx, sources[s.p.SourceIndex]); err != nil {
@@ -205,8 +206,8 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 	}()
 	for {
 		if w == nil {
-			cur.Index = len(res.Plan.Chunks)
-			cur.Key = fmt.Sprintf("%schunk-%07d.json.s2", s.in.Staging, cur.Index)
+			cur.Index = res.Plan.Len()
+			cur.Key = StagedChunkKey(s.in.Staging, cur.Index)
 			if w, err = s.newChunkWriter(ctx, cur.Key); err != nil {
 				return err
 			}
@@ -325,7 +326,7 @@ func (s *splitter) commitChunk(ctx context.Context, w *chunkWriter, c SourceChun
 	if err := w.close(); err != nil {
 		return fmt.Errorf("write %s to the import staging store: %w", c.Key, err)
 	}
-	s.p.Result.Plan.Chunks = append(s.p.Result.Plan.Chunks, c)
+	s.p.Result.Plan.addStaged(c)
 	return nil
 }
 

@@ -2,8 +2,11 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,9 +42,9 @@ func TestSplitImportStagesChunksAndRecordsDatatypes(t *testing.T) {
 	require.NoError(t, err)
 	var split SplitImportResult
 	require.NoError(t, v.Get(&split))
-	require.Len(t, split.Plan.Chunks, 5, "7 dump lines in chunks of 2, and the document")
-	assert.Equal(t, "import/w/r/chunk-0000004.json.s2", split.Plan.Chunks[4].Key)
-	assert.Equal(t, ImportFormatEntityData, split.Plan.Chunks[4].Format)
+	require.Equal(t, 5, split.Plan.Len(), "7 dump lines in chunks of 2, and the document")
+	assert.Equal(t, "import/w/r/chunk-0000004.json.s2", split.Plan.Chunk(4).Key)
+	assert.Equal(t, ImportFormatEntityData, split.Plan.Chunk(4).Format)
 	assert.Equal(t, 2, split.Properties)
 	dt, err := (&store.Entities{DB: db}).Datatypes(context.Background())
 	require.NoError(t, err)
@@ -58,7 +61,7 @@ func TestSplitImportStagesChunksAndRecordsDatatypes(t *testing.T) {
 	assert.Equal(t, size, split.Plan.TotalBytes)
 
 	var total ImportCounts
-	for _, c := range split.Plan.Chunks {
+	for _, c := range split.Plan.All() {
 		v, err := env.ExecuteActivity(imp.ImportChunk, ImportChunkInput{Chunk: c, BatchSize: 1})
 		require.NoError(t, err)
 		var res ImportChunkResult
@@ -82,4 +85,46 @@ func TestSplitImportStagesChunksAndRecordsDatatypes(t *testing.T) {
 	left, err := staging.List(context.Background(), "")
 	require.NoError(t, err)
 	assert.Empty(t, left)
+}
+
+// TestSplitPlanStaysSmallAtWikidataScale splits a dump into many chunks and checks the plan
+// the split heartbeats and returns (and the import workflow carries over continue-as-new):
+// Temporal warns above 512 KiB and refuses 2 MiB, and Wikidata's dump has some 23,000 chunks
+// of 5,000 lines. Each chunk must cost a few bytes, and the plan must still name every
+// chunk exactly as the source planner does.
+func TestSplitPlanStaysSmallAtWikidataScale(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	const lines = 2000
+	var src strings.Builder
+	for i := range lines {
+		fmt.Fprintf(&src, `{"type":"item","id":"Q%d","labels":{},"descriptions":{},"aliases":{},"claims":{},"sitelinks":{}}`+"\n", i+1)
+	}
+	path := filepath.Join(t.TempDir(), "dump.json")
+	require.NoError(t, os.WriteFile(path, []byte(src.String()), 0o644))
+	staging, err := dump.OpenFileStore(t.TempDir())
+	require.NoError(t, err)
+	imp := &Importer{DB: db, Staging: staging}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(imp)
+	v, err := env.ExecuteActivity(imp.SplitImport, SplitImportInput{Source: path, ChunkLines: 1, Staging: "import/w/r/"})
+	require.NoError(t, err)
+	var split SplitImportResult
+	require.NoError(t, v.Get(&split))
+	require.Equal(t, lines, split.Plan.Len())
+
+	encoded, err := json.Marshal(split)
+	require.NoError(t, err)
+	perChunk := float64(len(encoded)) / lines
+	assert.Less(t, perChunk*23000, float64(512<<10), "%.1f bytes per chunk", perChunk)
+
+	planned, err := imp.PlanImport(context.Background(), PlanImportInput{Source: path, ChunkLines: 1})
+	require.NoError(t, err)
+	require.Len(t, planned.Chunks, lines)
+	for i, c := range split.Plan.All() {
+		assert.Equal(t, fmt.Sprintf("import/w/r/chunk-%07d.json.s2", i), c.Key)
+		c.Key = ""
+		require.Equal(t, planned.Chunks[i], c, "chunk %d", i)
+		require.Equal(t, c, func() SourceChunk { c := split.Plan.Chunk(i); c.Key = ""; return c }())
+	}
 }

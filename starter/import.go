@@ -272,6 +272,10 @@ func printImportResult(e *env, r workflows.ImportResult, elapsed time.Duration) 
 	fmt.Fprintf(e.out, "imported %d entities in %s (%.0f entities/s, %.1f MB/s of input): created %d, updated %d%s, unchanged %d%s, rejected %d\n",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), float64(c.Bytes)/1e6/elapsed.Seconds(),
 		c.Created, c.Updated, redirects, c.Unchanged, older, c.Rejected)
+	if rd := r.Read; rd.SourceBytes > 0 && c.Bytes > 0 {
+		fmt.Fprintf(e.out, "source read: %.1f MB fetched (%.2f per source byte), %.1f MB decompressed (%.2f per byte of JSON)\n",
+			float64(rd.FetchedBytes)/1e6, rd.FetchedPerByte(), float64(rd.DecompressedBytes)/1e6, float64(rd.DecompressedBytes)/float64(c.Bytes))
+	}
 	for _, rej := range r.Rejections {
 		where := rej.Source
 		if rej.Line > 0 {

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
@@ -196,4 +197,16 @@ func TestImportCancelTakesTheWorkflowIDOrTheSource(t *testing.T) {
 	err = cancelImport(context.Background(), &env{out: &out}, fake, src)
 	assert.EqualError(t, err, "no import of "+src+" (workflow "+importWorkflowID(src)+")")
 	assert.Len(t, fake.canceled, 2, "nothing more was cancelled")
+}
+
+// TestImportResultSaysWhatReadingTheSourceCost prints a one-pass import's read counters: a
+// resumed split that decompressed part of its source again shows more than 1 per byte.
+func TestImportResultSaysWhatReadingTheSourceCost(t *testing.T) {
+	var out bytes.Buffer
+	printImportResult(&env{out: &out}, workflows.ImportResult{
+		Counts: activities.ImportCounts{Created: 1000, Bytes: 4_000_000},
+		Read:   activities.ReadCounts{SourceBytes: 500_000, FetchedBytes: 500_000, DecompressedBytes: 4_400_000},
+	}, 2*time.Second)
+	assert.Equal(t, "imported 1000 entities in 2s (500 entities/s, 2.0 MB/s of input): created 1000, updated 0, unchanged 0, rejected 0\n"+
+		"source read: 0.5 MB fetched (1.00 per source byte), 4.4 MB decompressed (1.10 per byte of JSON)\n", out.String())
 }

@@ -69,7 +69,7 @@ func (st *ImportState) chunksDone() int {
 // linesDone is the number of lines of the phase's finished chunks.
 func (st *ImportState) linesDone() int64 {
 	var n int64
-	for i, c := range st.Plan.Chunks {
+	for i, c := range st.Plan.All() {
 		if (st.Done != nil && st.Done.Has(i)) || (st.Done == nil && i < st.NextChunk) {
 			n += int64(c.Lines)
 		}
@@ -148,13 +148,13 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		st = *in.Resume
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryImportProgress, func() (ImportProgress, error) {
-		p := ImportProgress{Phase: st.Phase, ChunksDone: st.chunksDone(), ChunksTotal: 2 * len(st.Plan.Chunks),
+		p := ImportProgress{Phase: st.Phase, ChunksDone: st.chunksDone(), ChunksTotal: 2 * st.Plan.Len(),
 			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, LinesDone: st.linesDone(), Counts: st.Counts, Read: st.Read}
 		switch st.Phase {
 		case ImportPhaseEntities:
-			p.ChunksDone += len(st.Plan.Chunks)
+			p.ChunksDone += st.Plan.Len()
 		case ImportPhaseDone:
-			p.ChunksDone, p.LinesDone = 2*len(st.Plan.Chunks), st.Plan.TotalLines
+			p.ChunksDone, p.LinesDone = 2*st.Plan.Len(), st.Plan.TotalLines
 		}
 		return p, nil
 	}); err != nil {
@@ -249,7 +249,7 @@ func importPhases(ctx workflow.Context, in ImportInput, st *ImportState) (Import
 		datatypesOnly := st.Phase == ImportPhaseDatatypes
 		start := func(i int) workflow.Future {
 			return workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
-				Chunk: st.Plan.Chunks[i], DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
+				Chunk: st.Plan.Chunk(i), DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
 				UserID: in.UserID, EditSummary: in.EditSummary,
 			})
 		}
@@ -267,12 +267,12 @@ func importPhases(ctx workflow.Context, in ImportInput, st *ImportState) (Import
 			more, err = importChunksInOrder(ctx, st, parallelism, &completedThisRun, start, finished)
 		} else {
 			if st.Done == nil {
-				st.Done = NewChunkSet(len(st.Plan.Chunks))
+				st.Done = NewChunkSet(st.Plan.Len())
 				for i := range st.NextChunk {
 					st.Done.Add(i)
 				}
 			}
-			more, err = chunkRun{chunks: len(st.Plan.Chunks), parallelism: parallelism, done: st.Done,
+			more, err = chunkRun{chunks: st.Plan.Len(), parallelism: parallelism, done: st.Done,
 				start: start, finished: finished}.run(ctx)
 		}
 		if err != nil {
@@ -289,7 +289,7 @@ func importPhases(ctx workflow.Context, in ImportInput, st *ImportState) (Import
 		}
 		st.NextChunk, st.Done = 0, nil
 	}
-	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: len(st.Plan.Chunks), Read: st.Read}, nil
+	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: st.Plan.Len(), Read: st.Read}, nil
 }
 
 // importChunksPerRun bounds the chunks one run before importChunkRunner completes before
@@ -302,7 +302,7 @@ const importChunksPerRun = 400
 // for a run after continue-as-new.
 func importChunksInOrder(ctx workflow.Context, st *ImportState, parallelism int, completedThisRun *int,
 	start func(i int) workflow.Future, finished func(i int, f workflow.Future) error) (more bool, err error) {
-	limit := min(len(st.Plan.Chunks), st.NextChunk+importChunksPerRun-*completedThisRun)
+	limit := min(st.Plan.Len(), st.NextChunk+importChunksPerRun-*completedThisRun)
 	var inFlight []workflow.Future
 	next := st.NextChunk
 	for st.NextChunk < limit {
@@ -317,5 +317,5 @@ func importChunksInOrder(ctx workflow.Context, st *ImportState, parallelism int,
 		st.NextChunk++
 		*completedThisRun++
 	}
-	return st.NextChunk < len(st.Plan.Chunks), nil
+	return st.NextChunk < st.Plan.Len(), nil
 }

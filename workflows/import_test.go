@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -194,10 +193,12 @@ func TestImportWorkflowResumesFromState(t *testing.T) {
 
 // stagedPlanOf is a split of n staged chunks.
 func stagedPlanOf(n int, staging string) activities.SplitImportResult {
-	p := planOf(n)
-	for i := range p.Chunks {
-		p.Chunks[i].Key = fmt.Sprintf("%schunk-%07d.json.s2", staging, i)
+	p := activities.PlanImportResult{Staging: staging, Runs: []activities.ChunkRun{{Source: "dump.json", Format: "dump", FirstLine: 1}}}
+	for range n {
+		p.Runs[0].Lines = append(p.Runs[0].Lines, 10)
+		p.Runs[0].Bytes = append(p.Runs[0].Bytes, 1000)
 	}
+	p.TotalLines, p.TotalBytes = int64(10*n), int64(1000*n)
 	return activities.SplitImportResult{Plan: p, Read: activities.ReadCounts{SourceBytes: 500, FetchedBytes: 500, DecompressedBytes: int64(1000 * n)}}
 }
 
