@@ -1,10 +1,13 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,10 +25,14 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/entitybase/entitybase-workers/activities"
 	"github.com/entitybase/entitybase-workers/internal/config"
 	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
+	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/store/storetest"
 	"github.com/entitybase/entitybase-workers/internal/temporalx"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 	"github.com/entitybase/entitybase-workers/workflows"
 )
 
@@ -218,10 +225,13 @@ func TestImportOfACorruptBzip2FailsCleanly(t *testing.T) {
 	assert.Empty(t, stagedFiles(t, staging))
 }
 
-// BenchmarkImportOnePass imports a synthetic dump of 10k items (IMPORT_BENCH_ITEMS=10000,100000
-// for more sizes; `make bench` keeps to one), gzip-compressed and served over HTTP, through Temporal with
-// the default chunk size, batch size and parallelism, and reports the time per entity and
-// the bytes fetched and decompressed per byte of the source.
+// BenchmarkImportOnePass imports a synthetic dump of 10k items (IMPORT_BENCH_ITEMS=100000,1000000
+// for other sizes; `make bench` keeps to one), compressed (IMPORT_BENCH_COMPRESSION=gz,bz2;
+// gz by default) and served over HTTP, through Temporal with the default chunk size, batch
+// size and parallelism. It reports the rate, the bytes fetched and decompressed per byte of
+// the source and, up to 200k items, the rate against the same entities stored in process in
+// the same run (storetest.ImportLines on two goroutines, BenchmarkImportVsBulkInsert's import
+// path: no Temporal, staging or source reading).
 func BenchmarkImportOnePass(b *testing.B) {
 	sizes := []int{10000}
 	if env := os.Getenv("IMPORT_BENCH_ITEMS"); env != "" {
@@ -232,39 +242,112 @@ func BenchmarkImportOnePass(b *testing.B) {
 			sizes = append(sizes, n)
 		}
 	}
+	compressions := strings.Split(cmp.Or(os.Getenv("IMPORT_BENCH_COMPRESSION"), "gz"), ",")
 	for _, items := range sizes {
-		b.Run(strconv.Itoa(items), func(b *testing.B) {
-			src, entities := writeSyntheticDump(b, items)
-			data, err := os.ReadFile(src)
-			require.NoError(b, err)
-			gz := gzipBytes(b, data)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				http.ServeContent(w, r, "dump.json.gz", time.Time{}, bytes.NewReader(gz))
-			}))
-			defer srv.Close()
-			var perEntity, fetched, decompressed float64
-			for i := 0; b.Loop(); i++ {
-				cfg := testConfig(b)
-				cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled, cfg.EntityDiffEnabled = false, false, false
-				cfg.ImportStagingURL = "file://" + b.TempDir()
-				w := startWorker(b, cfg)
-				start := time.Now()
-				run, err := stack.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-					ID: fmt.Sprintf("import-bench-%d-%s", i, cfg.TaskQueue), TaskQueue: cfg.TaskQueue,
-				}, workflows.ImportWorkflow, workflows.ImportInput{Source: srv.URL + "/dump.json.gz"})
-				require.NoError(b, err)
-				var res workflows.ImportResult
-				require.NoError(b, run.Get(context.Background(), &res))
-				elapsed := time.Since(start)
-				require.Equal(b, int64(entities), res.Counts.Created)
-				perEntity = float64(elapsed.Microseconds()) / float64(entities)
-				fetched = res.Read.FetchedPerByte()
-				decompressed = float64(res.Read.DecompressedBytes) / float64(res.Counts.Bytes)
-				require.NoError(b, w.stop())
-			}
-			b.ReportMetric(perEntity, "µs/entity")
-			b.ReportMetric(fetched, "fetched/byte")
-			b.ReportMetric(decompressed, "decompressed/byte")
-		})
+		src, entities := writeSyntheticDump(b, items)
+		var inProcess float64
+		if items <= 200000 {
+			inProcess = importInProcess(b, src)
+		}
+		for _, compression := range compressions {
+			b.Run(fmt.Sprintf("%s/%d", compression, items), func(b *testing.B) {
+				file := compressFile(b, src, compression)
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.ServeFile(w, r, file)
+				}))
+				defer srv.Close()
+				var rate, fetched, decompressed float64
+				for i := 0; b.Loop(); i++ {
+					cfg := testConfig(b)
+					cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled, cfg.EntityDiffEnabled = false, false, false
+					cfg.ImportStagingURL = "file://" + b.TempDir()
+					w := startWorker(b, cfg)
+					start := time.Now()
+					run, err := stack.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+						ID: fmt.Sprintf("import-bench-%d-%s", i, cfg.TaskQueue), TaskQueue: cfg.TaskQueue,
+					}, workflows.ImportWorkflow, workflows.ImportInput{Source: srv.URL + "/" + filepath.Base(file)})
+					require.NoError(b, err)
+					var res workflows.ImportResult
+					require.NoError(b, run.Get(context.Background(), &res))
+					elapsed := time.Since(start)
+					require.Equal(b, int64(entities), res.Counts.Created)
+					rate = float64(entities) / elapsed.Seconds()
+					fetched = res.Read.FetchedPerByte()
+					decompressed = float64(res.Read.DecompressedBytes) / float64(res.Counts.Bytes)
+					require.NoError(b, w.stop())
+				}
+				b.ReportMetric(rate, "entities/s")
+				b.ReportMetric(1e6/rate, "µs/entity")
+				b.ReportMetric(fetched, "fetched/byte")
+				b.ReportMetric(decompressed, "decompressed/byte")
+				if inProcess > 0 {
+					b.ReportMetric(inProcess, "in-process-entities/s")
+					b.ReportMetric(rate/inProcess, "vs-in-process")
+				}
+			})
+		}
 	}
+}
+
+// compressFile writes src compressed as gz (Go's gzip) or bz2 (the bzip2 command) beside it.
+func compressFile(b *testing.B, src, compression string) string {
+	b.Helper()
+	out := src + "." + compression
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	in, err := os.Open(src)
+	require.NoError(b, err)
+	defer in.Close()
+	f, err := os.Create(out)
+	require.NoError(b, err)
+	defer f.Close()
+	switch compression {
+	case "gz":
+		zw := gzip.NewWriter(f)
+		_, err = io.Copy(zw, in)
+		require.NoError(b, err)
+		require.NoError(b, zw.Close())
+	case "bz2":
+		cmd := exec.Command("bzip2", "-c")
+		cmd.Stdin, cmd.Stdout = in, f
+		require.NoError(b, cmd.Run())
+	default:
+		b.Fatalf("IMPORT_BENCH_COMPRESSION: %q: want gz or bz2", compression)
+	}
+	require.NoError(b, f.Close())
+	return out
+}
+
+// importInProcess stores the dump's entities with storetest.ImportLines (batches of
+// activities.DefaultImportBatchSize, two goroutines) into a database of their own, the
+// properties' datatypes recorded first, and returns entities per second.
+func importInProcess(b *testing.B, src string) float64 {
+	b.Helper()
+	f, err := os.Open(src)
+	require.NoError(b, err)
+	defer f.Close()
+	var lines [][]byte
+	datatypes := wikibase.DatatypeMap{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		line := bytes.TrimSuffix(sc.Bytes(), []byte(","))
+		e, err := wikibase.ParseEntity(line)
+		if err != nil {
+			continue // the brackets and the malformed line
+		}
+		if e.Type == wikibase.TypeProperty {
+			datatypes.AddProperty(e)
+		}
+		lines = append(lines, bytes.Clone(line))
+	}
+	require.NoError(b, sc.Err())
+	db, _ := storetest.NewDB(b)
+	s := &store.Entities{DB: db, DatatypeLookup: datatypes}
+	ctx := context.Background()
+	require.NoError(b, s.SaveDatatypes(ctx, datatypes))
+	start := time.Now()
+	require.NoError(b, storetest.ImportLines(ctx, s, lines, activities.DefaultImportBatchSize, 2))
+	return float64(len(lines)) / time.Since(start).Seconds()
 }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -117,16 +118,31 @@ func writeSyntheticDump(t testing.TB, items int) (string, int) {
 	t.Helper()
 	g := synth.New(42)
 	enc := &wikibase.Encoder{}
-	var lines []string
+	path := filepath.Join(t.TempDir(), "synthetic.json")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	w := bufio.NewWriterSize(f, 1<<20)
+	lines := 0
+	write := func(line []byte) {
+		sep := ",\n"
+		if lines == 0 {
+			sep = "[\n"
+		}
+		_, err := w.WriteString(sep)
+		require.NoError(t, err)
+		_, err = w.Write(line)
+		require.NoError(t, err)
+		lines++
+	}
 	add := func(e *wikibase.Entity) {
 		b, err := enc.Marshal(e, nil)
 		require.NoError(t, err)
-		lines = append(lines, string(b))
+		write(b)
 	}
 	for i := range items {
 		add(g.Item())
 		if i == items/2 {
-			lines = append(lines, `{"type":"item","id":"Q999999999","labels":{"en":`)
+			write([]byte(`{"type":"item","id":"Q999999999","labels":{"en":`))
 		}
 		if i%20 == 0 {
 			add(g.Lexeme())
@@ -135,9 +151,11 @@ func writeSyntheticDump(t testing.TB, items int) (string, int) {
 	for _, p := range g.Properties()[:200] {
 		add(p)
 	}
-	path := filepath.Join(t.TempDir(), "synthetic.json")
-	require.NoError(t, os.WriteFile(path, []byte("[\n"+strings.Join(lines, ",\n")+"\n]\n"), 0o644))
-	return path, len(lines) - 1
+	_, err = w.WriteString("\n]\n")
+	require.NoError(t, err)
+	require.NoError(t, w.Flush())
+	require.NoError(t, f.Close())
+	return path, lines - 1
 }
 
 // dbState lists, table by table, what an import leaves behind, without timestamps or internal

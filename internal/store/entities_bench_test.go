@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,43 +36,6 @@ func benchInput(b *testing.B, items int) (lines [][]byte, datatypes wikibase.Dat
 		}
 	}
 	return lines, g.Datatypes(), inputBytes
-}
-
-// importLines is the importer's work without Temporal: parse each line and save batches.
-func importLines(ctx context.Context, s *store.Entities, lines [][]byte, batch, workers int) error {
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	per := (len(lines) + workers - 1) / workers
-	for w := range workers {
-		part := lines[min(w*per, len(lines)):min((w+1)*per, len(lines))]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			reqs := make([]store.SaveRequest, 0, batch)
-			for i, line := range part {
-				e, err := wikibase.ParseEntity(line)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				reqs = append(reqs, store.SaveRequest{Entity: e, EditType: "import"})
-				if len(reqs) == batch || i == len(part)-1 {
-					if _, err := s.SaveBatch(ctx, reqs); err != nil {
-						errs[w] = err
-						return
-					}
-					reqs = reqs[:0]
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // bulkInsertFloor writes the same compressed blobs with multi-row INSERTs into a copy of
@@ -126,7 +88,7 @@ func BenchmarkImportVsBulkInsert(b *testing.B) {
 				}
 				b.StartTimer()
 				start, cpu := time.Now(), processCPU(b)
-				if err := importLines(ctx, s, lines, batch, workers); err != nil {
+				if err := storetest.ImportLines(ctx, s, lines, batch, workers); err != nil {
 					b.Fatal(err)
 				}
 				importTime += time.Since(start)

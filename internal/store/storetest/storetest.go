@@ -4,9 +4,11 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/entitybase/entitybase-workers/internal/store"
+	"github.com/entitybase/entitybase-workers/internal/wikibase"
 )
 
 // ServerDSN is the server the tests use: TEST_MYSQL_DSN without a database name, or the local
@@ -73,4 +76,38 @@ func NewDB(t testing.TB) (*sql.DB, string) {
 		t.Fatalf("migrate: %v", err)
 	}
 	return db, dsn
+}
+
+// ImportLines is the importer's work without Temporal, the staging store or Kafka: parse each
+// dump line and save the entities in batches, on workers goroutines each taking an equal
+// part of the lines. Benchmarks measure the import against it.
+func ImportLines(ctx context.Context, s *store.Entities, lines [][]byte, batch, workers int) error {
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	per := (len(lines) + workers - 1) / workers
+	for w := range workers {
+		part := lines[min(w*per, len(lines)):min((w+1)*per, len(lines))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reqs := make([]store.SaveRequest, 0, batch)
+			for i, line := range part {
+				e, err := wikibase.ParseEntity(line)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				reqs = append(reqs, store.SaveRequest{Entity: e, EditType: "import"})
+				if len(reqs) == batch || i == len(part)-1 {
+					if _, err := s.SaveBatch(ctx, reqs); err != nil {
+						errs[w] = err
+						return
+					}
+					reqs = reqs[:0]
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
