@@ -197,9 +197,16 @@ func EntityDiffShardWorkflow(ctx workflow.Context, in EntityDiffShardInput) (Ent
 		}
 		var out activities.PublishEntityDiffsResult
 		if err := workflow.ExecuteLocalActivity(actx, a.PublishEntityDiffs, activities.PublishEntityDiffsInput{Entities: batch}).Get(ctx, &out); err != nil {
-			// The activity retries everything but what cannot be fixed by retrying, which
-			// it reports per revision; this is a bug, and the shard must not skip changes.
-			return EntityDiffShardResult{}, fmt.Errorf("publish rdf changes of shard %d: %w", state.Shard, err)
+			// Kafka or MySQL has been failing for longer than the activity's retry window
+			// (its StartToCloseTimeout, which bounds a local activity's retries too); what
+			// cannot be fixed by retrying is reported per revision. The shard must neither
+			// skip the changes nor fail, which would lose them all (the bridge has committed
+			// their offsets): it logs and tries again.
+			log.Error("entity diff: publishing failed; trying again in a minute", "shard", state.Shard, "error", err)
+			if err := workflow.Sleep(ctx, time.Minute); err != nil {
+				return EntityDiffShardResult{}, err
+			}
+			continue
 		}
 		state.Stats.Steps++
 		for _, o := range out.Entities {

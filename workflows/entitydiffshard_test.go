@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -165,4 +166,44 @@ func TestEntityDiffShardContinuesAsNewWithItsPendingChanges(t *testing.T) {
 	require.Equal(t, map[string]int64{"Q1": 1}, next.Published, "only the entities with pending changes are carried")
 	require.Equal(t, int64(3), next.Stats.Runs)
 	require.Equal(t, int64(3), next.Stats.Changes)
+}
+
+// TestEntityDiffShardWaitsOutAnOutage: Kafka or MySQL fails every publish for ten minutes
+// (far longer than one attempt's timeout): the shard keeps its changes, publishes them once
+// the outage ends, and does not fail. A shard that failed lost its pending changes, whose
+// Kafka offsets the bridge had committed.
+func TestEntityDiffShardWaitsOutAnOutage(t *testing.T) {
+	f := &fakeDiffs{stored: map[string]int64{}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	// Retries whose backoff is within the workflow task timeout wait in real time: keep
+	// them few.
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{WorkflowTaskTimeout: time.Second})
+	env.SetTestTimeout(time.Minute)
+	var a *activities.EntityDiffs
+	var start time.Time
+	failures := 0
+	env.OnActivity(a.PublishEntityDiffs, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.PublishEntityDiffsInput) (activities.PublishEntityDiffsResult, error) {
+			now := env.Now()
+			if start.IsZero() {
+				start = now
+			}
+			if now.Sub(start) < 10*time.Minute {
+				failures++
+				return activities.PublishEntityDiffsResult{}, errors.New("kafka: broker unreachable")
+			}
+			return f.publish(ctx, in)
+		})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalEntityDiffShardChanges, EntityDiffShardBatch{Changes: []ShardChange{sc("Q1", 1), sc("Q2", 1)}})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+	env.ExecuteWorkflow(EntityDiffShardWorkflow, EntityDiffShardInput{Topic: "t"})
+	require.True(t, env.IsWorkflowCompleted())
+	// The test ends the shard (which never ends by itself); it did not fail of the outage.
+	require.NotContains(t, fmt.Sprint(env.GetWorkflowError()), "broker unreachable")
+	require.Greater(t, failures, 5)
+	require.Equal(t, []string{"Q1@1", "Q2@1"}, f.published)
+	require.Zero(t, shardState(t, env).Pending)
 }

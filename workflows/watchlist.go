@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -159,9 +160,19 @@ func WatchlistWorkflow(ctx workflow.Context, in WatchlistInput) (WatchlistResult
 			}
 			var out activities.CreateNotificationsResult
 			err := workflow.ExecuteLocalActivity(actx, a.CreateNotifications, activities.CreateNotificationsInput{Changes: changes}).Get(ctx, &out)
+			if err != nil && !isNonRetryable(err) {
+				// MySQL has been failing for longer than the activity's retry window (its
+				// StartToCloseTimeout, which bounds a local activity's retries too): wait and
+				// apply the batch again, never skip it.
+				log.Error("watchlist batch failed; trying again in a minute", "shard", state.Shard, "events", len(fresh), "error", err)
+				if err := workflow.Sleep(ctx, time.Minute); err != nil {
+					return WatchlistResult{}, err
+				}
+				continue
+			}
 			if err != nil {
-				// Only a non-retryable error gets here; retrying the batch cannot help, and
-				// blocking the shard would stop every later notification.
+				// Retrying the batch cannot help, and blocking the shard would stop every
+				// later notification.
 				log.Error("watchlist batch skipped", "shard", state.Shard, "events", len(fresh), "error", err)
 			}
 			state.Stats.Events += int64(len(fresh))
@@ -197,4 +208,10 @@ func onQueue(ctx workflow.Context, queue string) workflow.Context {
 		return ctx
 	}
 	return workflow.WithWorkflowTaskQueue(ctx, queue)
+}
+
+// isNonRetryable says whether an activity failed with an error that retrying cannot fix.
+func isNonRetryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
 }

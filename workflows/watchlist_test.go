@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -202,4 +203,43 @@ func TestWatchlistShardMovesToTheBridgesQueueAtContinueAsNew(t *testing.T) {
 		require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 		require.Equal(t, tc.batchQueue, next.TaskQueue)
 	}
+}
+
+// TestWatchlistShardWaitsOutAnOutage: MySQL fails every CreateNotifications for ten minutes
+// (far longer than one attempt's timeout): the batch is applied once MySQL is back, not
+// skipped.
+func TestWatchlistShardWaitsOutAnOutage(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	// Retries whose backoff is within the workflow task timeout wait in real time: keep
+	// them few.
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{WorkflowTaskTimeout: time.Second})
+	env.SetTestTimeout(time.Minute)
+	var a *activities.Notifications
+	var start time.Time
+	var calls [][]string
+	env.OnActivity(a.CreateNotifications, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateNotificationsInput) (activities.CreateNotificationsResult, error) {
+			now := env.Now()
+			if start.IsZero() {
+				start = now
+			}
+			if now.Sub(start) < 10*time.Minute {
+				return activities.CreateNotificationsResult{}, errors.New("mysql: connection refused")
+			}
+			calls = append(calls, revisions(in.Changes))
+			return activities.CreateNotificationsResult{Notifications: len(in.Changes), Inserted: len(in.Changes)}, nil
+		})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalWatchlistEvents, WatchlistBatch{Events: []kafkabridge.Event{ev(0, 1, "Q1", 5)}})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+	env.ExecuteWorkflow(WatchlistWorkflow, WatchlistInput{})
+	require.True(t, env.IsWorkflowCompleted())
+	require.Equal(t, [][]string{{"Q1@5"}}, calls)
+	v, err := env.QueryWorkflow(QueryWatchlistState)
+	require.NoError(t, err)
+	var st WatchlistState
+	require.NoError(t, v.Get(&st))
+	require.Equal(t, int64(1), st.Stats.Notifications)
 }
