@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -92,7 +94,7 @@ func readChanges(t testing.TB, r *kafka.Reader, n int, timeout time.Duration) []
 }
 
 // renderStored renders a stored revision as the dump (and the diff) sees it.
-func renderStored(t *testing.T, b *rdfdiff.Builder, db *sql.DB, id string, rev int64) rdfdiff.Graph {
+func renderStored(t testing.TB, b *rdfdiff.Builder, db *sql.DB, id string, rev int64) rdfdiff.Graph {
 	r, err := (&store.Entities{DB: db}).Revision(context.Background(), id, rev)
 	require.NoError(t, err)
 	e, err := wikibase.ParseEntity(r.Line)
@@ -366,6 +368,44 @@ func benchEntityDiff(b *testing.B, rate, seconds int) {
 	b.ReportMetric(float64(triples)/nEntities, "triples/entity")
 	b.Logf("%d edits offered at %d/s over %s; %d diffs; p50 %s p99 %s max %s; mean entity %d triples",
 		total, rate, elapsed.Round(time.Millisecond), len(got), p(0.5), p(0.99), lat[len(lat)-1], triples/nEntities)
+	requireDiffsExact(b, db, gen.Datatypes(), append(imports, got...))
+}
+
+// requireDiffsExact applies each entity's import and diffs in revision order and requires
+// the RDF of its last revision: a diff that added, deleted, linked or unlinked a triple it
+// should not have, or missed one, shows.
+func requireDiffsExact(t testing.TB, db *sql.DB, datatypes wikibase.DatatypeMap, changes []receivedChange) {
+	t.Helper()
+	rdfCfg := rdf.WikidataConfig()
+	props := rdf.NewPropertyInfo(rdfCfg)
+	props.AddDatatypes(datatypes)
+	bld, err := rdfdiff.NewBuilder(rdfCfg, props)
+	require.NoError(t, err)
+	byEntity := map[string][]receivedChange{}
+	for _, c := range changes {
+		byEntity[c.event.EntityID] = append(byEntity[c.event.EntityID], c)
+	}
+	for id, cs := range byEntity {
+		slices.SortFunc(cs, func(a, b receivedChange) int { return cmp.Compare(a.event.RevID, b.event.RevID) })
+		owned, shared := map[string]bool{}, map[string]bool{}
+		for _, c := range cs {
+			for _, tr := range c.diff.Added {
+				owned[tr] = true
+			}
+			for _, tr := range c.diff.Deleted {
+				delete(owned, tr)
+			}
+			for _, tr := range c.diff.Linked {
+				shared[tr] = true
+			}
+			for _, tr := range c.diff.Unlinked {
+				delete(shared, tr)
+			}
+		}
+		want := renderStored(t, bld, db, id, cs[len(cs)-1].event.RevID)
+		require.Equal(t, sorted(want.Owned), sorted(slices.Collect(maps.Keys(owned))), "%s: its diffs applied give its RDF", id)
+		require.Equal(t, sorted(want.Shared), sorted(slices.Collect(maps.Keys(shared))), "%s: its shared triples", id)
+	}
 }
 
 func envInt(name string, def int) int {
@@ -373,4 +413,33 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// TestEntityDiffPublishesAChangeLargerThanAMessage saves an item whose RDF (5,000 English
+// aliases, about 1.3 MB) is more than one message of KAFKA_MAX_MESSAGE_BYTES (1,000,000, the
+// default): its import is published in parts that together give its RDF. The rdf_change
+// writer batched two parts of one change into one request of about 2 MB, which the broker
+// (message.max.bytes 1 MiB, Kafka's default) refused, and the shard failed.
+func TestEntityDiffPublishesAChangeLargerThanAMessage(t *testing.T) {
+	cfg := entityDiffConfig(t)
+	require.Equal(t, 1000000, cfg.KafkaMaxMessageBytes)
+	startWorker(t, cfg)
+	db, err := store.Open(context.Background(), cfg.MySQLDSN)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	s := &store.Entities{DB: db, Limits: cfg.EntityLimits}
+	big := &wikibase.Entity{Type: wikibase.TypeItem, ID: "Q77", Labels: []wikibase.Term{{Language: "en", Value: "many aliases"}}}
+	group := wikibase.AliasGroup{Language: "en"}
+	for i := range 5000 {
+		group.Aliases = append(group.Aliases, wikibase.Term{Language: "en", Value: fmt.Sprintf("alias %04d %s", i, strings.Repeat("x", 200))})
+	}
+	big.Aliases = []wikibase.AliasGroup{group}
+	res, err := s.Save(context.Background(), store.SaveRequest{Entity: big})
+	require.NoError(t, err)
+
+	got := readChanges(t, diffReader(t, cfg), 1, 90*time.Second)
+	require.Len(t, got, 1, "the import of Q77")
+	require.Equal(t, res.RevisionID, got[0].event.RevID)
+	require.GreaterOrEqual(t, got[0].parts, 2)
+	requireDiffsExact(t, db, wikibase.DatatypeMap{}, got)
 }

@@ -212,7 +212,7 @@ func init() {
 		{"KAFKA_CONSUMER_GROUP", "watchlist-consumer", "consumer group of the watchlist bridge", checked(func(c *Config) *string { return &c.KafkaConsumerGroup }, checkID)},
 		{"KAFKA_BRIDGE_ENABLED", "true", "run the Kafka → Temporal bridge in this worker", boolean(func(c *Config) *bool { return &c.KafkaBridgeEnabled })},
 		{"KAFKA_SESSION_TIMEOUT", "6s", "how long the bridges' consumer groups wait for a silent member (a killed worker) before its partitions go to the others; brokers accept 6s to 30m by default", durRange(func(c *Config) *time.Duration { return &c.KafkaSessionTimeout }, time.Second, 30*time.Minute)},
-		{"KAFKA_MAX_MESSAGE_BYTES", "1000000", "largest message produced; larger RDF diffs are split", intRange(func(c *Config) *int { return &c.KafkaMaxMessageBytes }, 1024, 100<<20)},
+		{"KAFKA_MAX_MESSAGE_BYTES", "1000000", "largest message produced (and record batch: keep it 1 KiB under the brokers' message.max.bytes); larger RDF diffs are split", intRange(func(c *Config) *int { return &c.KafkaMaxMessageBytes }, 1024, 100<<20)},
 		{"BRIDGE_BATCH_SIZE", "100", "messages per signal to a watchlist shard", intRange(func(c *Config) *int { return &c.BridgeBatchSize }, 1, 10000)},
 		{"BRIDGE_BATCH_WAIT", "200ms", "longest wait to fill a batch", durRange(func(c *Config) *time.Duration { return &c.BridgeBatchWait }, time.Millisecond, time.Minute)},
 		{"WATCHLIST_SHARDS", "8", "number of WatchlistWorkflow shards", intRange(func(c *Config) *int { return &c.WatchlistShards }, 1, 1024)},

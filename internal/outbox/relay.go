@@ -38,7 +38,9 @@ func NewWriter(addr net.Addr, transport kafka.RoundTripper, topic string) *kafka
 		RequiredAcks: kafka.RequireAll,
 		MaxAttempts:  1,
 		BatchSize:    1000,
-		BatchBytes:   16 << 20,
+		// A request to a partition is one record batch, which the broker bounds like a
+		// message (message.max.bytes, 1 MiB by default); entity_change events are small.
+		BatchBytes:   1000000,
 		BatchTimeout: time.Millisecond,
 		WriteTimeout: 10 * time.Second,
 		ReadTimeout:  10 * time.Second,

@@ -209,8 +209,11 @@ func newEntityDiffWriter(cfg config.Config, kc kafkaconn.Cluster) *kafka.Writer 
 		Balancer:     &kafka.Hash{}, // by entity id: one entity's changes stay in order
 		RequiredAcks: kafka.RequireAll,
 		// The activity retries; the writer's own retries would only delay that.
-		MaxAttempts:            1,
-		BatchBytes:             int64(cfg.KafkaMaxMessageBytes) * 2,
+		MaxAttempts: 1,
+		// A request to a partition is one record batch, which the broker bounds like a
+		// message (message.max.bytes, 1 MiB by default): one part of a split change at
+		// most, never two.
+		BatchBytes:             int64(cfg.KafkaMaxMessageBytes) + 1024,
 		BatchTimeout:           time.Millisecond,
 		WriteTimeout:           10 * time.Second,
 		AllowAutoTopicCreation: true,
