@@ -48,7 +48,7 @@ func dumpConfig(t *testing.T) (config.Config, string) {
 	return cfg, dir
 }
 
-func dumpDB(t *testing.T, cfg config.Config) *sql.DB {
+func dumpDB(t testing.TB, cfg config.Config) *sql.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)
 	require.NoError(t, err)
@@ -58,7 +58,7 @@ func dumpDB(t *testing.T, cfg config.Config) *sql.DB {
 	return db
 }
 
-func startDump(t *testing.T, cfg config.Config, id string, in workflows.DumpInput) client.WorkflowRun {
+func startDump(t testing.TB, cfg config.Config, id string, in workflows.DumpInput) client.WorkflowRun {
 	t.Helper()
 	run, err := stack.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: id, TaskQueue: cfg.TaskQueue, WorkflowExecutionTimeout: 20 * time.Minute,
@@ -68,7 +68,7 @@ func startDump(t *testing.T, cfg config.Config, id string, in workflows.DumpInpu
 	return run
 }
 
-func waitDump(t *testing.T, run client.WorkflowRun, timeout time.Duration) workflows.DumpResult {
+func waitDump(t testing.TB, run client.WorkflowRun, timeout time.Duration) workflows.DumpResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -22,7 +22,7 @@ import (
 
 // idsClient is an ids.Client of the test's own allocators (scoped by its task queue), closed
 // and its allocators terminated when the test ends.
-func idsClient(t *testing.T, cfg config.Config, scope string, leaseTTL time.Duration) *ids.Client {
+func idsClient(t testing.TB, cfg config.Config, scope string, leaseTTL time.Duration) *ids.Client {
 	t.Helper()
 	c, err := ids.NewClient(stack.client, ids.Options{
 		TaskQueue: cfg.TaskQueue, LeaseSize: cfg.IDLeaseSize, PrefetchAt: cfg.IDPrefetchAt, Scope: scope, LeaseTTL: leaseTTL,

@@ -194,3 +194,103 @@ func headRevisions(t *testing.T, db *sql.DB) map[string]int64 {
 	require.NoError(t, rows.Err())
 	return heads
 }
+
+// BenchmarkStreamBacklog seeds ENTITY_DIFF_BENCH_SEED entities (default 5,000; the issue's
+// case is 100,000) into a worker of both roles with the default stream settings and reports:
+// the seed's wall time, when the last import event was published (and its ratio to the seed),
+// the most workflows open on the worker's two queues at any sample (every second), and a
+// general stats run, an ID allocation and a JSON dump of everything stored, timed once while
+// the unpublished changes are at least ENTITY_DIFF_BENCH_BACKLOG (default 50,000, or the
+// most the seed reaches) and again, on the same data, once none is left.
+func BenchmarkStreamBacklog(b *testing.B) {
+	n := envInt("ENTITY_DIFF_BENCH_SEED", 5000)
+	wantBacklog := envInt("ENTITY_DIFF_BENCH_BACKLOG", 50000)
+	cfg := entityDiffConfig(b)
+	cfg.DumpURL = "file://" + b.TempDir()
+	startWorker(b, cfg)
+	db := dumpDB(b, cfg)
+	ctx := context.Background()
+	stored := func() int {
+		var c int
+		require.NoError(b, db.QueryRow("SELECT COUNT(*) FROM entity_head").Scan(&c))
+		return c
+	}
+	openWorkflows := func() int {
+		resp, err := stack.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("ExecutionStatus = 'Running' AND (TaskQueue = '%s' OR TaskQueue = '%s')", cfg.TaskQueue, cfg.StreamQueue()),
+		})
+		require.NoError(b, err)
+		return int(resp.GetCount())
+	}
+	run := 0
+	jobs := func() (stats, id, dump time.Duration) {
+		run++
+		start := time.Now()
+		wf, err := stack.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("stats-%d-%s", run, cfg.TaskQueue), TaskQueue: cfg.TaskQueue},
+			workflows.GeneralStatsWorkflow, workflows.GeneralStatsWorkflowInput{})
+		require.NoError(b, err)
+		require.NoError(b, wf.Get(ctx, nil))
+		stats = time.Since(start)
+		start = time.Now()
+		_, err = idsClient(b, cfg, fmt.Sprintf("bench-%d", run), time.Minute).Next(ctx, "Q", 1)
+		require.NoError(b, err)
+		id = time.Since(start)
+		start = time.Now()
+		res := waitDump(b, startDump(b, cfg, fmt.Sprintf("dump-%d-%s", run, cfg.TaskQueue), workflows.DumpInput{Format: "json", Force: true}), 10*time.Minute)
+		dump = time.Since(start)
+		require.Positive(b, res.EntityCount)
+		return stats, id, dump
+	}
+
+	b.ResetTimer()
+	start := time.Now()
+	var seeded sample.SeedResult
+	var seedTook time.Duration
+	seedDone := make(chan error, 1)
+	go func() {
+		var err error
+		seeded, err = sample.Seed(ctx, db, sample.SeedOptions{Entities: n, Seed: 11, Batch: 1000, Limits: cfg.EntityLimits})
+		seedTook = time.Since(start)
+		seedDone <- err
+	}()
+	maxOpen, backlog, seeding := 0, 0, true
+	var withBacklog [3]time.Duration
+	measured := false
+	for {
+		if seeding {
+			select {
+			case err := <-seedDone:
+				require.NoError(b, err)
+				seeding = false
+			default:
+			}
+		}
+		maxOpen = max(maxOpen, openWorkflows())
+		s, p := stored(), countPublished(b, db)
+		if !measured && (s-p >= wantBacklog || !seeding) {
+			backlog = s - p
+			withBacklog[0], withBacklog[1], withBacklog[2] = jobs()
+			measured = true
+			b.Logf("with %d of %d changes unpublished: stats %s, ID %s, JSON dump %s", backlog, s, withBacklog[0], withBacklog[1], withBacklog[2])
+		}
+		if !seeding && p == s {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	published := time.Since(start)
+	b.StopTimer()
+	require.Equal(b, n+seeded.Properties, seeded.Created)
+	stats, id, dump := jobs()
+	b.ReportMetric(seedTook.Seconds(), "seed_s")
+	b.ReportMetric(published.Seconds(), "published_s")
+	b.ReportMetric(published.Seconds()/seedTook.Seconds(), "published/seed")
+	b.ReportMetric(float64(maxOpen), "max_open_workflows")
+	b.ReportMetric(float64(backlog), "backlog")
+	b.ReportMetric(withBacklog[0].Seconds(), "stats_backlog_s")
+	b.ReportMetric(withBacklog[1].Seconds(), "id_backlog_s")
+	b.ReportMetric(withBacklog[2].Seconds(), "dump_backlog_s")
+	b.ReportMetric(stats.Seconds(), "stats_idle_s")
+	b.ReportMetric(id.Seconds(), "id_idle_s")
+	b.ReportMetric(dump.Seconds(), "dump_idle_s")
+}
