@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -32,16 +33,7 @@ func TestSplitImportStagesChunksAndRecordsDatatypes(t *testing.T) {
   }
 }
 `), 0o644))
-	staging, err := dump.OpenFileStore(t.TempDir())
-	require.NoError(t, err)
-	imp := &Importer{DB: db, Staging: staging}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(imp)
-	v, err := env.ExecuteActivity(imp.SplitImport, SplitImportInput{Source: dir, ChunkLines: 2, Staging: "import/w/r/"})
-	require.NoError(t, err)
-	var split SplitImportResult
-	require.NoError(t, v.Get(&split))
+	imp, staging, env, split := splitInto(t, db, dir, 2)
 	require.Equal(t, 5, split.Plan.Len(), "7 dump lines in chunks of 2, and the document")
 	assert.Equal(t, "import/w/r/chunk-0000004.json.s2", split.Plan.Chunk(4).Key)
 	assert.Equal(t, ImportFormatEntityData, split.Plan.Chunk(4).Format)
@@ -101,16 +93,7 @@ func TestSplitPlanStaysSmallAtWikidataScale(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "dump.json")
 	require.NoError(t, os.WriteFile(path, []byte(src.String()), 0o644))
-	staging, err := dump.OpenFileStore(t.TempDir())
-	require.NoError(t, err)
-	imp := &Importer{DB: db, Staging: staging}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(imp)
-	v, err := env.ExecuteActivity(imp.SplitImport, SplitImportInput{Source: path, ChunkLines: 1, Staging: "import/w/r/"})
-	require.NoError(t, err)
-	var split SplitImportResult
-	require.NoError(t, v.Get(&split))
+	imp, _, _, split := splitInto(t, db, path, 1)
 	require.Equal(t, lines, split.Plan.Len())
 
 	encoded, err := json.Marshal(split)
@@ -127,4 +110,21 @@ func TestSplitPlanStaysSmallAtWikidataScale(t *testing.T) {
 		require.Equal(t, planned.Chunks[i], c, "chunk %d", i)
 		require.Equal(t, c, func() SourceChunk { c := split.Plan.Chunk(i); c.Key = ""; return c }())
 	}
+}
+
+// splitInto splits src in chunks of chunkLines lines into a file staging store of its own,
+// under import/w/r/.
+func splitInto(t *testing.T, db *sql.DB, src string, chunkLines int) (*Importer, *dump.BlobStore, *testsuite.TestActivityEnvironment, SplitImportResult) {
+	t.Helper()
+	staging, err := dump.OpenFileStore(t.TempDir())
+	require.NoError(t, err)
+	imp := &Importer{DB: db, Staging: staging}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(imp)
+	v, err := env.ExecuteActivity(imp.SplitImport, SplitImportInput{Source: src, ChunkLines: chunkLines, Staging: "import/w/r/"})
+	require.NoError(t, err)
+	var split SplitImportResult
+	require.NoError(t, v.Get(&split))
+	return imp, staging, env, split
 }
