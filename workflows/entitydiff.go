@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -200,8 +199,7 @@ func EntityDiffWorkflow(ctx workflow.Context, in EntityDiffInput) (EntityDiffRes
 		}).Get(ctx, &out)
 		state.Pending = state.Pending[1:]
 		if err != nil {
-			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || !appErr.NonRetryable() {
+			if !isNonRetryable(err) {
 				return EntityDiffResult{}, fmt.Errorf("publish rdf change of %s@%d: %w", state.EntityID, next.RevisionID, err)
 			}
 			// Only a revision that cannot be rendered gets here. Skipping it keeps the

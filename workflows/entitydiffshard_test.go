@@ -174,22 +174,12 @@ func TestEntityDiffShardContinuesAsNewWithItsPendingChanges(t *testing.T) {
 // Kafka offsets the bridge had committed.
 func TestEntityDiffShardWaitsOutAnOutage(t *testing.T) {
 	f := &fakeDiffs{stored: map[string]int64{}}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	// Retries whose backoff is within the workflow task timeout wait in real time: keep
-	// them few.
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{WorkflowTaskTimeout: time.Second})
-	env.SetTestTimeout(time.Minute)
+	env, down := outageEnv()
 	var a *activities.EntityDiffs
-	var start time.Time
 	failures := 0
 	env.OnActivity(a.PublishEntityDiffs, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.PublishEntityDiffsInput) (activities.PublishEntityDiffsResult, error) {
-			now := env.Now()
-			if start.IsZero() {
-				start = now
-			}
-			if now.Sub(start) < 10*time.Minute {
+			if down() {
 				failures++
 				return activities.PublishEntityDiffsResult{}, errors.New("kafka: broker unreachable")
 			}
@@ -206,4 +196,22 @@ func TestEntityDiffShardWaitsOutAnOutage(t *testing.T) {
 	require.Greater(t, failures, 5)
 	require.Equal(t, []string{"Q1@1", "Q2@1"}, f.published)
 	require.Zero(t, shardState(t, env).Pending)
+}
+
+// outageEnv is a workflow test environment for a shard whose activities fail for the first
+// ten minutes (of workflow time) after their first call: down says whether the outage
+// lasts. Retries whose backoff is within the workflow task timeout wait in real time, so
+// that timeout is short.
+func outageEnv() (*testsuite.TestWorkflowEnvironment, func() bool) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{WorkflowTaskTimeout: time.Second})
+	env.SetTestTimeout(time.Minute)
+	var start time.Time
+	return env, func() bool {
+		if start.IsZero() {
+			start = env.Now()
+		}
+		return env.Now().Sub(start) < 10*time.Minute
+	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -209,22 +208,12 @@ func TestWatchlistShardMovesToTheBridgesQueueAtContinueAsNew(t *testing.T) {
 // (far longer than one attempt's timeout): the batch is applied once MySQL is back, not
 // skipped.
 func TestWatchlistShardWaitsOutAnOutage(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	// Retries whose backoff is within the workflow task timeout wait in real time: keep
-	// them few.
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{WorkflowTaskTimeout: time.Second})
-	env.SetTestTimeout(time.Minute)
+	env, down := outageEnv()
 	var a *activities.Notifications
-	var start time.Time
 	var calls [][]string
 	env.OnActivity(a.CreateNotifications, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CreateNotificationsInput) (activities.CreateNotificationsResult, error) {
-			now := env.Now()
-			if start.IsZero() {
-				start = now
-			}
-			if now.Sub(start) < 10*time.Minute {
+			if down() {
 				return activities.CreateNotificationsResult{}, errors.New("mysql: connection refused")
 			}
 			calls = append(calls, revisions(in.Changes))
