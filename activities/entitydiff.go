@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,106 +120,25 @@ type PublishEntityDiffResult struct {
 
 // PublishEntityDiff diffs the revision against the entity's last published one (recorded
 // in entity_diff_state, the truth across workflow runs) and publishes the rdf_change
-// events, keyed by entity id. Idempotent: see publish.
+// events, keyed by entity id. It is the activity of the retired per-entity
+// EntityDiffWorkflow: a batch of one change. Idempotent: see publishBatch.
 func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDiffInput) (_ PublishEntityDiffResult, err error) {
 	// The workflow skips a revision that cannot be rendered and says so in its log: for the
 	// SDK that is an expected outcome, not a failed activity.
 	defer func() { err = permanent.Expected(err, permanent.BadInput) }()
-	return a.publish(ctx, in)
-}
-
-// publish publishes one revision under the lock of the entity's entity_diff_state row, so
-// that two publishers of one entity (a per-entity run still draining beside the entity's
-// shard, or shards of two ENTITY_DIFF_SHARDS settings during a change) take turns and the
-// second finds the revision published. entity_diff_state records the revision after Kafka
-// accepted every part, in the same transaction, so a retry after that finds it and writes
-// nothing; a crash between the write and the commit publishes the same parts again (same
-// entity_id, rev_id, sequence and meta.request_id), which consumers drop as duplicates.
-func (a *EntityDiffs) publish(ctx context.Context, in PublishEntityDiffInput) (PublishEntityDiffResult, error) {
-	// The row must exist before it is locked: locking a missing row would take a gap lock,
-	// and two of those deadlock on their inserts. A row at revision 0 reads as none.
-	if _, err := a.DB.ExecContext(ctx, "INSERT IGNORE INTO entity_diff_state (entity_id, revision_id, is_deleted, parts) VALUES (?, 0, FALSE, 0)", in.EntityID); err != nil {
-		return PublishEntityDiffResult{}, fmt.Errorf("create entity diff state of %s: %w", in.EntityID, err)
-	}
-	tx, err := a.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return PublishEntityDiffResult{}, fmt.Errorf("lock entity diff state of %s: %w", in.EntityID, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	var prev diffState
-	if err := tx.QueryRowContext(ctx, "SELECT revision_id, is_deleted FROM entity_diff_state WHERE entity_id = ? FOR UPDATE", in.EntityID).
-		Scan(&prev.revision, &prev.deleted); err != nil {
-		return PublishEntityDiffResult{}, fmt.Errorf("lock entity diff state of %s: %w", in.EntityID, err)
-	}
-	if prev.revision >= in.RevisionID {
-		return PublishEntityDiffResult{AlreadyPublished: true, PublishedRevisionID: prev.revision, Deleted: prev.deleted}, nil
-	}
-	entities := &store.Entities{DB: a.DB}
-	next, err := entities.Revision(ctx, in.EntityID, in.RevisionID)
-	if errors.Is(err, store.ErrNotFound) {
-		return PublishEntityDiffResult{}, permanent.Errorf(permanent.BadInput, "revision %d of %s is not in the store", in.RevisionID, in.EntityID)
-	}
+	change := EntityRevisions{EntityID: in.EntityID, Changes: []RevisionChange{{RevisionID: in.RevisionID, RequestID: in.RequestID}}, NoWait: true}
+	pubs, err := a.publishBatch(ctx, []EntityRevisions{change}, 1)
 	if err != nil {
 		return PublishEntityDiffResult{}, err
 	}
-	builder, cfg, err := a.builder(ctx)
-	if err != nil {
-		return PublishEntityDiffResult{}, err
-	}
-	res := PublishEntityDiffResult{PublishedRevisionID: in.RevisionID}
-	var diff rdfdiff.Diff
+	p := pubs[0]
 	switch {
-	case next.IsDeleted:
-		res.Operation, res.Deleted = events.RDFDelete, true
-		res.FromRevisionID = prev.revision
-	default:
-		nextGraph, err := a.graph(ctx, builder, &next, true)
-		if err != nil {
-			return PublishEntityDiffResult{}, err
-		}
-		var oldGraph rdfdiff.Graph
-		res.Operation = events.RDFImport
-		if prev.revision > 0 && !prev.deleted {
-			old, err := entities.Revision(ctx, in.EntityID, prev.revision)
-			if err != nil {
-				return PublishEntityDiffResult{}, fmt.Errorf("read published revision %d of %s: %w", prev.revision, in.EntityID, err)
-			}
-			if oldGraph, err = a.graph(ctx, builder, &old, false); err != nil {
-				return PublishEntityDiffResult{}, err
-			}
-			res.Operation, res.FromRevisionID = events.RDFDiff, prev.revision
-		}
-		diff = rdfdiff.Compute(oldGraph, nextGraph)
+	case p.skipped != nil:
+		return PublishEntityDiffResult{}, p.skipped
+	case len(p.results) == 0:
+		return PublishEntityDiffResult{AlreadyPublished: true, PublishedRevisionID: p.state.revision, Deleted: p.state.deleted}, nil
 	}
-	requestID := in.RequestID
-	if requestID == "" {
-		requestID = revisionRequestID(in.EntityID, in.RevisionID)
-	}
-	msgs, err := rdfdiff.Messages(rdfdiff.Envelope{
-		Meta:     events.RDFChangeMeta{DT: next.Modified.UTC(), Stream: a.Stream, RequestID: requestID, Domain: conceptDomain(cfg)},
-		EntityID: in.EntityID, RevID: in.RevisionID, Operation: res.Operation,
-	}, diff, a.MaxMessageBytes)
-	if err != nil {
-		return PublishEntityDiffResult{}, permanent.Errorf(permanent.BadInput, "%w", err)
-	}
-	out := make([]kafka.Message, len(msgs))
-	for i, m := range msgs {
-		out[i] = kafka.Message{Key: []byte(in.EntityID), Value: m}
-		res.Bytes += len(m)
-	}
-	if err := a.Writer.WriteMessages(ctx, out...); err != nil {
-		return PublishEntityDiffResult{}, fmt.Errorf("publish rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE entity_diff_state SET revision_id = ?, is_deleted = ?, parts = ? WHERE entity_id = ?",
-		in.RevisionID, res.Deleted, len(msgs), in.EntityID); err != nil {
-		return PublishEntityDiffResult{}, fmt.Errorf("record published rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return PublishEntityDiffResult{}, fmt.Errorf("record published rdf_change of %s@%d: %w", in.EntityID, in.RevisionID, err)
-	}
-	res.Added, res.Removed, res.Linked, res.Unlinked = len(diff.Added), len(diff.Deleted), len(diff.Linked), len(diff.Unlinked)
-	res.Parts = len(msgs)
-	return res, nil
+	return p.results[0], nil
 }
 
 // EntityRevisions are the pending changes of one entity in a PublishEntityDiffs batch.
@@ -234,18 +155,17 @@ type EntityRevisions struct {
 type RevisionChange struct {
 	RevisionID     int64
 	FromRevisionID int64 `json:",omitempty"`
+	// RequestID goes into meta.request_id; empty derives one from entity and revision.
+	RequestID string `json:",omitempty"`
 }
 
 // PublishEntityDiffsInput is a shard's batch: the pending changes of several entities.
 type PublishEntityDiffsInput struct {
 	Entities []EntityRevisions
-	// Parallelism bounds the entities published at once; 0 means DefaultEntityDiffParallelism.
+	// Parallelism bounds the entities rendered at once; 0 means one per CPU (rendering is
+	// CPU-bound: the batch's reads and writes are a few round trips whatever its size).
 	Parallelism int `json:",omitempty"`
 }
-
-// DefaultEntityDiffParallelism is how many entities of a batch one activity publishes at
-// once: rendering is CPU-bound, Kafka and MySQL round trips are not.
-const DefaultEntityDiffParallelism = 8
 
 // EntityDiffOutcome is what became of one entity's changes.
 type EntityDiffOutcome struct {
@@ -269,54 +189,254 @@ type PublishEntityDiffsResult struct {
 }
 
 // PublishEntityDiffs publishes the changes of a batch of entities: each entity's in
-// revision order, one after the other, several entities at once. A revision that cannot be
-// rendered is skipped and reported (the next one is diffed against the last published); a
-// change whose predecessor is not published yet stops its entity unless NoWait. Idempotent:
-// each revision is published as by PublishEntityDiff, so a retry of the batch finds what the
-// failed attempt published and publishes only the rest.
+// revision order. A revision that cannot be rendered is skipped and reported (the next one
+// is diffed against the last published); a change whose predecessor is not published yet
+// stops its entity unless NoWait. Idempotent: see publishBatch.
 func (a *EntityDiffs) PublishEntityDiffs(ctx context.Context, in PublishEntityDiffsInput) (PublishEntityDiffsResult, error) {
-	out := PublishEntityDiffsResult{Entities: make([]EntityDiffOutcome, len(in.Entities))}
-	parallel := in.Parallelism
-	if parallel <= 0 {
-		parallel = DefaultEntityDiffParallelism
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, parallel)
-	errs := make([]error, len(in.Entities))
-	for i, e := range in.Entities {
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			out.Entities[i], errs[i] = a.publishEntity(ctx, e)
-			if errs[i] != nil {
-				cancel() // the batch is retried anyway
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return PublishEntityDiffsResult{}, err
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	pubs, err := a.publishBatch(ctx, in.Entities, in.Parallelism)
+	if err != nil {
 		return PublishEntityDiffsResult{}, err
+	}
+	out := PublishEntityDiffsResult{Entities: make([]EntityDiffOutcome, len(pubs))}
+	for i, p := range pubs {
+		out.Entities[i] = p.outcome
 	}
 	return out, nil
 }
 
-// publishEntity publishes one entity's changes in order.
-func (a *EntityDiffs) publishEntity(ctx context.Context, e EntityRevisions) (EntityDiffOutcome, error) {
-	st, err := readDiffState(ctx, a.DB, e.EntityID)
-	if err != nil {
-		return EntityDiffOutcome{EntityID: e.EntityID}, err
+// entityPublication is what a batch publishes of one entity.
+type entityPublication struct {
+	outcome EntityDiffOutcome
+	// state is the entity's published state afterwards; parts its last revision's.
+	state diffState
+	parts int
+	// results and msgs are per published revision, in revision order.
+	results []PublishEntityDiffResult
+	msgs    [][]kafka.Message
+	// skipped is why the last skipped revision could not be rendered.
+	skipped error
+	// graph is the RDF of the revision graphOf, the last one rendered.
+	graph   rdfdiff.Graph
+	graphOf int64
+}
+
+// publishBatch publishes the changes of entities (each named once) as one unit, whatever
+// their number: it locks their entity_diff_state rows, reads the revisions it needs in a
+// few queries, renders (parallel entities at once, each in revision order) and hands every
+// rdf_change event to Kafka before it records the published revisions in the same
+// transaction. The events go out in rounds, an entity's first published revision in the
+// first, so a failed write never leaves a later revision of an entity in Kafka without the
+// earlier one. Under the row locks two publishers of one entity (a per-entity run still
+// draining beside the entity's shard, or shards of two ENTITY_DIFF_SHARDS settings during a
+// change) take turns, and the second finds the revisions published. A retry after the
+// commit finds them too and writes nothing; a crash between the write and the commit
+// publishes the same events again (same entity_id, rev_id, sequence and meta.request_id),
+// which consumers drop as duplicates.
+func (a *EntityDiffs) publishBatch(ctx context.Context, entities []EntityRevisions, parallel int) ([]entityPublication, error) {
+	if len(entities) == 0 {
+		return nil, nil
 	}
-	return PublishInOrder(e, st.revision, func(rev int64) (PublishEntityDiffResult, error) {
-		return a.publish(ctx, PublishEntityDiffInput{EntityID: e.EntityID, RevisionID: rev})
+	builder, cfg, err := a.builder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]any, len(entities))
+	rows := make([]string, len(entities))
+	for i, e := range entities {
+		ids[i], rows[i] = e.EntityID, "(?, 0, FALSE, 0)"
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	// The rows must exist before they are locked: locking a missing row would take a gap
+	// lock, and two of those deadlock on their inserts. A row at revision 0 reads as none.
+	if _, err := a.DB.ExecContext(ctx, "INSERT IGNORE INTO entity_diff_state (entity_id, revision_id, is_deleted, parts) VALUES "+
+		strings.Join(rows, ", "), ids...); err != nil {
+		return nil, fmt.Errorf("create entity diff state of %d entities: %w", len(ids), err)
+	}
+	tx, err := a.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("lock entity diff state: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	published := make(map[string]diffState, len(entities))
+	locked, err := tx.QueryContext(ctx, "SELECT entity_id, revision_id, is_deleted FROM entity_diff_state WHERE entity_id IN ("+marks+") FOR UPDATE", ids...)
+	if err != nil {
+		return nil, fmt.Errorf("lock entity diff state of %d entities: %w", len(ids), err)
+	}
+	for locked.Next() {
+		var id string
+		var st diffState
+		if err := locked.Scan(&id, &st.revision, &st.deleted); err != nil {
+			locked.Close()
+			return nil, fmt.Errorf("lock entity diff state: %w", err)
+		}
+		published[id] = st
+	}
+	if err := locked.Close(); err != nil {
+		return nil, fmt.Errorf("lock entity diff state: %w", err)
+	}
+
+	var keys []store.RevisionKey
+	for _, e := range entities {
+		st := published[e.EntityID]
+		if st.revision > 0 && !st.deleted {
+			keys = append(keys, store.RevisionKey{EntityID: e.EntityID, RevisionID: st.revision})
+		}
+		for _, c := range e.Changes {
+			if c.RevisionID > st.revision {
+				keys = append(keys, store.RevisionKey{EntityID: e.EntityID, RevisionID: c.RevisionID})
+			}
+		}
+	}
+	revs, err := (&store.Entities{DB: a.DB}).Revisions(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	pubs := make([]entityPublication, len(entities))
+	errs := make([]error, len(entities))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, parallel)
+	for i, e := range entities {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			b := builder
+			if parallel > 1 {
+				b, _, errs[i] = a.builder(ctx) // builders hold buffers: one per goroutine
+			}
+			if errs[i] == nil {
+				pubs[i], errs[i] = a.publishEntity(ctx, b, cfg, e, published[e.EntityID], revs)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	for round := 0; ; round++ {
+		var msgs []kafka.Message
+		for _, p := range pubs {
+			if round < len(p.msgs) {
+				msgs = append(msgs, p.msgs[round]...)
+			}
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		if err := a.Writer.WriteMessages(ctx, msgs...); err != nil {
+			return nil, fmt.Errorf("publish %d rdf_change events: %w", len(msgs), err)
+		}
+	}
+	var args []any
+	rows = rows[:0]
+	for i, p := range pubs {
+		if len(p.results) > 0 {
+			rows = append(rows, "(?, ?, ?, ?)")
+			args = append(args, entities[i].EntityID, p.state.revision, p.state.deleted, p.parts)
+		}
+	}
+	if len(rows) > 0 {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO entity_diff_state (entity_id, revision_id, is_deleted, parts) VALUES "+strings.Join(rows, ", ")+
+			" ON DUPLICATE KEY UPDATE revision_id = VALUES(revision_id), is_deleted = VALUES(is_deleted), parts = VALUES(parts)", args...); err != nil {
+			return nil, fmt.Errorf("record %d published rdf_changes: %w", len(rows), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("record %d published rdf_changes: %w", len(rows), err)
+	}
+	return pubs, nil
+}
+
+// publishEntity renders one entity's changes of a batch in order (see PublishInOrder),
+// from its last published state st, with the revisions read for the batch.
+func (a *EntityDiffs) publishEntity(ctx context.Context, b *rdfdiff.Builder, cfg *rdf.Config, e EntityRevisions, st diffState,
+	revs map[store.RevisionKey]store.Revision) (entityPublication, error) {
+	p := entityPublication{state: st, graphOf: -1}
+	requestIDs := map[int64]string{}
+	for _, c := range e.Changes {
+		if c.RequestID != "" {
+			requestIDs[c.RevisionID] = c.RequestID
+		}
+	}
+	var err error
+	p.outcome, err = PublishInOrder(e, st.revision, func(rev int64) (PublishEntityDiffResult, error) {
+		res, msgs, err := a.render(ctx, b, cfg, &p, revs, e.EntityID, rev, requestIDs[rev])
+		if permanent.Is(err, permanent.BadInput) {
+			p.skipped = err
+		}
+		if err != nil {
+			return PublishEntityDiffResult{}, err
+		}
+		p.results = append(p.results, res)
+		p.msgs = append(p.msgs, msgs)
+		p.state, p.parts = diffState{revision: rev, deleted: res.Deleted}, len(msgs)
+		return res, nil
 	})
+	return p, err
+}
+
+// render diffs revision rev of an entity against its last published one (p.state) and
+// returns the rdf_change events, keyed by entity id. A revision that cannot be rendered is
+// a permanent.BadInput error.
+func (a *EntityDiffs) render(ctx context.Context, b *rdfdiff.Builder, cfg *rdf.Config, p *entityPublication,
+	revs map[store.RevisionKey]store.Revision, entityID string, rev int64, requestID string) (PublishEntityDiffResult, []kafka.Message, error) {
+	next, ok := revs[store.RevisionKey{EntityID: entityID, RevisionID: rev}]
+	if !ok {
+		return PublishEntityDiffResult{}, nil, permanent.Errorf(permanent.BadInput, "revision %d of %s is not in the store", rev, entityID)
+	}
+	res := PublishEntityDiffResult{PublishedRevisionID: rev}
+	var diff rdfdiff.Diff
+	switch {
+	case next.IsDeleted:
+		res.Operation, res.Deleted = events.RDFDelete, true
+		res.FromRevisionID = p.state.revision
+	default:
+		nextGraph, err := a.graph(ctx, b, &next, true)
+		if err != nil {
+			return PublishEntityDiffResult{}, nil, err
+		}
+		var oldGraph rdfdiff.Graph
+		res.Operation = events.RDFImport
+		if p.state.revision > 0 && !p.state.deleted {
+			if p.graphOf != p.state.revision {
+				old, ok := revs[store.RevisionKey{EntityID: entityID, RevisionID: p.state.revision}]
+				if !ok {
+					return PublishEntityDiffResult{}, nil, fmt.Errorf("read published revision %d of %s: %w", p.state.revision, entityID, store.ErrNotFound)
+				}
+				if p.graph, err = a.graph(ctx, b, &old, false); err != nil {
+					return PublishEntityDiffResult{}, nil, err
+				}
+			}
+			oldGraph = p.graph
+			res.Operation, res.FromRevisionID = events.RDFDiff, p.state.revision
+		}
+		diff = rdfdiff.Compute(oldGraph, nextGraph)
+		// The next revision of the batch is diffed against this one, as published.
+		p.graph, p.graphOf = nextGraph, rev
+	}
+	if requestID == "" {
+		requestID = revisionRequestID(entityID, rev)
+	}
+	msgs, err := rdfdiff.Messages(rdfdiff.Envelope{
+		Meta:     events.RDFChangeMeta{DT: next.Modified.UTC(), Stream: a.Stream, RequestID: requestID, Domain: conceptDomain(cfg)},
+		EntityID: entityID, RevID: rev, Operation: res.Operation,
+	}, diff, a.MaxMessageBytes)
+	if err != nil {
+		return PublishEntityDiffResult{}, nil, permanent.Errorf(permanent.BadInput, "%w", err)
+	}
+	out := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = kafka.Message{Key: []byte(entityID), Value: m}
+		res.Bytes += len(m)
+	}
+	res.Added, res.Removed, res.Linked, res.Unlinked = len(diff.Added), len(diff.Deleted), len(diff.Linked), len(diff.Unlinked)
+	res.Parts = len(msgs)
+	return res, out, nil
 }
 
 // PublishInOrder is what PublishEntityDiffs does with one entity whose last published

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/entitybase/entitybase-workers/internal/wikibase"
@@ -28,10 +29,19 @@ func (s *Entities) Head(ctx context.Context, entityID string) (Head, error) {
 	return h, nil
 }
 
-// Revision returns one revision of an entity with its uncompressed content, or ErrNotFound.
-func (s *Entities) Revision(ctx context.Context, entityID string, revisionID int64) (Revision, error) {
-	r := Revision{EntityID: entityID, RevisionID: revisionID}
+// revisionColumns are what scanRevision reads, from entity_id_mapping m (the entity),
+// entity_revisions r, entity_head h and entity_id_mapping t (the redirect target).
+const revisionColumns = `m.entity_id, r.revision_id, r.internal_id, r.from_revision_id, r.created_at, COALESCE(r.modified_at, r.created_at),
+ COALESCE(h.page_id, r.internal_id), r.user_id, r.edit_type, r.edit_summary, r.is_redirect, r.is_deleted, t.entity_id,
+ r.content_encoding, r.content, r.content_hash, r.statements, r.qualifiers, r.references_count, r.sitelinks, r.identifiers`
+
+const revisionJoins = ` JOIN entity_revisions r ON r.internal_id = m.internal_id
+ LEFT JOIN entity_head h ON h.internal_id = m.internal_id
+ LEFT JOIN entity_id_mapping t ON t.internal_id = r.redirects_to`
+
+func scanRevision(row interface{ Scan(...any) error }) (Revision, error) {
 	var (
+		r        Revision
 		user     sql.NullInt64
 		summary  sql.NullString
 		to       sql.NullString
@@ -39,27 +49,79 @@ func (s *Entities) Revision(ctx context.Context, entityID string, revisionID int
 		content  []byte
 		hash     []byte
 	)
-	err := s.DB.QueryRowContext(ctx, `SELECT r.internal_id, r.from_revision_id, r.created_at, COALESCE(r.modified_at, r.created_at), COALESCE(h.page_id, r.internal_id), r.user_id, r.edit_type,
- r.edit_summary, r.is_redirect, r.is_deleted, t.entity_id, r.content_encoding, r.content, r.content_hash,
- r.statements, r.qualifiers, r.references_count, r.sitelinks, r.identifiers
- FROM entity_id_mapping m JOIN entity_revisions r ON r.internal_id = m.internal_id
- LEFT JOIN entity_head h ON h.internal_id = m.internal_id
- LEFT JOIN entity_id_mapping t ON t.internal_id = r.redirects_to
- WHERE m.entity_id = ? AND r.revision_id = ?`, entityID, revisionID).
-		Scan(&r.InternalID, &r.FromRevisionID, &r.CreatedAt, &r.Modified, &r.PageID, &user, &r.EditType, &summary, &r.IsRedirect, &r.IsDeleted,
-			&to, &encoding, &content, &hash, &r.Statements, &r.Qualifiers, &r.References, &r.Sitelinks, &r.Identifiers)
+	if err := row.Scan(&r.EntityID, &r.RevisionID, &r.InternalID, &r.FromRevisionID, &r.CreatedAt, &r.Modified, &r.PageID, &user, &r.EditType,
+		&summary, &r.IsRedirect, &r.IsDeleted, &to, &encoding, &content, &hash, &r.Statements, &r.Qualifiers, &r.References, &r.Sitelinks, &r.Identifiers); err != nil {
+		return Revision{}, err
+	}
+	r.UserID, r.EditSummary, r.RedirectsTo = user.Int64, summary.String, to.String
+	copy(r.ContentHash[:], hash)
+	var err error
+	if r.Line, err = DecodeContent(encoding, content, nil); err != nil {
+		return Revision{}, fmt.Errorf("revision %d of %s: %w", r.RevisionID, r.EntityID, err)
+	}
+	return r, nil
+}
+
+// Revision returns one revision of an entity with its uncompressed content, or ErrNotFound.
+func (s *Entities) Revision(ctx context.Context, entityID string, revisionID int64) (Revision, error) {
+	r, err := scanRevision(s.DB.QueryRowContext(ctx, "SELECT "+revisionColumns+" FROM entity_id_mapping m"+revisionJoins+
+		" WHERE m.entity_id = ? AND r.revision_id = ?", entityID, revisionID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Revision{}, fmt.Errorf("revision %d of %s: %w", revisionID, entityID, ErrNotFound)
 	}
 	if err != nil {
 		return Revision{}, fmt.Errorf("read revision %d of %s: %w", revisionID, entityID, err)
 	}
-	r.UserID, r.EditSummary, r.RedirectsTo = user.Int64, summary.String, to.String
-	copy(r.ContentHash[:], hash)
-	if r.Line, err = DecodeContent(encoding, content, nil); err != nil {
-		return Revision{}, fmt.Errorf("revision %d of %s: %w", revisionID, entityID, err)
-	}
 	return r, nil
+}
+
+// RevisionKey names one revision of an entity.
+type RevisionKey struct {
+	EntityID   string
+	RevisionID int64
+}
+
+// revisionsPerQuery bounds the revisions one query of Revisions asks for.
+const revisionsPerQuery = 500
+
+// Revisions returns the revisions keys name that exist, as Revision does, in a few queries
+// rather than one per revision. A missing key is missing from the map.
+func (s *Entities) Revisions(ctx context.Context, keys []RevisionKey) (map[RevisionKey]Revision, error) {
+	out := make(map[RevisionKey]Revision, len(keys))
+	for start := 0; start < len(keys); start += revisionsPerQuery {
+		batch := keys[start:min(start+revisionsPerQuery, len(keys))]
+		// The wanted revisions as a derived table, joined on the two keys: one index
+		// lookup each, however many revisions the entities have.
+		var q strings.Builder
+		args := make([]any, 0, 2*len(batch))
+		q.WriteString("SELECT " + revisionColumns + " FROM (")
+		for i, k := range batch {
+			if i > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			q.WriteString("SELECT ? AS entity_id, ? AS revision_id")
+			args = append(args, k.EntityID, k.RevisionID)
+		}
+		q.WriteString(") w JOIN entity_id_mapping m ON m.entity_id = w.entity_id" + revisionJoins + " WHERE r.revision_id = w.revision_id")
+		rows, err := s.DB.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read %d revisions: %w", len(batch), err)
+		}
+		for rows.Next() {
+			r, err := scanRevision(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read %d revisions: %w", len(batch), err)
+			}
+			out[RevisionKey{r.EntityID, r.RevisionID}] = r
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %d revisions: %w", len(batch), err)
+		}
+	}
+	return out, nil
 }
 
 // EntitiesAsOf returns the entities ids, in that order, at their last revision created at or

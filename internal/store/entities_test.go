@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -598,4 +599,41 @@ func TestEntitiesAsOf(t *testing.T) {
 	late, err := s.EntitiesAsOf(ctx, ids, t0.Add(3*time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Q4 late", "Q1 one v2"}, labels(late))
+}
+
+// TestRevisionsReadsWhatRevisionReads reads revisions of several entities in one call, a
+// redirect, a deleted revision and keys that name nothing among them: each found one equals
+// what Revision reads, the others are left out.
+func TestRevisionsReadsWhatRevisionReads(t *testing.T) {
+	db, _ := storetest.NewDB(t)
+	ctx := context.Background()
+	s := &store.Entities{DB: db}
+	for _, id := range []string{"Q1", "Q2", "Q3"} {
+		_, err := s.Save(ctx, store.SaveRequest{Entity: item(t, id, "a", "Q3", "s")})
+		require.NoError(t, err)
+	}
+	_, err := s.Save(ctx, store.SaveRequest{Entity: item(t, "Q1", "edited", "Q3", "s")}) // Q1@4
+	require.NoError(t, err)
+	_, err = s.SaveRedirect(ctx, store.RedirectRequest{From: "Q2", To: "Q3"}) // Q2@5
+	require.NoError(t, err)
+	_, err = s.Delete(ctx, store.DeleteRequest{EntityID: "Q3"}) // Q3@6
+	require.NoError(t, err)
+
+	present := []store.RevisionKey{{"Q1", 1}, {"Q1", 4}, {"Q2", 2}, {"Q2", 5}, {"Q3", 3}, {"Q3", 6}}
+	absent := []store.RevisionKey{{"Q1", 2}, {"Q404", 1}, {"Q2", 4}}
+	got, err := s.Revisions(ctx, append(slices.Clone(present), absent...))
+	require.NoError(t, err)
+	require.Len(t, got, len(present))
+	for _, k := range present {
+		want, err := s.Revision(ctx, k.EntityID, k.RevisionID)
+		require.NoError(t, err)
+		assert.Equal(t, want, got[k], "%s@%d", k.EntityID, k.RevisionID)
+	}
+	assert.Equal(t, "Q3", got[store.RevisionKey{"Q2", 5}].RedirectsTo)
+	assert.True(t, got[store.RevisionKey{"Q3", 6}].IsDeleted)
+	assert.NotEqual(t, got[store.RevisionKey{"Q1", 1}].Line, got[store.RevisionKey{"Q1", 4}].Line)
+
+	none, err := s.Revisions(ctx, nil)
+	require.NoError(t, err)
+	assert.Empty(t, none)
 }
