@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -332,40 +331,41 @@ func benchEntityDiff(b *testing.B, rate, seconds int) {
 
 	b.ResetTimer()
 	saved := make(map[string]time.Time, total)
-	var mu sync.Mutex
-	var saves sync.WaitGroup
 	var lastSave time.Time
+	saving := make(chan struct{})
 	done := make(chan []receivedChange)
 	go func() { done <- readChanges(b, r, total, time.Duration(seconds)*time.Second+60*time.Second) }()
 	start := time.Now()
 	due := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second / time.Duration(rate)) }
-	for next := 0; next < total; {
-		// The edits due are saved together every saveEvery, each batch in a goroutine of its
-		// own so that the offered rate does not depend on the save latency. A store
-		// transaction holds the revision sequence to its commit, so saves of one edit each
-		// would cap the rate at one commit per edit; the entitybase service, not these
-		// workers, takes the edits in production. An entity is edited again only two
-		// seconds later.
-		time.Sleep(max(saveEvery, time.Until(due(next))))
-		end := next
-		for end < total && !due(end).After(time.Now()) {
-			end++
-		}
-		reqs := make([]store.SaveRequest, 0, end-next)
-		for _, e := range edits[next:end] {
-			reqs = append(reqs, store.SaveRequest{Entity: e})
-		}
-		next = end
-		saves.Add(1)
-		go func() {
-			defer saves.Done()
+	go func() {
+		defer close(saving)
+		var batchStart time.Time
+		for next := 0; next < total; {
+			// Every saveEvery the edits due are saved as one batch; a batch behind its
+			// schedule takes every edit due by then. One transaction at a time: a store
+			// transaction holds the revision sequence to its commit, so concurrent ones queue
+			// on it. (The entitybase service, not these workers, takes the edits in
+			// production.)
+			wake := batchStart.Add(saveEvery)
+			if due(next).After(wake) {
+				wake = due(next)
+			}
+			time.Sleep(time.Until(wake))
+			batchStart = time.Now()
+			end := next
+			for end < total && !due(end).After(time.Now()) {
+				end++
+			}
+			reqs := make([]store.SaveRequest, 0, end-next)
+			for _, e := range edits[next:end] {
+				reqs = append(reqs, store.SaveRequest{Entity: e})
+			}
+			next = end
 			res, err := s.SaveBatch(ctx, reqs)
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			now := time.Now()
 			for _, r := range res {
 				if r.Status != store.StatusUpdated {
@@ -373,12 +373,10 @@ func benchEntityDiff(b *testing.B, rate, seconds int) {
 				}
 				saved[fmt.Sprintf("%s@%d", r.EntityID, r.RevisionID)] = now
 			}
-			if now.After(lastSave) {
-				lastSave = now
-			}
-		}()
-	}
-	saves.Wait()
+			lastSave = now
+		}
+	}()
+	<-saving
 	got := <-done
 	elapsed := time.Since(start)
 	b.StopTimer()
@@ -387,9 +385,7 @@ func benchEntityDiff(b *testing.B, rate, seconds int) {
 	var last time.Time
 	for _, c := range got {
 		require.Equal(b, events.RDFDiff, c.event.Operation)
-		mu.Lock()
 		at, ok := saved[fmt.Sprintf("%s@%d", c.event.EntityID, c.event.RevID)]
-		mu.Unlock()
 		require.True(b, ok)
 		lat = append(lat, c.at.Sub(at))
 		if c.at.After(last) {
