@@ -45,6 +45,16 @@ func entityDiffConfig(t testing.TB) config.Config {
 	return cfg
 }
 
+// benchStreamConfig is entityDiffConfig with the deployed OUTBOX_POLL_INTERVAL and
+// BRIDGE_BATCH_WAIT: the tests' shorter ones cost more per change.
+func benchStreamConfig(b *testing.B) config.Config {
+	cfg := entityDiffConfig(b)
+	defaults, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	require.NoError(b, err)
+	cfg.OutboxPollInterval, cfg.BridgeBatchWait = defaults.OutboxPollInterval, defaults.BridgeBatchWait
+	return cfg
+}
+
 // diffReader reads the rdf_change topic from the start.
 func diffReader(t testing.TB, cfg config.Config) *kafka.Reader {
 	r := kafka.NewReader(kafka.ReaderConfig{
@@ -275,11 +285,7 @@ func BenchmarkEntityDiff(b *testing.B) {
 const saveEvery = 10 * time.Millisecond
 
 func benchEntityDiff(b *testing.B, rate, seconds int) {
-	cfg := entityDiffConfig(b)
-	// As deployed: the tests' shorter outbox poll and bridge wait cost more per change.
-	defaults, err := config.LoadFrom(func(string) (string, bool) { return "", false })
-	require.NoError(b, err)
-	cfg.OutboxPollInterval, cfg.BridgeBatchWait = defaults.OutboxPollInterval, defaults.BridgeBatchWait
+	cfg := benchStreamConfig(b)
 	startWorker(b, cfg)
 	db, err := store.Open(context.Background(), cfg.MySQLDSN)
 	require.NoError(b, err)
