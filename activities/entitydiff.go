@@ -96,8 +96,6 @@ func readDiffState(ctx context.Context, db *sql.DB, entityID string) (diffState,
 type PublishEntityDiffInput struct {
 	EntityID   string
 	RevisionID int64
-	// RequestID goes into meta.request_id; empty derives one from entity and revision.
-	RequestID string
 }
 
 // PublishEntityDiffResult says what was published.
@@ -126,7 +124,7 @@ func (a *EntityDiffs) PublishEntityDiff(ctx context.Context, in PublishEntityDif
 	// The workflow skips a revision that cannot be rendered and says so in its log: for the
 	// SDK that is an expected outcome, not a failed activity.
 	defer func() { err = permanent.Expected(err, permanent.BadInput) }()
-	change := EntityRevisions{EntityID: in.EntityID, Changes: []RevisionChange{{RevisionID: in.RevisionID, RequestID: in.RequestID}}, NoWait: true}
+	change := EntityRevisions{EntityID: in.EntityID, Changes: []RevisionChange{{RevisionID: in.RevisionID}}, NoWait: true}
 	pubs, err := a.publishBatch(ctx, []EntityRevisions{change}, 1)
 	if err != nil {
 		return PublishEntityDiffResult{}, err
@@ -155,8 +153,6 @@ type EntityRevisions struct {
 type RevisionChange struct {
 	RevisionID     int64
 	FromRevisionID int64 `json:",omitempty"`
-	// RequestID goes into meta.request_id; empty derives one from entity and revision.
-	RequestID string `json:",omitempty"`
 }
 
 // PublishEntityDiffsInput is a shard's batch: the pending changes of several entities.
@@ -357,15 +353,9 @@ func (a *EntityDiffs) publishBatch(ctx context.Context, entities []EntityRevisio
 func (a *EntityDiffs) publishEntity(ctx context.Context, b *rdfdiff.Builder, cfg *rdf.Config, e EntityRevisions, st diffState,
 	revs map[store.RevisionKey]store.Revision) (entityPublication, error) {
 	p := entityPublication{state: st, graphOf: -1}
-	requestIDs := map[int64]string{}
-	for _, c := range e.Changes {
-		if c.RequestID != "" {
-			requestIDs[c.RevisionID] = c.RequestID
-		}
-	}
 	var err error
 	p.outcome, err = PublishInOrder(e, st.revision, func(rev int64) (PublishEntityDiffResult, error) {
-		res, msgs, err := a.render(ctx, b, cfg, &p, revs, e.EntityID, rev, requestIDs[rev])
+		res, msgs, err := a.render(ctx, b, cfg, &p, revs, e.EntityID, rev)
 		if permanent.Is(err, permanent.BadInput) {
 			p.skipped = err
 		}
@@ -384,7 +374,7 @@ func (a *EntityDiffs) publishEntity(ctx context.Context, b *rdfdiff.Builder, cfg
 // returns the rdf_change events, keyed by entity id. A revision that cannot be rendered is
 // a permanent.BadInput error.
 func (a *EntityDiffs) render(ctx context.Context, b *rdfdiff.Builder, cfg *rdf.Config, p *entityPublication,
-	revs map[store.RevisionKey]store.Revision, entityID string, rev int64, requestID string) (PublishEntityDiffResult, []kafka.Message, error) {
+	revs map[store.RevisionKey]store.Revision, entityID string, rev int64) (PublishEntityDiffResult, []kafka.Message, error) {
 	next, ok := revs[store.RevisionKey{EntityID: entityID, RevisionID: rev}]
 	if !ok {
 		return PublishEntityDiffResult{}, nil, permanent.Errorf(permanent.BadInput, "revision %d of %s is not in the store", rev, entityID)
@@ -419,11 +409,9 @@ func (a *EntityDiffs) render(ctx context.Context, b *rdfdiff.Builder, cfg *rdf.C
 		// The next revision of the batch is diffed against this one, as published.
 		p.graph, p.graphOf = nextGraph, rev
 	}
-	if requestID == "" {
-		requestID = revisionRequestID(entityID, rev)
-	}
 	msgs, err := rdfdiff.Messages(rdfdiff.Envelope{
-		Meta:     events.RDFChangeMeta{DT: next.Modified.UTC(), Stream: a.Stream, RequestID: requestID, Domain: conceptDomain(cfg)},
+		Meta: events.RDFChangeMeta{DT: next.Modified.UTC(), Stream: a.Stream, RequestID: revisionRequestID(entityID, rev),
+			Domain: conceptDomain(cfg)},
 		EntityID: entityID, RevID: rev, Operation: res.Operation,
 	}, diff, a.MaxMessageBytes)
 	if err != nil {
