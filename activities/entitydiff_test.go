@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
@@ -68,30 +67,37 @@ func publishedState(t *testing.T, a *EntityDiffs, id string) diffState {
 	return st
 }
 
+// newDiffTest stores the entities, in order (revision IDs 1, 2, … come from one sequence),
+// and returns EntityDiffs publishing to a recordingWriter.
+func newDiffTest(t *testing.T, entities ...string) (*EntityDiffs, *recordingWriter) {
+	t.Helper()
+	db, _ := storetest.NewDB(t)
+	s := &store.Entities{DB: db}
+	for _, js := range entities {
+		_, err := s.Save(context.Background(), store.SaveRequest{Entity: entity(t, js)})
+		require.NoError(t, err)
+	}
+	w := &recordingWriter{}
+	return &EntityDiffs{DB: db, Writer: w, Stream: "rdf", MaxMessageBytes: 1 << 20}, w
+}
+
 // TestPublishEntityDiffsPublishesABatchInRounds publishes several revisions of two entities,
 // an edit and a deletion among them, in one batch: the events go out in one write per round
 // (every entity's first revision, then the second, ...), each diff is the change from the
 // revision before, entity_diff_state records the last, and the same batch again writes
 // nothing.
 func TestPublishEntityDiffsPublishesABatchInRounds(t *testing.T) {
-	db, _ := storetest.NewDB(t)
+	a, w := newDiffTest(t,
+		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}}}`,         // 1
+		`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two"}}}`,         // 2
+		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one, edited"}}}`, // 3
+		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one, again"}}}`,  // 4
+	)
 	ctx := context.Background()
-	s := &store.Entities{DB: db}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	save := func(js string) {
-		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, js), At: t0})
-		require.NoError(t, err)
-	}
-	// Revision IDs come from one sequence.
-	save(`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}}}`)         // 1
-	save(`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two"}}}`)         // 2
-	save(`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one, edited"}}}`) // 3
-	save(`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one, again"}}}`)  // 4
-	_, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2", At: t0})                      // 5
+	s := &store.Entities{DB: a.DB}
+	_, err := s.Delete(ctx, store.DeleteRequest{EntityID: "Q2"}) // 5
 	require.NoError(t, err)
 
-	w := &recordingWriter{}
-	a := &EntityDiffs{DB: db, Writer: w, Stream: "rdf", MaxMessageBytes: 1 << 20}
 	batch := PublishEntityDiffsInput{Entities: []EntityRevisions{
 		{EntityID: "Q1", Changes: []RevisionChange{{RevisionID: 1}, {RevisionID: 3, FromRevisionID: 1}, {RevisionID: 4, FromRevisionID: 3}}},
 		{EntityID: "Q2", Changes: []RevisionChange{{RevisionID: 2}, {RevisionID: 5, FromRevisionID: 2}}},
@@ -152,19 +158,13 @@ func TestPublishEntityDiffsPublishesABatchInRounds(t *testing.T) {
 // and the retry publishes every revision, the first round again with the same request IDs
 // (which consumers drop as duplicates).
 func TestPublishEntityDiffsRecordsNothingWhenAWriteFails(t *testing.T) {
-	db, _ := storetest.NewDB(t)
-	ctx := context.Background()
-	s := &store.Entities{DB: db}
-	for _, js := range []string{
+	a, w := newDiffTest(t,
 		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}}}`,    // 1
 		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one v2"}}}`, // 2
 		`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two"}}}`,    // 3
-	} {
-		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, js)})
-		require.NoError(t, err)
-	}
-	w := &recordingWriter{failCall: 2}
-	a := &EntityDiffs{DB: db, Writer: w, Stream: "rdf", MaxMessageBytes: 1 << 20}
+	)
+	ctx := context.Background()
+	w.failCall = 2
 	batch := PublishEntityDiffsInput{Entities: []EntityRevisions{
 		{EntityID: "Q1", Changes: []RevisionChange{{RevisionID: 1}, {RevisionID: 2, FromRevisionID: 1}}},
 		{EntityID: "Q2", Changes: []RevisionChange{{RevisionID: 3}}},
@@ -188,20 +188,13 @@ func TestPublishEntityDiffsRecordsNothingWhenAWriteFails(t *testing.T) {
 // have is skipped and reported, the next is diffed against the last published one; a change
 // whose predecessor is neither published nor in the batch waits, unless NoWait.
 func TestPublishEntityDiffsSkipsAMissingRevisionAndHoldsAGap(t *testing.T) {
-	db, _ := storetest.NewDB(t)
-	ctx := context.Background()
-	s := &store.Entities{DB: db}
-	for _, js := range []string{
+	a, w := newDiffTest(t,
 		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one"}}}`,    // 1
 		`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two"}}}`,    // 2
 		`{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"one v2"}}}`, // 3
 		`{"type":"item","id":"Q2","labels":{"en":{"language":"en","value":"two v2"}}}`, // 4
-	} {
-		_, err := s.Save(ctx, store.SaveRequest{Entity: entity(t, js)})
-		require.NoError(t, err)
-	}
-	w := &recordingWriter{}
-	a := &EntityDiffs{DB: db, Writer: w, Stream: "rdf", MaxMessageBytes: 1 << 20}
+	)
+	ctx := context.Background()
 	out, err := a.PublishEntityDiffs(ctx, PublishEntityDiffsInput{Entities: []EntityRevisions{
 		{EntityID: "Q1", Changes: []RevisionChange{{RevisionID: 1}, {RevisionID: 2, FromRevisionID: 1}, {RevisionID: 3, FromRevisionID: 2}}},
 		{EntityID: "Q2", Changes: []RevisionChange{{RevisionID: 2}}},
