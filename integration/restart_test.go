@@ -282,12 +282,13 @@ func (j chunkJob) assertResumed(t *testing.T, c client.Client, what string, stop
 }
 
 // restartJobs starts a dump and an import on queue, both with many small chunks, so they
-// still run after two restarts. The
-// import's entities go through the outbox and the entity-diff bridge like every edit, so
-// each is followed by an EntityDiffWorkflow on the same task queue.
+// still run after two restarts. The import's entities go through the outbox and the
+// entity-diff stream like every edit.
 func restartJobs(t *testing.T, c client.Client, queue, id string) (dump, imp chunkJob, importLines int) {
 	t.Helper()
-	src, lines := writeSyntheticDump(t, 600)
+	// 1,500 entities in chunks of 6 lines: with 600, the import ended before the second
+	// restart once the entity-diff stream stopped competing for the cores.
+	src, lines := writeSyntheticDump(t, 1500)
 	ctx := context.Background()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "-dump", TaskQueue: queue},
 		workflows.DumpWorkflow, workflows.DumpInput{Format: "json", ChunkSize: 15, Parallelism: 2})
