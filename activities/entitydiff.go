@@ -236,40 +236,11 @@ func (a *EntityDiffs) publishBatch(ctx context.Context, entities []EntityRevisio
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]any, len(entities))
-	rows := make([]string, len(entities))
-	for i, e := range entities {
-		ids[i], rows[i] = e.EntityID, "(?, 0, FALSE, 0)"
-	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	// The rows must exist before they are locked: locking a missing row would take a gap
-	// lock, and two of those deadlock on their inserts. A row at revision 0 reads as none.
-	if _, err := a.DB.ExecContext(ctx, "INSERT IGNORE INTO entity_diff_state (entity_id, revision_id, is_deleted, parts) VALUES "+
-		strings.Join(rows, ", "), ids...); err != nil {
-		return nil, fmt.Errorf("create entity diff state of %d entities: %w", len(ids), err)
-	}
-	tx, err := a.DB.BeginTx(ctx, nil)
+	tx, published, err := a.lockDiffStates(ctx, entities)
 	if err != nil {
-		return nil, fmt.Errorf("lock entity diff state: %w", err)
+		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	published := make(map[string]diffState, len(entities))
-	locked, err := tx.QueryContext(ctx, "SELECT entity_id, revision_id, is_deleted FROM entity_diff_state WHERE entity_id IN ("+marks+") FOR UPDATE", ids...)
-	if err != nil {
-		return nil, fmt.Errorf("lock entity diff state of %d entities: %w", len(ids), err)
-	}
-	for locked.Next() {
-		var id string
-		var st diffState
-		if err := locked.Scan(&id, &st.revision, &st.deleted); err != nil {
-			locked.Close()
-			return nil, fmt.Errorf("lock entity diff state: %w", err)
-		}
-		published[id] = st
-	}
-	if err := locked.Close(); err != nil {
-		return nil, fmt.Errorf("lock entity diff state: %w", err)
-	}
 
 	var keys []store.RevisionKey
 	for _, e := range entities {
@@ -310,26 +281,17 @@ func (a *EntityDiffs) publishBatch(ctx context.Context, entities []EntityRevisio
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the batch is retried whole
+		}
 	}
 
-	for round := 0; ; round++ {
-		var msgs []kafka.Message
-		for _, p := range pubs {
-			if round < len(p.msgs) {
-				msgs = append(msgs, p.msgs[round]...)
-			}
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		if err := a.Writer.WriteMessages(ctx, msgs...); err != nil {
-			return nil, fmt.Errorf("publish %d rdf_change events: %w", len(msgs), err)
-		}
+	if err := a.writeInRounds(ctx, pubs); err != nil {
+		return nil, err
 	}
 	var args []any
-	rows = rows[:0]
+	var rows []string
 	for i, p := range pubs {
 		if len(p.results) > 0 {
 			rows = append(rows, "(?, ?, ?, ?)")
@@ -346,6 +308,73 @@ func (a *EntityDiffs) publishBatch(ctx context.Context, entities []EntityRevisio
 		return nil, fmt.Errorf("record %d published rdf_changes: %w", len(rows), err)
 	}
 	return pubs, nil
+}
+
+// lockDiffStates begins the batch's transaction, locks the entity_diff_state rows of its
+// entities in it and returns them.
+func (a *EntityDiffs) lockDiffStates(ctx context.Context, entities []EntityRevisions) (*sql.Tx, map[string]diffState, error) {
+	ids := make([]any, len(entities))
+	rows := make([]string, len(entities))
+	for i, e := range entities {
+		ids[i], rows[i] = e.EntityID, "(?, 0, FALSE, 0)"
+	}
+	// The rows must exist before they are locked: locking a missing row would take a gap
+	// lock, and two of those deadlock on their inserts. A row at revision 0 reads as none.
+	if _, err := a.DB.ExecContext(ctx, "INSERT IGNORE INTO entity_diff_state (entity_id, revision_id, is_deleted, parts) VALUES "+
+		strings.Join(rows, ", "), ids...); err != nil {
+		return nil, nil, fmt.Errorf("create entity diff state of %d entities: %w", len(ids), err)
+	}
+	tx, err := a.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock entity diff state: %w", err)
+	}
+	states, err := readLocked(ctx, tx, ids)
+	if err != nil {
+		tx.Rollback() //nolint:errcheck // the error is the one to report
+		return nil, nil, err
+	}
+	return tx, states, nil
+}
+
+func readLocked(ctx context.Context, tx *sql.Tx, ids []any) (map[string]diffState, error) {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	locked, err := tx.QueryContext(ctx, "SELECT entity_id, revision_id, is_deleted FROM entity_diff_state WHERE entity_id IN ("+marks+") FOR UPDATE", ids...)
+	if err != nil {
+		return nil, fmt.Errorf("lock entity diff state of %d entities: %w", len(ids), err)
+	}
+	defer locked.Close()
+	states := make(map[string]diffState, len(ids))
+	for locked.Next() {
+		var id string
+		var st diffState
+		if err := locked.Scan(&id, &st.revision, &st.deleted); err != nil {
+			return nil, fmt.Errorf("lock entity diff state: %w", err)
+		}
+		states[id] = st
+	}
+	if err := locked.Err(); err != nil {
+		return nil, fmt.Errorf("lock entity diff state: %w", err)
+	}
+	return states, nil
+}
+
+// writeInRounds hands the batch's events to Kafka: every entity's first published revision,
+// then every entity's second, and so on, each round once the one before is written.
+func (a *EntityDiffs) writeInRounds(ctx context.Context, pubs []entityPublication) error {
+	for round := 0; ; round++ {
+		var msgs []kafka.Message
+		for _, p := range pubs {
+			if round < len(p.msgs) {
+				msgs = append(msgs, p.msgs[round]...)
+			}
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		if err := a.Writer.WriteMessages(ctx, msgs...); err != nil {
+			return fmt.Errorf("publish %d rdf_change events: %w", len(msgs), err)
+		}
+	}
 }
 
 // publishEntity renders one entity's changes of a batch in order (see PublishInOrder),
