@@ -232,10 +232,6 @@ func (a *EntityDiffs) publishBatch(ctx context.Context, entities []EntityRevisio
 	if len(entities) == 0 {
 		return nil, nil
 	}
-	builder, cfg, err := a.builder(ctx)
-	if err != nil {
-		return nil, err
-	}
 	tx, published, err := a.lockDiffStates(ctx, entities)
 	if err != nil {
 		return nil, err
@@ -262,24 +258,26 @@ func (a *EntityDiffs) publishBatch(ctx context.Context, entities []EntityRevisio
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
+	parallel = min(parallel, len(entities))
 	pubs := make([]entityPublication, len(entities))
-	errs := make([]error, len(entities))
+	errs := make([]error, parallel)
+	next := make(chan int)
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, parallel)
-	for i, e := range entities {
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			b := builder
-			if parallel > 1 {
-				b, _, errs[i] = a.builder(ctx) // builders hold buffers: one per goroutine
+	for w := range parallel {
+		wg.Go(func() {
+			b, cfg, err := a.builder(ctx) // builders hold buffers: one per goroutine
+			for i := range next {
+				if err == nil {
+					pubs[i], err = a.publishEntity(ctx, b, cfg, entities[i], published[entities[i].EntityID], revs)
+				}
 			}
-			if errs[i] == nil {
-				pubs[i], errs[i] = a.publishEntity(ctx, b, cfg, e, published[e.EntityID], revs)
-			}
-		}()
+			errs[w] = err
+		})
 	}
+	for i := range entities {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -336,6 +334,7 @@ func (a *EntityDiffs) lockDiffStates(ctx context.Context, entities []EntityRevis
 	return tx, states, nil
 }
 
+// readLocked reads the entity_diff_state rows of ids, locking them for tx.
 func readLocked(ctx context.Context, tx *sql.Tx, ids []any) (map[string]diffState, error) {
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
 	locked, err := tx.QueryContext(ctx, "SELECT entity_id, revision_id, is_deleted FROM entity_diff_state WHERE entity_id IN ("+marks+") FOR UPDATE", ids...)

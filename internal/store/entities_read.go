@@ -89,39 +89,44 @@ const revisionsPerQuery = 500
 func (s *Entities) Revisions(ctx context.Context, keys []RevisionKey) (map[RevisionKey]Revision, error) {
 	out := make(map[RevisionKey]Revision, len(keys))
 	for start := 0; start < len(keys); start += revisionsPerQuery {
-		batch := keys[start:min(start+revisionsPerQuery, len(keys))]
-		// The wanted revisions as a derived table, joined on the two keys: one index
-		// lookup each, however many revisions the entities have.
-		var q strings.Builder
-		args := make([]any, 0, 2*len(batch))
-		q.WriteString("SELECT " + revisionColumns + " FROM (")
-		for i, k := range batch {
-			if i > 0 {
-				q.WriteString(" UNION ALL ")
-			}
-			q.WriteString("SELECT ? AS entity_id, ? AS revision_id")
-			args = append(args, k.EntityID, k.RevisionID)
-		}
-		q.WriteString(") w JOIN entity_id_mapping m ON m.entity_id = w.entity_id" + revisionJoins + " WHERE r.revision_id = w.revision_id")
-		rows, err := s.DB.QueryContext(ctx, q.String(), args...)
-		if err != nil {
-			return nil, fmt.Errorf("read %d revisions: %w", len(batch), err)
-		}
-		for rows.Next() {
-			r, err := scanRevision(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read %d revisions: %w", len(batch), err)
-			}
-			out[RevisionKey{r.EntityID, r.RevisionID}] = r
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %d revisions: %w", len(batch), err)
+		if err := s.readRevisions(ctx, keys[start:min(start+revisionsPerQuery, len(keys))], out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// readRevisions reads the revisions batch names into out, in one query: the wanted
+// revisions as a derived table joined on the two keys, one index lookup each, however many
+// revisions the entities have.
+func (s *Entities) readRevisions(ctx context.Context, batch []RevisionKey, out map[RevisionKey]Revision) error {
+	var q strings.Builder
+	args := make([]any, 0, 2*len(batch))
+	q.WriteString("SELECT " + revisionColumns + " FROM (")
+	for i, k := range batch {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString("SELECT ? AS entity_id, ? AS revision_id")
+		args = append(args, k.EntityID, k.RevisionID)
+	}
+	q.WriteString(") w JOIN entity_id_mapping m ON m.entity_id = w.entity_id" + revisionJoins + " WHERE r.revision_id = w.revision_id")
+	rows, err := s.DB.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return fmt.Errorf("read %d revisions: %w", len(batch), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRevision(rows)
+		if err != nil {
+			return fmt.Errorf("read %d revisions: %w", len(batch), err)
+		}
+		out[RevisionKey{r.EntityID, r.RevisionID}] = r
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %d revisions: %w", len(batch), err)
+	}
+	return nil
 }
 
 // EntitiesAsOf returns the entities ids, in that order, at their last revision created at or
