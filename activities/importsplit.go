@@ -161,7 +161,12 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 	if err != nil {
 		return readFailure("import source "+src, compression, err)
 	}
-	if c, ok := dec.(io.Closer); ok { // a Bzip2Reader's goroutines
+	if compression == wikibase.CompressionGzip {
+		// Inflate holds one core: it runs on a goroutine of its own, beside the split's
+		// line scanning and chunk compression. (A Bzip2Reader decodes on every core.)
+		dec = wikibase.ReadAhead(dec)
+	}
+	if c, ok := dec.(io.Closer); ok { // the decoder's goroutines
 		defer c.Close()
 	}
 	var offset int64 // uncompressed bytes read in this attempt, from the seek position
