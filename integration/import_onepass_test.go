@@ -156,8 +156,10 @@ func TestImportFromURLFetchesEachByteOnce(t *testing.T) {
 }
 
 // TestImportResumesAfterWorkerStopsWhileSplitting stops the worker while it downloads and
-// splits a plain dump from a slow server: the next worker asks for the rest with a byte
-// range, and the database is the one an uninterrupted import gives.
+// splits a dump from a slow server, plain and gzip: the next worker carries on and the
+// database is the one an uninterrupted import gives. A plain dump is resumed with a byte
+// range; a gzip stream cannot be entered in the middle, so it is read again from its start
+// (through the read-ahead inflater, which the stop leaves mid-stream).
 func TestImportResumesAfterWorkerStopsWhileSplitting(t *testing.T) {
 	src, entities := writeSyntheticDump(t, 1500)
 	in := workflows.ImportInput{Source: src, ChunkLines: 100, BatchSize: 25, Parallelism: 2}
@@ -167,30 +169,45 @@ func TestImportResumesAfterWorkerStopsWhileSplitting(t *testing.T) {
 	require.NoError(t, refWorker.stop())
 	require.Equal(t, int64(entities), refRes.Counts.Created)
 	want := dbState(t, importDB(t, ref))
-
 	data, err := os.ReadFile(src)
 	require.NoError(t, err)
-	srv := newSourceServer(t, "dump.json", data, 5*time.Millisecond)
-	cfg, staging := stagingConfig(t)
-	cfg.WorkerStopTimeout = time.Millisecond // abrupt: the split's context is cancelled
-	first := startWorker(t, cfg)
-	in.Source = srv.URL + "/dump.json"
-	run := startImport(t, cfg, "import-split-crash-"+cfg.TaskQueue, in)
-	require.Eventually(t, func() bool { return len(stagedFiles(t, staging)) >= 4 }, 2*time.Minute, 10*time.Millisecond)
-	first.stop()
-	require.Less(t, srv.served.Load(), int64(len(data)), "the worker stopped before the end of the download")
 
-	startWorker(t, cfg)
-	res, err := waitForImport(t, run)
-	require.NoError(t, err)
-	requireSameState(t, want, dbState(t, importDB(t, cfg)))
-	assert.Equal(t, int64(entities), res.Counts.Created+res.Counts.Unchanged)
-	ranges := srv.rangesAsked()
-	require.Len(t, ranges, 1, "the second attempt asks for the rest")
-	assert.NotEqual(t, "bytes=0-", ranges[0])
-	assert.Less(t, srv.served.Load(), int64(len(data))*3/2, "not downloaded twice")
-	assert.Equal(t, int64(len(data)), res.Read.SourceBytes)
-	assert.Empty(t, stagedFiles(t, staging))
+	stopWhileSplitting := func(t *testing.T, name string, body []byte, pause time.Duration) *sourceServer {
+		srv := newSourceServer(t, name, body, pause)
+		cfg, staging := stagingConfig(t)
+		cfg.WorkerStopTimeout = time.Millisecond // abrupt: the split's context is cancelled
+		first := startWorker(t, cfg)
+		in := in
+		in.Source = srv.URL + "/" + name
+		run := startImport(t, cfg, "import-split-crash-"+cfg.TaskQueue, in)
+		require.Eventually(t, func() bool { return len(stagedFiles(t, staging)) >= 4 }, 2*time.Minute, 10*time.Millisecond)
+		first.stop()
+		require.Less(t, srv.served.Load(), int64(len(body)), "the worker stopped before the end of the download")
+
+		startWorker(t, cfg)
+		res, err := waitForImport(t, run)
+		require.NoError(t, err)
+		requireSameState(t, want, dbState(t, importDB(t, cfg)))
+		assert.Equal(t, int64(entities), res.Counts.Created+res.Counts.Unchanged)
+		assert.Equal(t, int64(len(body)), res.Read.SourceBytes)
+		assert.Empty(t, stagedFiles(t, staging))
+		return srv
+	}
+	t.Run("plain", func(t *testing.T) {
+		srv := stopWhileSplitting(t, "dump.json", data, 5*time.Millisecond)
+		ranges := srv.rangesAsked()
+		require.Len(t, ranges, 1, "the second attempt asks for the rest")
+		assert.NotEqual(t, "bytes=0-", ranges[0])
+		assert.Less(t, srv.served.Load(), int64(len(data))*3/2, "not downloaded twice")
+	})
+	t.Run("gzip", func(t *testing.T) {
+		gz := gzipBytes(t, data)
+		// A gzip dump is about a seventh of the plain one: a longer pause keeps the download
+		// going while four chunks are staged.
+		srv := stopWhileSplitting(t, "dump.json.gz", gz, 20*time.Millisecond)
+		assert.Empty(t, srv.rangesAsked(), "read again from its start")
+		assert.Less(t, srv.served.Load(), 2*int64(len(gz)), "the first attempt stopped before the end")
+	})
 }
 
 // TestImportOfACorruptBzip2FailsCleanly flips bytes in the middle of a bzip2 dump: the split

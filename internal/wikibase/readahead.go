@@ -53,10 +53,7 @@ func (ra *readAhead) fill(r io.Reader) {
 		case <-ra.done:
 			return
 		}
-		n, err := io.ReadAtLeast(r, buf, len(buf))
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF // a short last block
-		}
+		n, err := fillBlock(r, buf)
 		select {
 		case ra.full <- aheadBlock{data: buf[:n], err: err}:
 		case <-ra.done:
@@ -66,6 +63,20 @@ func (ra *readAhead) fill(r io.Reader) {
 			return
 		}
 	}
+}
+
+// fillBlock reads r until buf is full or r ends (io.EOF) or fails. Unlike io.ReadFull it
+// keeps r's own error: a truncated stream's io.ErrUnexpectedEOF must not read as an end.
+func fillBlock(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Read implements io.Reader.

@@ -28,15 +28,17 @@ func TestReadAheadGivesTheStreamUnchanged(t *testing.T) {
 }
 
 func TestReadAheadReturnsTheSourceErrorAfterItsData(t *testing.T) {
-	data := bytes.Repeat([]byte("abcdefgh"), aheadBlockSize/4) // two blocks
-	broken := errors.New("the stream is corrupt")
-	ra := ReadAhead(io.MultiReader(bytes.NewReader(data), iotest.ErrReader(broken)))
-	defer ra.Close()
-	got, err := io.ReadAll(ra)
-	require.ErrorIs(t, err, broken)
-	require.Equal(t, data, got)
-	_, err = ra.Read(make([]byte, 1))
-	require.ErrorIs(t, err, broken, "the error stays")
+	data := bytes.Repeat([]byte("abcdefgh"), aheadBlockSize/4+100) // two blocks and a bit
+	// A truncated gzip stream ends in io.ErrUnexpectedEOF, which must not pass for an end.
+	for _, broken := range []error{errors.New("the stream is corrupt"), io.ErrUnexpectedEOF} {
+		ra := ReadAhead(io.MultiReader(bytes.NewReader(data), iotest.ErrReader(broken)))
+		got, err := io.ReadAll(ra)
+		require.ErrorIs(t, err, broken)
+		require.Equal(t, data, got)
+		_, err = ra.Read(make([]byte, 1))
+		require.ErrorIs(t, err, broken, "the error stays")
+		require.NoError(t, ra.Close())
+	}
 }
 
 type endless struct{}
