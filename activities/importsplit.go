@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -111,13 +112,14 @@ func (a *Importer) SplitImport(ctx context.Context, in SplitImportInput) (SplitI
 		}
 	}
 	p.Result.Plan.Staging = in.Staging
-	s := &splitter{importer: a, in: in, p: p, lastBeat: time.Now()}
+	s := &splitter{importer: a, in: in, p: p, readBase: p.Result.Read, lastBeat: time.Now()}
 	for ; s.p.SourceIndex < len(sources); s.p.SourceIndex++ {
 		if err := s.splitSource(ctx, sources[s.p.SourceIndex]); err != nil {
 			return SplitImportResult{}, err
 		}
 		s.p.Offset, s.p.RawOffset, s.p.Line, s.p.Compression, s.p.Format = 0, 0, 0, "", ""
 	}
+	s.syncRead()
 	return s.p.Result, nil
 }
 
@@ -132,17 +134,28 @@ type splitter struct {
 	// chunk.
 	properties [][]byte
 	document   []byte
+	// fetched and decompressed count this attempt's bytes, on top of readBase (the
+	// heartbeat's). The decoder may read ahead on a goroutine of its own (ReadAhead), so they
+	// are atomic, and syncRead copies them into p.
+	fetched, decompressed atomic.Int64
+	readBase              ReadCounts
+}
+
+// syncRead brings p's read counts up to date.
+func (s *splitter) syncRead() {
+	s.p.Result.Read.FetchedBytes = s.readBase.FetchedBytes + s.fetched.Load()
+	s.p.Result.Read.DecompressedBytes = s.readBase.DecompressedBytes + s.decompressed.Load()
 }
 
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
-	n *int64
+	n *atomic.Int64
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	*c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -154,8 +167,9 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 		return err
 	}
 	defer raw.Close()
-	rawPos := seeked // the position in the source as stored, for the next heartbeat
-	fetched := countingReader{r: raw, n: &res.Read.FetchedBytes}
+	var rawPos atomic.Int64 // the position in the source as stored
+	rawPos.Store(seeked)
+	fetched := countingReader{r: raw, n: &s.fetched}
 	posReader := countingReader{r: fetched, n: &rawPos}
 	dec, compression, err := wikibase.Decompress(posReader)
 	if err != nil {
@@ -169,14 +183,14 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 	if c, ok := dec.(io.Closer); ok { // the decoder's goroutines
 		defer c.Close()
 	}
-	var offset int64 // uncompressed bytes read in this attempt, from the seek position
+	var offset atomic.Int64 // uncompressed bytes read in this attempt, from the seek position
 	if seeked > 0 {
-		offset = s.p.Offset
+		offset.Store(s.p.Offset)
 	}
-	br := bufio.NewReaderSize(countingReader{r: countingReader{r: dec, n: &res.Read.DecompressedBytes}, n: &offset}, 1<<20)
-	if s.p.Offset > offset {
+	br := bufio.NewReaderSize(countingReader{r: countingReader{r: dec, n: &s.decompressed}, n: &offset}, 1<<20)
+	if s.p.Offset > offset.Load() {
 		// A compressed source: decompress again up to where the last attempt's chunks end.
-		if _, err := io.CopyN(io.Discard, br, s.p.Offset-offset); err != nil {
+		if _, err := io.CopyN(io.Discard, br, s.p.Offset-offset.Load()); err != nil {
 			if errors.Is(err, io.EOF) {
 				return permanent.Errorf(permanent.BadInput, "import source %s ends before byte %d, where an earlier attempt stopped (did it change?)", src, s.p.Offset)
 			}
@@ -243,7 +257,7 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 				return err
 			}
 			w = nil
-			s.p.Offset, s.p.Line = offset-int64(br.Buffered()), s.p.Line+cur.Lines
+			s.p.Offset, s.p.Line = offset.Load()-int64(br.Buffered()), s.p.Line+cur.Lines
 			if compression == wikibase.CompressionNone {
 				s.p.RawOffset = s.p.Offset
 			}
@@ -261,7 +275,7 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 	res.Plan.TotalLines += int64(s.p.Line)
 	res.Plan.TotalBytes += s.p.Offset
 	if size < 0 {
-		size = rawPos
+		size = rawPos.Load()
 	}
 	res.Read.SourceBytes += size
 	return nil
@@ -288,6 +302,7 @@ func (s *splitter) heartbeat(ctx context.Context, chunk bool) {
 	if !chunk && time.Since(s.lastBeat) < time.Second {
 		return
 	}
+	s.syncRead()
 	activity.RecordHeartbeat(ctx, s.p)
 	s.lastBeat = time.Now()
 }
