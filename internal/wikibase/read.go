@@ -68,7 +68,7 @@ func DetectCompression(head []byte) Compression {
 
 // Decompress wraps r in a decompressor chosen by its magic bytes (gzip,
 // including multi-member gzip as Wikidata publishes it, decoded by klauspost/compress's
-// inflate, 1.4× the standard library's on a synthetic dump, bzip2 including
+// inflate, 1.2–1.4× the standard library's on synthetic dumps, bzip2 including
 // concatenated streams, decoded on all cores by a Bzip2Reader, or none). A reader
 // that is an io.Closer should be closed if it is not read to its end.
 func Decompress(r io.Reader) (io.Reader, Compression, error) {
