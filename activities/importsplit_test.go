@@ -2,7 +2,6 @@ package activities
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -100,16 +99,12 @@ func TestSplitImportReadsAGzipSourceOnce(t *testing.T) {
 	}
 	dumpText.WriteString("]\n")
 	data := dumpText.Bytes()
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	_, err := zw.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
+	gz := gzipped(t, data)
 	src := filepath.Join(t.TempDir(), "dump.json.gz")
-	require.NoError(t, os.WriteFile(src, gz.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(src, gz, 0o644))
 
 	imp, _, _, split := splitInto(t, db, src, 500)
-	assert.Equal(t, ReadCounts{SourceBytes: int64(gz.Len()), FetchedBytes: int64(gz.Len()), DecompressedBytes: int64(len(data))}, split.Read)
+	assert.Equal(t, ReadCounts{SourceBytes: int64(len(gz)), FetchedBytes: int64(len(gz)), DecompressedBytes: int64(len(data))}, split.Read)
 	assert.Equal(t, int64(len(data)), split.Plan.TotalBytes)
 	require.Equal(t, 7, split.Plan.Len(), "3,002 lines in chunks of 500")
 	var staged bytes.Buffer

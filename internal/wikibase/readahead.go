@@ -9,7 +9,14 @@ import (
 // decoder that holds one core (inflate) runs beside the work done with what it decoded: the
 // import's split scans lines and compresses chunks on the other core meanwhile. The reader
 // must be closed: Close stops the goroutine of a stream not read to its end.
-func ReadAhead(r io.Reader) io.ReadCloser { return newReadAhead(r) }
+func ReadAhead(r io.Reader) io.ReadCloser {
+	ra := &readAhead{full: make(chan aheadBlock, aheadBlocks), free: make(chan []byte, aheadBlocks), done: make(chan struct{})}
+	for range aheadBlocks {
+		ra.free <- make([]byte, aheadBlockSize)
+	}
+	go ra.fill(r)
+	return ra
+}
 
 // readAhead is ReadAhead's reader.
 type readAhead struct {
@@ -34,15 +41,6 @@ const (
 	aheadBlockSize = 1 << 20
 	aheadBlocks    = 4
 )
-
-func newReadAhead(r io.Reader) *readAhead {
-	ra := &readAhead{full: make(chan aheadBlock, aheadBlocks), free: make(chan []byte, aheadBlocks), done: make(chan struct{})}
-	for range aheadBlocks {
-		ra.free <- make([]byte, aheadBlockSize)
-	}
-	go ra.fill(r)
-	return ra
-}
 
 // fill reads r into free buffers until r ends or fails, or the reader closes.
 func (ra *readAhead) fill(r io.Reader) {
