@@ -149,6 +149,24 @@ func (p PlanImportResult) Chunk(i int) SourceChunk {
 	return c
 }
 
+// After is the plan of the chunks from i on, as runs (a split's plan).
+func (p PlanImportResult) After(i int) PlanImportResult {
+	after := PlanImportResult{Staging: p.Staging}
+	for j, c := range p.All() {
+		if j >= i {
+			after.addStaged(c)
+		}
+	}
+	return after
+}
+
+// Extend appends the chunks of more, which follow p's (a split's plans).
+func (p *PlanImportResult) Extend(more PlanImportResult) {
+	for _, c := range more.All() {
+		p.addStaged(c)
+	}
+}
+
 // All yields the chunks in order.
 func (p PlanImportResult) All() iter.Seq2[int, SourceChunk] {
 	if len(p.Runs) == 0 {
@@ -189,6 +207,9 @@ type ImportCounts struct {
 	Redirects                             int64 `json:",omitempty"`
 	Older                                 int64 `json:",omitempty"`
 	Lines, Bytes                          int64
+	// Corrected counts the entities stored again (a new revision) because a property later
+	// in the source has another datatype than their snaks, read before it, said.
+	Corrected int64 `json:",omitempty"`
 }
 
 // Add adds o to c.
@@ -201,6 +222,7 @@ func (c *ImportCounts) Add(o ImportCounts) {
 	c.Older += o.Older
 	c.Lines += o.Lines
 	c.Bytes += o.Bytes
+	c.Corrected += o.Corrected
 }
 
 // Rejection is an entity (or redirect) that could not be imported.
@@ -218,9 +240,20 @@ type ImportChunkInput struct {
 	// every snak's datatype is known in the second, whatever the order of the input); otherwise
 	// every entity is stored.
 	DatatypesOnly bool
-	BatchSize     int
-	UserID        int64
-	EditSummary   string
+	// Provisional says the split is still running, so the datatypes of properties later in
+	// the source are not recorded yet. Where a snak's property is not known, the chunk
+	// stores the entity with the datatype read with the snak, or, if the snak has none,
+	// leaves the entity for later (Deferred). It notes every datatype it stored snaks with
+	// (Assumed), and keeps its staged file until the split has ended: see
+	// CheckImportDatatypes and Settle.
+	Provisional bool
+	// Settle finishes a provisional chunk with the final datatypes: it stores the entities
+	// the chunk deferred, and, if one of the datatypes it assumed is not the property's, all
+	// its other entities again.
+	Settle      bool
+	BatchSize   int
+	UserID      int64
+	EditSummary string
 }
 
 // ImportChunkResult counts one chunk; Rejections holds the first MaxRejections reasons.
@@ -238,6 +271,27 @@ type ImportChunkProgress struct {
 	LinesDone  int
 	Counts     ImportCounts
 	Rejections []Rejection
+	// Provisional is what a provisional chunk left unsettled.
+	Provisional
+}
+
+// Provisional is what a provisional chunk stored on assumptions or left for later.
+type Provisional struct {
+	// Assumed are the datatypes it stored snaks with, of properties known or not: the split
+	// may still record a property's, or record another one for a property known.
+	Assumed []AssumedDatatype `json:",omitempty"`
+	// Deferred are the entities it did not store: a snak of theirs has an unknown property
+	// and no datatype of its own.
+	Deferred []DeferredEntity `json:",omitempty"`
+}
+
+// AssumedDatatype is a datatype a provisional chunk stored snaks of a property with.
+type AssumedDatatype struct{ Property, Datatype string }
+
+// DeferredEntity is an entity a provisional chunk left for later: its line and id.
+type DeferredEntity struct {
+	Line int
+	ID   string
 }
 
 // result is the chunk's result; its rejections in line order (the store's come when a batch
@@ -383,11 +437,12 @@ func skipLine(br *bufio.Reader) (int64, error) {
 // an uninterrupted run would.
 //
 // A staged chunk (SplitImport's) is deleted once imported, after its result is recorded
-// beside it, which is what a retry after the deletion answers.
+// beside it, which is what a retry after the deletion answers; a provisional chunk that
+// assumed or deferred anything is kept until it is settled.
 func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (ImportChunkResult, error) {
 	staged := in.Chunk.Key != "" && !in.DatatypesOnly
 	if staged {
-		if res, ok, err := a.stagedChunkDone(ctx, in.Chunk); err != nil || ok {
+		if res, ok, err := a.stagedChunkDone(ctx, in); err != nil || ok {
 			return res, err
 		}
 	}
@@ -395,16 +450,21 @@ func (a *Importer) ImportChunk(ctx context.Context, in ImportChunkInput) (Import
 	if err != nil {
 		return ImportChunkResult{}, err
 	}
+	if in.Settle {
+		if ci.settle, err = a.settling(ctx, in.Chunk, ci.datatypes); err != nil {
+			return ImportChunkResult{}, err
+		}
+	}
 	if err := ci.importRecords(ctx); err != nil {
 		return ImportChunkResult{}, err
 	}
 	res := ci.hb.result()
 	if staged {
-		if err := a.finishStagedChunk(ctx, in.Chunk, res); err != nil {
+		if err := a.finishStagedChunk(ctx, in, ci.hb.Provisional, res); err != nil {
 			return ImportChunkResult{}, err
 		}
 	}
-	if !in.DatatypesOnly {
+	if !in.DatatypesOnly && !in.Settle {
 		a.Metrics.ImportChunkDone(in.Chunk.Bytes)
 	}
 	return res, nil
@@ -422,10 +482,18 @@ type chunkImport struct {
 	// what it commits itself, so a retry does not count an earlier attempt's work again.
 	counted ImportCounts
 
-	batch         []store.SaveRequest
-	batchLines    []int // the line of each request in batch
-	redirects     []wikibase.Redirect
-	redirectLines []int
+	datatypes wikibase.DatatypeMap
+	// assumed is hb.Assumed as a set; settle is what a settling chunk finishes.
+	assumed map[AssumedDatatype]bool
+	settle  *settling
+
+	batch      []store.SaveRequest
+	batchLines []int // the line of each request in batch
+	// batchCorrections says which requests of batch store an entity again with the final
+	// datatypes (a settling chunk's, see settling).
+	batchCorrections []bool
+	redirects        []wikibase.Redirect
+	redirectLines    []int
 	// upTo is the last line whose entity is in batch (or skipped): after a flush every line up
 	// to it is committed.
 	upTo int
@@ -443,6 +511,10 @@ func (a *Importer) newChunkImport(ctx context.Context, in ImportChunkInput) (*ch
 	}
 	ci.upTo = ci.hb.LinesDone
 	ci.counted = ci.hb.Counts
+	ci.assumed = map[AssumedDatatype]bool{}
+	for _, d := range ci.hb.Assumed {
+		ci.assumed[d] = true
+	}
 	if ci.batchSize <= 0 {
 		ci.batchSize = DefaultImportBatchSize
 	}
@@ -451,7 +523,7 @@ func (a *Importer) newChunkImport(ctx context.Context, in ImportChunkInput) (*ch
 	if err != nil {
 		return nil, err
 	}
-	ci.entities.DatatypeLookup = datatypes
+	ci.datatypes, ci.entities.DatatypeLookup = datatypes, datatypes
 	return ci, nil
 }
 
@@ -469,17 +541,55 @@ func (ci *chunkImport) add(line int, e *wikibase.Entity) {
 	if ci.in.DatatypesOnly && e.Type != wikibase.TypeProperty {
 		return
 	}
+	correction := false
+	if ci.settle != nil && !ci.settle.deferred[DeferredEntity{line, e.ID}] {
+		if !ci.settle.redo {
+			return // stored by the provisional chunk
+		}
+		correction = true
+	}
 	var src *store.SourceRevision
 	if !ci.in.DatatypesOnly { // the second pass rejects what is wrong, once
 		var err error
 		if src, err = sourceRevision(e); err != nil {
-			ci.reject(line, e.ID, err.Error())
+			if !correction {
+				ci.reject(line, e.ID, err.Error())
+			}
 			return
 		}
 	}
 	e.Page = nil
+	if ci.in.Provisional && ci.deferUnknown(line, e) {
+		return
+	}
 	ci.batch = append(ci.batch, store.SaveRequest{Entity: e, UserID: ci.in.UserID, EditSummary: ci.in.EditSummary, EditType: "import", Source: src})
 	ci.batchLines = append(ci.batchLines, line)
+	ci.batchCorrections = append(ci.batchCorrections, correction)
+}
+
+// deferUnknown reports whether a provisional chunk leaves e for later, because a snak of it
+// has an unknown property and no datatype of its own; otherwise it notes the datatypes e is
+// stored with.
+func (ci *chunkImport) deferUnknown(line int, e *wikibase.Entity) bool {
+	var used []AssumedDatatype
+	deferred := false
+	wikibase.SnakDatatypes(e, ci.datatypes, func(p, dt string, known bool) {
+		if !known && dt == "" {
+			deferred = true
+		}
+		used = append(used, AssumedDatatype{p, dt})
+	})
+	if deferred {
+		ci.hb.Deferred = append(ci.hb.Deferred, DeferredEntity{line, e.ID})
+		return true
+	}
+	for _, d := range used {
+		if !ci.assumed[d] {
+			ci.assumed[d] = true
+			ci.hb.Assumed = append(ci.hb.Assumed, d)
+		}
+	}
+	return false
 }
 
 // sourceRevision is the revision metadata of e's page metadata (Special:EntityData files,
@@ -520,6 +630,12 @@ func (ci *chunkImport) flush(ctx context.Context) error {
 			return fmt.Errorf("chunk %d of %s: %w", c.Index, c.Source, err)
 		}
 		for i, r := range res {
+			if ci.batchCorrections[i] { // counted when the provisional chunk stored it
+				if r.Status == store.StatusUpdated {
+					ci.hb.Counts.Corrected++
+				}
+				continue
+			}
 			switch r.Status {
 			case store.StatusCreated:
 				ci.hb.Counts.Created++
@@ -554,7 +670,7 @@ func (ci *chunkImport) flush(ctx context.Context) error {
 		}
 	}
 	ci.hb.LinesDone = ci.upTo
-	ci.batch, ci.batchLines = ci.batch[:0], ci.batchLines[:0]
+	ci.batch, ci.batchLines, ci.batchCorrections = ci.batch[:0], ci.batchLines[:0], ci.batchCorrections[:0]
 	ci.redirects, ci.redirectLines = ci.redirects[:0], ci.redirectLines[:0]
 	activity.RecordHeartbeat(ctx, ci.hb)
 	done, was := ci.hb.Counts, ci.counted
@@ -582,7 +698,7 @@ func (ci *chunkImport) importRecords(ctx context.Context) error {
 		}
 		var lineErr *wikibase.LineError
 		if errors.As(err, &lineErr) {
-			if !ci.in.DatatypesOnly && lineErr.Line > ci.hb.LinesDone {
+			if ci.rejects() && lineErr.Line > ci.hb.LinesDone {
 				ci.reject(lineNo(lineErr.Line), lineErr.EntityID, lineErr.Err.Error())
 			}
 			continue
@@ -590,7 +706,7 @@ func (ci *chunkImport) importRecords(ctx context.Context) error {
 		if errors.Is(err, wikibase.ErrNoEntities) {
 			// JSON without entities, such as {"entities":{}}: listed like an entity that is
 			// not valid, so that the rest of a directory is imported.
-			if !ci.in.DatatypesOnly {
+			if ci.rejects() {
 				ci.reject(lineNo(1), "", err.Error())
 			}
 			continue
@@ -600,6 +716,9 @@ func (ci *chunkImport) importRecords(ctx context.Context) error {
 		}
 		if rec.Line <= ci.hb.LinesDone {
 			continue // committed before a retry
+		}
+		if ci.settle != nil && !ci.settle.redo && !ci.settle.lines[lineNo(rec.Line)] {
+			continue // stored by the provisional chunk
 		}
 		// A batch is written only at the start of a line, so that the lines up to upTo are
 		// committed whole (a line may hold many entities).
@@ -621,11 +740,15 @@ func (ci *chunkImport) importRecords(ctx context.Context) error {
 	if err := ci.flush(ctx); err != nil {
 		return err
 	}
-	if !ci.in.DatatypesOnly {
+	if !ci.in.DatatypesOnly && ci.settle == nil {
 		ci.hb.Counts.Lines, ci.hb.Counts.Bytes = int64(c.Lines), c.Bytes
 	}
 	return nil
 }
+
+// rejects says whether this pass rejects what is wrong: the entities pass does, once (not
+// when it settles a provisional chunk).
+func (ci *chunkImport) rejects() bool { return !ci.in.DatatypesOnly && ci.settle == nil }
 
 // addRecord adds the entity or redirect a record holds, or rejects it. The datatypes pass
 // parses only what looks like a property and rejects nothing (the second pass does).
@@ -641,13 +764,15 @@ func (ci *chunkImport) addRecord(line int, rec wikibase.Record) {
 	}
 	e, redirect, err := rec.Parse()
 	if err != nil {
-		ci.reject(line, rec.Error(err).EntityID, explainParseError(err))
+		if ci.rejects() {
+			ci.reject(line, rec.Error(err).EntityID, explainParseError(err))
+		}
 		return
 	}
 	if e != nil {
 		ci.add(line, e)
 	}
-	if redirect != nil {
+	if redirect != nil && ci.settle == nil {
 		ci.redirects = append(ci.redirects, *redirect)
 		ci.redirectLines = append(ci.redirectLines, line)
 	}

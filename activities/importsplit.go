@@ -139,6 +139,9 @@ type splitter struct {
 	// are atomic, and syncRead copies them into p.
 	fetched, decompressed atomic.Int64
 	readBase              ReadCounts
+	// published is how many chunks the plan publishPlan last wrote has, at lastPublished.
+	published     int
+	lastPublished time.Time
 }
 
 // syncRead brings p's read counts up to date.
@@ -297,7 +300,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 // heartbeat records the progress: after every chunk, and every second between (the
-// position recorded is the last chunk's end either way).
+// position recorded is the last chunk's end either way). It also publishes the plan so far.
 func (s *splitter) heartbeat(ctx context.Context, chunk bool) {
 	if !chunk && time.Since(s.lastBeat) < time.Second {
 		return
@@ -305,6 +308,7 @@ func (s *splitter) heartbeat(ctx context.Context, chunk bool) {
 	s.syncRead()
 	activity.RecordHeartbeat(ctx, s.p)
 	s.lastBeat = time.Now()
+	s.publishPlan(ctx)
 }
 
 // commitChunk records the datatypes of the chunk's properties, then makes the chunk file
@@ -455,18 +459,46 @@ func (a *Importer) stagedChunkReader(ctx context.Context, c SourceChunk) (io.Rea
 	return s2.NewReader(sourceReader{r}), func() { r.Close() }, nil
 }
 
-// chunkDoneKey holds the result of a staged chunk imported, written before its chunk file is
-// deleted: a retry after the deletion answers it.
-func chunkDoneKey(c SourceChunk) string { return strings.TrimSuffix(c.Key, ".json.s2") + ".done.json" }
+// chunkDoneKey holds the result of a staged chunk imported (or settled), written before its
+// chunk file is deleted: a retry after the deletion answers it.
+func chunkDoneKey(c SourceChunk, settle bool) string {
+	if settle {
+		return stagedChunkFile(c, ".settled.json")
+	}
+	return stagedChunkFile(c, ".done.json")
+}
 
-// finishStagedChunk records the result of an imported staged chunk and deletes its file.
-func (a *Importer) finishStagedChunk(ctx context.Context, c SourceChunk, res ImportChunkResult) error {
+// chunkProvisionalKey holds what a provisional chunk assumed and deferred.
+func chunkProvisionalKey(c SourceChunk) string { return stagedChunkFile(c, ".provisional.json") }
+
+// stagedChunkFile is the file beside a staged chunk's with the suffix.
+func stagedChunkFile(c SourceChunk, suffix string) string {
+	return strings.TrimSuffix(c.Key, ".json.s2") + suffix
+}
+
+// finishStagedChunk records the result of an imported staged chunk and what it left
+// provisional, and deletes its file unless it left anything.
+func (a *Importer) finishStagedChunk(ctx context.Context, in ImportChunkInput, prov Provisional, res ImportChunkResult) error {
+	c := in.Chunk
+	unsettled := len(prov.Assumed) > 0 || len(prov.Deferred) > 0
+	if unsettled {
+		data, err := json.Marshal(prov)
+		if err != nil {
+			return err
+		}
+		if err := a.Staging.ReplaceAtomic(ctx, chunkProvisionalKey(c), data, "application/json"); err != nil {
+			return fmt.Errorf("record what chunk %d left provisional in the import staging store: %w", c.Index, err)
+		}
+	}
 	data, err := json.Marshal(res)
 	if err != nil {
 		return err
 	}
-	if err := a.Staging.ReplaceAtomic(ctx, chunkDoneKey(c), data, "application/json"); err != nil {
+	if err := a.Staging.ReplaceAtomic(ctx, chunkDoneKey(c, in.Settle), data, "application/json"); err != nil {
 		return fmt.Errorf("record chunk %d done in the import staging store: %w", c.Index, err)
+	}
+	if unsettled {
+		return nil
 	}
 	if err := a.Staging.Delete(ctx, c.Key); err != nil {
 		return fmt.Errorf("delete chunk %d from the import staging store: %w", c.Index, err)
@@ -475,8 +507,9 @@ func (a *Importer) finishStagedChunk(ctx context.Context, c SourceChunk, res Imp
 }
 
 // stagedChunkDone returns the result recorded by an attempt that imported the chunk.
-func (a *Importer) stagedChunkDone(ctx context.Context, c SourceChunk) (ImportChunkResult, bool, error) {
-	data, err := dump.ReadAll(ctx, a.Staging, chunkDoneKey(c))
+func (a *Importer) stagedChunkDone(ctx context.Context, in ImportChunkInput) (ImportChunkResult, bool, error) {
+	c := in.Chunk
+	data, err := dump.ReadAll(ctx, a.Staging, chunkDoneKey(c, in.Settle))
 	if errors.Is(err, dump.ErrNotFound) {
 		return ImportChunkResult{}, false, nil
 	}

@@ -210,6 +210,38 @@ func TestImportResumesAfterWorkerStopsWhileSplitting(t *testing.T) {
 	})
 }
 
+// TestImportStoresChunksWhileTheSplitRuns imports a dump with its snaks' datatypes, as
+// Wikidata's, from a slow server: chunks are stored while the split still downloads, none
+// defers an entity or is stored again, and the database is the one an import of the same
+// dump from a file gives.
+func TestImportStoresChunksWhileTheSplitRuns(t *testing.T) {
+	src, entities := writeWikidataLikeDump(t, 1500)
+	in := workflows.ImportInput{Source: src, ChunkLines: 100, BatchSize: 25}
+	ref, _ := stagingConfig(t)
+	refWorker := startWorker(t, ref)
+	importAndWait(t, ref, "import-overlap-ref-"+ref.TaskQueue, in)
+	require.NoError(t, refWorker.stop())
+	want := dbState(t, importDB(t, ref))
+
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	srv := newSourceServer(t, "dump.json", data, 5*time.Millisecond) // some 6 s
+	cfg, staging := stagingConfig(t)
+	startWorker(t, cfg)
+	in.Source = srv.URL + "/dump.json"
+	id := "import-overlap-" + cfg.TaskQueue
+	res := importAndWait(t, cfg, id, in)
+	assert.Equal(t, int64(entities), res.Counts.Created)
+	assert.Zero(t, res.Counts.Corrected)
+	assert.Empty(t, res.DatatypeMismatches)
+	h := splitHistory(t, id, "")
+	assert.GreaterOrEqual(t, h.chunksDuring, 2, "chunks are stored while the split runs (%s)", h.split)
+	t.Logf("%d of %d chunks stored during the %s split", h.chunksDuring, res.Chunks, h.split)
+	requireSameState(t, want, dbState(t, importDB(t, cfg)))
+	assert.Empty(t, stagedFiles(t, staging))
+	checkReplay(t, "ImportWorkflow-while-splitting", id, "")
+}
+
 // TestImportOfACorruptBzip2FailsCleanly flips bytes in the middle of a bzip2 dump: the split
 // fails at its first attempt with one line naming the file and the stream, nothing is left
 // staged.
@@ -244,12 +276,13 @@ func TestImportOfACorruptBzip2FailsCleanly(t *testing.T) {
 }
 
 // BenchmarkImportOnePass imports a synthetic dump of 10k items (IMPORT_BENCH_ITEMS=100000,1000000
-// for other sizes; `make bench` keeps to one), compressed (IMPORT_BENCH_COMPRESSION=gz,bz2;
-// gz by default) and served over HTTP, through Temporal with the default chunk size, batch
-// size and parallelism. It reports the rate, the bytes fetched and decompressed per byte of
-// the source and, up to 200k items, the rate against the same entities stored in process in
-// the same run (storetest.ImportLines on two goroutines, BenchmarkImportVsBulkInsert's import
-// path: no Temporal, staging or source reading).
+// for other sizes; `make bench` keeps to one), with its snaks' datatypes as in Wikidata's
+// dumps, compressed (IMPORT_BENCH_COMPRESSION=gz,bz2; gz by default) and served over HTTP,
+// through Temporal with the default chunk size, batch size and parallelism. It reports the
+// rate, the bytes fetched and decompressed per byte of the source, the split's time and how
+// many chunks were stored while it ran, and, up to 200k items, the rate against the same
+// entities stored in process in the same run (storetest.ImportLines on two goroutines,
+// BenchmarkImportVsBulkInsert's import path: no Temporal, staging or source reading).
 func BenchmarkImportOnePass(b *testing.B) {
 	sizes := []int{10000}
 	if env := os.Getenv("IMPORT_BENCH_ITEMS"); env != "" {
@@ -262,7 +295,7 @@ func BenchmarkImportOnePass(b *testing.B) {
 	}
 	compressions := strings.Split(cmp.Or(os.Getenv("IMPORT_BENCH_COMPRESSION"), "gz"), ",")
 	for _, items := range sizes {
-		src, entities := writeSyntheticDump(b, items)
+		src, entities := writeWikidataLikeDump(b, items)
 		var inProcess float64
 		if items <= 200000 {
 			inProcess = importInProcess(b, src)
@@ -274,7 +307,7 @@ func BenchmarkImportOnePass(b *testing.B) {
 					http.ServeFile(w, r, file)
 				}))
 				defer srv.Close()
-				var rate, fetched, decompressed, split float64
+				var rate, fetched, decompressed, split, during float64
 				for i := 0; b.Loop(); i++ {
 					cfg := testConfig(b)
 					cfg.KafkaBridgeEnabled, cfg.OutboxRelayEnabled, cfg.EntityDiffEnabled = false, false, false
@@ -289,8 +322,10 @@ func BenchmarkImportOnePass(b *testing.B) {
 					require.NoError(b, run.Get(context.Background(), &res))
 					elapsed := time.Since(start)
 					require.Equal(b, int64(entities), res.Counts.Created)
+					require.Zero(b, res.Counts.Corrected)
 					rate = float64(entities) / elapsed.Seconds()
-					split = activityDuration(b, run.GetID(), run.GetRunID(), "SplitImport").Seconds()
+					h := splitHistory(b, run.GetID(), run.GetRunID())
+					split, during = h.split.Seconds(), float64(h.chunksDuring)
 					fetched = res.Read.FetchedPerByte()
 					decompressed = float64(res.Read.DecompressedBytes) / float64(res.Counts.Bytes)
 					require.NoError(b, w.stop())
@@ -300,6 +335,7 @@ func BenchmarkImportOnePass(b *testing.B) {
 				b.ReportMetric(fetched, "fetched/byte")
 				b.ReportMetric(decompressed, "decompressed/byte")
 				b.ReportMetric(split, "split_s")
+				b.ReportMetric(during, "chunks-during-split")
 				if inProcess > 0 {
 					b.ReportMetric(inProcess, "in-process-entities/s")
 					b.ReportMetric(rate/inProcess, "vs-in-process")
@@ -309,26 +345,40 @@ func BenchmarkImportOnePass(b *testing.B) {
 	}
 }
 
-// activityDuration is the time from the named activity's scheduling to its completion in the
-// history of the workflow's run.
-func activityDuration(b *testing.B, workflowID, runID, activity string) time.Duration {
-	b.Helper()
+// importSplit is what the history of an import's first run says of its split: its time from
+// scheduled to completed, and how many chunks completed before it.
+type importSplit struct {
+	split        time.Duration
+	chunksDuring int
+}
+
+func splitHistory(t testing.TB, workflowID, runID string) importSplit {
+	t.Helper()
 	it := stack.client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	scheduled := map[int64]time.Time{}
+	scheduled := map[int64]string{}
+	var splitAt time.Time
+	var h importSplit
 	for it.HasNext() {
 		ev, err := it.Next()
-		require.NoError(b, err)
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == activity {
-			scheduled[ev.GetEventId()] = ev.GetEventTime().AsTime()
+		require.NoError(t, err)
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			scheduled[ev.GetEventId()] = a.GetActivityType().GetName()
+			if a.GetActivityType().GetName() == "SplitImport" {
+				splitAt = ev.GetEventTime().AsTime()
+			}
 		}
 		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
-			if at, ok := scheduled[a.GetScheduledEventId()]; ok {
-				return ev.GetEventTime().AsTime().Sub(at)
+			switch scheduled[a.GetScheduledEventId()] {
+			case "ImportChunk":
+				h.chunksDuring++
+			case "SplitImport":
+				h.split = ev.GetEventTime().AsTime().Sub(splitAt)
+				return h
 			}
 		}
 	}
-	b.Fatalf("%s did not complete in %s's history", activity, workflowID)
-	return 0
+	t.Fatalf("SplitImport did not complete in %s's history", workflowID)
+	return h
 }
 
 // compressFile writes src compressed as gz (Go's gzip) or bz2 (lbzip2 or bzip2) beside it.

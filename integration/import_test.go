@@ -112,12 +112,23 @@ func TestImportRealEntitiesRoundTripAndReimport(t *testing.T) {
 	assert.Equal(t, []int{revisions, evs}, []int{revisions2, evs2}, "no new revisions, no new events")
 }
 
-// writeSyntheticDump writes items, lexemes and (last, so the properties pass matters) the
-// properties of a synthetic generator as a Wikidata JSON dump, with one malformed line.
+// writeSyntheticDump writes items, lexemes and (last, so that the datatypes matter) the
+// properties of a synthetic generator as a JSON dump, with one malformed line. Its snaks have
+// no datatype: each needs its property's, read at the end.
 func writeSyntheticDump(t testing.TB, items int) (string, int) {
+	return writeGeneratedDump(t, items, nil)
+}
+
+// writeWikidataLikeDump writes the dump writeSyntheticDump does, but every snak has its
+// property's datatype, as in Wikidata's dumps.
+func writeWikidataLikeDump(t testing.TB, items int) (string, int) {
+	return writeGeneratedDump(t, items, synth.New(42).Datatypes())
+}
+
+func writeGeneratedDump(t testing.TB, items int, snakDatatypes wikibase.DatatypeLookup) (string, int) {
 	t.Helper()
 	g := synth.New(42)
-	enc := &wikibase.Encoder{}
+	enc := &wikibase.Encoder{Datatypes: snakDatatypes}
 	path := filepath.Join(t.TempDir(), "synthetic.json")
 	f, err := os.Create(path)
 	require.NoError(t, err)

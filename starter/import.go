@@ -276,6 +276,12 @@ func printImportResult(e *env, r workflows.ImportResult, elapsed time.Duration) 
 		fmt.Fprintf(e.out, "source read: %.1f MB fetched (%.2f per source byte), %.1f MB decompressed (%.2f per byte of JSON)\n",
 			float64(rd.FetchedBytes)/1e6, rd.FetchedPerByte(), float64(rd.DecompressedBytes)/1e6, float64(rd.DecompressedBytes)/float64(c.Bytes))
 	}
+	if c.Corrected > 0 || len(r.DatatypeMismatches) > 0 {
+		fmt.Fprintf(e.out, "stored again with their properties' datatypes, which the dump gives after them: %d entities\n", c.Corrected)
+		for _, m := range r.DatatypeMismatches {
+			fmt.Fprintf(e.out, "  %s\n", m)
+		}
+	}
 	for _, rej := range r.Rejections {
 		where := rej.Source
 		if rej.Line > 0 {

@@ -210,3 +210,16 @@ func TestImportResultSaysWhatReadingTheSourceCost(t *testing.T) {
 	assert.Equal(t, "imported 1000 entities in 2s (500 entities/s, 2.0 MB/s of input): created 1000, updated 0, unchanged 0, rejected 0\n"+
 		"source read: 0.5 MB fetched (1.00 per source byte), 4.4 MB decompressed (1.10 per byte of JSON)\n", out.String())
 }
+
+// TestImportResultNamesTheDatatypesItCorrected prints the entities stored again because a
+// property later in the dump contradicts the datatype their snaks were read with.
+func TestImportResultNamesTheDatatypesItCorrected(t *testing.T) {
+	var out bytes.Buffer
+	printImportResult(&env{out: &out}, workflows.ImportResult{
+		Counts:             activities.ImportCounts{Created: 10, Corrected: 3, Bytes: 1000},
+		DatatypeMismatches: []string{`chunk 0: P9 was read as "string", the property says "external-id"`},
+	}, time.Second)
+	assert.Equal(t, "imported 10 entities in 1s (10 entities/s, 0.0 MB/s of input): created 10, updated 0, unchanged 0, rejected 0\n"+
+		"stored again with their properties' datatypes, which the dump gives after them: 3 entities\n"+
+		`  chunk 0: P9 was read as "string", the property says "external-id"`+"\n", out.String())
+}

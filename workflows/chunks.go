@@ -19,6 +19,14 @@ func (s ChunkSet) Has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
 // Add marks chunk i finished.
 func (s ChunkSet) Add(i int) { s[i/64] |= 1 << (i % 64) }
 
+// Grow makes room for chunks up to n.
+func (s ChunkSet) Grow(n int) ChunkSet {
+	for len(s) < (n+63)/64 {
+		s = append(s, 0)
+	}
+	return s
+}
+
 // Len is the number of finished chunks.
 func (s ChunkSet) Len() int {
 	n := 0

@@ -18,7 +18,10 @@ const (
 	ImportPhasePlan      = "plan"
 	ImportPhaseDatatypes = "datatypes"
 	ImportPhaseEntities  = "entities"
-	ImportPhaseDone      = "done"
+	// ImportPhaseCheck settles the chunks imported while the split ran
+	// (activities.CheckImportDatatypes).
+	ImportPhaseCheck = "check"
+	ImportPhaseDone  = "done"
 )
 
 // ImportInput says what to import. Source is a file, a directory of Special:EntityData files or
@@ -56,6 +59,13 @@ type ImportState struct {
 	// removed when the import ends; "" for a plan read from the source.
 	Staging string                `json:",omitempty"`
 	Read    activities.ReadCounts `json:",omitempty"`
+	// Check says chunks were imported while the split ran (importWhileSplitting), so the
+	// check phase follows the entities; Checked that it has listed the chunks to settle
+	// (Settle, whose finished ones are Done) and the datatypes assumed wrong (Mismatches).
+	Check      bool     `json:",omitempty"`
+	Checked    bool     `json:",omitempty"`
+	Settle     []int    `json:",omitempty"`
+	Mismatches []string `json:",omitempty"`
 }
 
 // chunksDone is the number of finished chunks of the phase.
@@ -100,6 +110,10 @@ type ImportResult struct {
 	Chunks     int
 	// Read says how much reading the source cost (one-pass imports).
 	Read activities.ReadCounts `json:",omitempty"`
+	// DatatypeMismatches name the first datatypes that entities were stored with before the
+	// split recorded their property's, which contradicts them (Counts.Corrected counts the
+	// entities stored again).
+	DatatypeMismatches []string `json:",omitempty"`
 }
 
 // ImportProgress is the answer of the progress query.
@@ -137,6 +151,14 @@ const importChunkRunner = "import-chunk-runner"
 // every chunk from the source.
 const importOnePass = "import-one-pass"
 
+// importOverlap is the change (workflow.GetVersion) that made ImportWorkflow import chunks
+// while the split stages the rest (importWhileSplitting). Runs from before import once the
+// split has ended.
+const importOverlap = "import-overlap"
+
+// stagedChunksWait is how long one StagedImportChunks waits for the split's next chunk.
+const stagedChunksWait = time.Minute
+
 // ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: it plans chunks,
 // records the datatypes of the properties in a first pass (so every snak's datatype is known
 // whatever the order of the input, as the serializer and the identifier counts need), then
@@ -148,13 +170,15 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 		st = *in.Resume
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryImportProgress, func() (ImportProgress, error) {
-		p := ImportProgress{Phase: st.Phase, ChunksDone: st.chunksDone(), ChunksTotal: 2 * st.Plan.Len(),
-			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, LinesDone: st.linesDone(), Counts: st.Counts, Read: st.Read}
+		p := ImportProgress{Phase: st.Phase, ChunksTotal: 2 * st.Plan.Len(),
+			TotalLines: st.Plan.TotalLines, TotalBytes: st.Plan.TotalBytes, Counts: st.Counts, Read: st.Read}
 		switch st.Phase {
-		case ImportPhaseEntities:
-			p.ChunksDone += st.Plan.Len()
-		case ImportPhaseDone:
+		case ImportPhaseCheck, ImportPhaseDone: // the check's Done are of its chunks to store again
 			p.ChunksDone, p.LinesDone = 2*st.Plan.Len(), st.Plan.TotalLines
+		case ImportPhaseEntities:
+			p.ChunksDone, p.LinesDone = st.Plan.Len()+st.chunksDone(), st.linesDone()
+		default:
+			p.ChunksDone, p.LinesDone = st.chunksDone(), st.linesDone()
 		}
 		return p, nil
 	}); err != nil {
@@ -185,6 +209,23 @@ func isContinueAsNew(err error) bool {
 // importPhases runs the import's phases from st.Phase on.
 func importPhases(ctx workflow.Context, in ImportInput, st *ImportState) (ImportResult, error) {
 	var a *activities.Importer
+	chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    importHeartbeatTimeout,
+		// No attempt limit: a bad entity is rejected alone and bad input fails at once
+		// (non-retryable), so what is left to retry is MySQL or the source being unreachable,
+		// which an import of hours should wait out rather than start over (and plan the
+		// source again). `starter import --wait` shows the failure; `import cancel` stops it.
+		RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute},
+	})
+	startChunk := func(c activities.ImportChunkInput) workflow.Future {
+		c.BatchSize, c.UserID, c.EditSummary = in.BatchSize, in.UserID, in.EditSummary
+		return workflow.ExecuteActivity(chunkCtx, a.ImportChunk, c)
+	}
+	parallelism := in.Parallelism
+	if parallelism <= 0 {
+		parallelism = activities.DefaultImportParallelism
+	}
 	if st.Phase == ImportPhasePlan {
 		planCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 6 * time.Hour,
@@ -212,46 +253,42 @@ func importPhases(ctx workflow.Context, in ImportInput, st *ImportState) (Import
 		} else {
 			info := workflow.GetInfo(ctx)
 			st.Staging = "import/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/"
-			splitCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			split := activities.SplitImportInput{Source: in.Source, Format: in.Format, ChunkLines: in.ChunkLines, Staging: st.Staging}
+			splitOptions := workflow.ActivityOptions{
 				// A split reads the whole source: Wikidata's takes hours.
 				StartToCloseTimeout: 48 * time.Hour,
 				HeartbeatTimeout:    importHeartbeatTimeout,
 				RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
-			})
-			var split activities.SplitImportResult
-			if err := workflow.ExecuteActivity(splitCtx, a.SplitImport, activities.SplitImportInput{
-				Source: in.Source, Format: in.Format, ChunkLines: in.ChunkLines, Staging: st.Staging,
-			}).Get(ctx, &split); err != nil {
-				return ImportResult{}, err
 			}
-			// The split recorded the datatypes: no pass of their own.
-			st.Plan, st.Read = split.Plan, split.Read
-			st.Phase, st.NextChunk = ImportPhaseEntities, 0
+			if workflow.GetVersion(ctx, importOverlap, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				var res activities.SplitImportResult
+				if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, splitOptions), a.SplitImport, split).Get(ctx, &res); err != nil {
+					return ImportResult{}, err
+				}
+				// The split recorded the datatypes: no pass of their own.
+				st.Plan, st.Read = res.Plan, res.Read
+				st.Phase, st.NextChunk = ImportPhaseEntities, 0
+			} else {
+				// The staging files are removed when the import ends: only once the split
+				// has stopped writing them.
+				splitOptions.WaitForCancellation = true
+				splitCtx := workflow.WithActivityOptions(ctx, splitOptions)
+				start := func(i int) workflow.Future {
+					return startChunk(activities.ImportChunkInput{Chunk: st.Plan.Chunk(i), Provisional: true})
+				}
+				if err := importWhileSplitting(ctx, splitCtx, split, st, parallelism, start); err != nil {
+					return ImportResult{}, err
+				}
+			}
 		}
 	}
 
-	chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    importHeartbeatTimeout,
-		// No attempt limit: a bad entity is rejected alone and bad input fails at once
-		// (non-retryable), so what is left to retry is MySQL or the source being unreachable,
-		// which an import of hours should wait out rather than start over (and plan the
-		// source again). `starter import --wait` shows the failure; `import cancel` stops it.
-		RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute},
-	})
-	parallelism := in.Parallelism
-	if parallelism <= 0 {
-		parallelism = activities.DefaultImportParallelism
-	}
 	runner := workflow.GetVersion(ctx, importChunkRunner, workflow.DefaultVersion, 1)
 	completedThisRun := 0
 	for st.Phase == ImportPhaseDatatypes || st.Phase == ImportPhaseEntities {
 		datatypesOnly := st.Phase == ImportPhaseDatatypes
 		start := func(i int) workflow.Future {
-			return workflow.ExecuteActivity(chunkCtx, a.ImportChunk, activities.ImportChunkInput{
-				Chunk: st.Plan.Chunk(i), DatatypesOnly: datatypesOnly, BatchSize: in.BatchSize,
-				UserID: in.UserID, EditSummary: in.EditSummary,
-			})
+			return startChunk(activities.ImportChunkInput{Chunk: st.Plan.Chunk(i), DatatypesOnly: datatypesOnly})
 		}
 		finished := func(_ int, f workflow.Future) error {
 			var res activities.ImportChunkResult
@@ -282,14 +319,147 @@ func importPhases(ctx workflow.Context, in ImportInput, st *ImportState) (Import
 			in.Resume = st
 			return ImportResult{}, workflow.NewContinueAsNewError(ctx, ImportWorkflow, in)
 		}
-		if datatypesOnly {
+		switch {
+		case datatypesOnly:
 			st.Phase = ImportPhaseEntities
-		} else {
+		case st.Check:
+			st.Phase = ImportPhaseCheck
+		default:
 			st.Phase = ImportPhaseDone
 		}
 		st.NextChunk, st.Done = 0, nil
 	}
-	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: st.Plan.Len(), Read: st.Read}, nil
+	if st.Phase == ImportPhaseCheck {
+		more, err := importSettle(ctx, st, parallelism, startChunk)
+		if err != nil {
+			return ImportResult{}, err
+		}
+		if more {
+			in.Resume = st
+			return ImportResult{}, workflow.NewContinueAsNewError(ctx, ImportWorkflow, in)
+		}
+		st.Phase = ImportPhaseDone
+	}
+	return ImportResult{Counts: st.Counts, Rejections: st.Rejections, Chunks: st.Plan.Len(), Read: st.Read,
+		DatatypeMismatches: st.Mismatches}, nil
+}
+
+// importWhileSplitting runs SplitImport and, beside it, the chunks the split has staged as
+// they come: StagedImportChunks waits for the next ones whenever fewer than parallelism are
+// waiting to start, and start imports chunk i provisionally (the datatypes of properties
+// later in the source are not known yet; importSettle settles that). It returns once the split
+// has ended and the chunks started have finished, st holding the split's plan and the chunks
+// done. A failed chunk cancels the split, and a failed split stops the chunks; either fails
+// the import once both have stopped. No run continues as new while the split runs (the
+// split is an activity of this run), so a long history only stops new chunks from starting.
+func importWhileSplitting(ctx, splitCtx workflow.Context, split activities.SplitImportInput, st *ImportState,
+	parallelism int, start func(i int) workflow.Future) error {
+	var a *activities.Importer
+	splitCtx, cancelSplit := workflow.WithCancel(splitCtx)
+	pollCtx, cancelPoll := workflow.WithCancel(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * stagedChunksWait,
+		HeartbeatTimeout:    importHeartbeatTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
+	}))
+	defer cancelPoll()
+	st.Plan, st.Done = activities.PlanImportResult{Staging: st.Staging}, NewChunkSet(0)
+	st.Phase, st.NextChunk, st.Check = ImportPhaseEntities, 0, true
+
+	sel := workflow.NewSelector(ctx)
+	var res activities.SplitImportResult
+	var err error
+	splitting, polling := true, false
+	inFlight, next := 0, 0
+	sel.AddFuture(workflow.ExecuteActivity(splitCtx, a.SplitImport, split), func(f workflow.Future) {
+		splitting = false
+		cancelPoll()
+		if serr := f.Get(ctx, &res); serr != nil && err == nil {
+			err = serr
+		}
+	})
+	for splitting || inFlight > 0 {
+		// Nothing starts on a cancelled context: its future would be ready at once, and the
+		// loop would spin while the split stops.
+		starting := splitting && err == nil && ctx.Err() == nil &&
+			workflow.GetInfo(ctx).GetCurrentHistoryLength() <= chunkRunContinueAfterEvents
+		for starting && inFlight < parallelism && next < st.Plan.Len() {
+			i := next
+			next++
+			inFlight++
+			sel.AddFuture(start(i), func(f workflow.Future) {
+				inFlight--
+				var r activities.ImportChunkResult
+				if ferr := f.Get(ctx, &r); ferr != nil {
+					if err == nil {
+						err = ferr
+					}
+					return
+				}
+				st.add(r)
+				st.Done.Add(i)
+			})
+		}
+		if starting && !polling && st.Plan.Len()-next < parallelism {
+			polling = true
+			sel.AddFuture(workflow.ExecuteActivity(pollCtx, a.StagedImportChunks, activities.StagedImportChunksInput{
+				Staging: st.Staging, From: st.Plan.Len(), Wait: stagedChunksWait,
+			}), func(f workflow.Future) {
+				polling = false
+				var more activities.PlanImportResult
+				if f.Get(ctx, &more) == nil { // a failed poll is asked again
+					st.Plan.Extend(more)
+					st.Done = st.Done.Grow(st.Plan.Len())
+				}
+			})
+		}
+		if err != nil && splitting {
+			cancelSplit()
+		}
+		sel.Select(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	// The split recorded the datatypes: no pass of their own.
+	st.Plan, st.Read = res.Plan, res.Read
+	st.Done = st.Done.Grow(st.Plan.Len())
+	return nil
+}
+
+// importSettle settles the chunks imported while the split ran that need it, with the final
+// datatypes: CheckImportDatatypes lists them. more says some are left for a run after
+// continue-as-new.
+func importSettle(ctx workflow.Context, st *ImportState, parallelism int, startChunk func(activities.ImportChunkInput) workflow.Future) (more bool, err error) {
+	var a *activities.Importer
+	if !st.Checked {
+		checkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Hour,
+			HeartbeatTimeout:    importHeartbeatTimeout,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+		})
+		var res activities.CheckImportDatatypesResult
+		if err := workflow.ExecuteActivity(checkCtx, a.CheckImportDatatypes,
+			activities.CheckImportDatatypesInput{Staging: st.Staging}).Get(ctx, &res); err != nil {
+			return false, err
+		}
+		st.Checked, st.Settle, st.Mismatches, st.Done = true, res.Settle, res.Mismatches, NewChunkSet(len(res.Settle))
+		if len(res.Mismatches) > 0 {
+			workflow.GetLogger(ctx).Warn("import: entities were stored with datatypes their property contradicts; storing them again",
+				"mismatches", res.Mismatches)
+		}
+	}
+	return chunkRun{chunks: len(st.Settle), parallelism: parallelism, done: st.Done,
+		start: func(k int) workflow.Future {
+			return startChunk(activities.ImportChunkInput{Chunk: st.Plan.Chunk(st.Settle[k]), Settle: true})
+		},
+		finished: func(_ int, f workflow.Future) error {
+			var res activities.ImportChunkResult
+			if err := f.Get(ctx, &res); err != nil {
+				return err
+			}
+			st.add(res)
+			return nil
+		}}.run(ctx)
 }
 
 // importChunksPerRun bounds the chunks one run before importChunkRunner completes before

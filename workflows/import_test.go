@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -202,12 +203,21 @@ func stagedPlanOf(n int, staging string) activities.SplitImportResult {
 	return activities.SplitImportResult{Plan: p, Read: activities.ReadCounts{SourceBytes: 500, FetchedBytes: 500, DecompressedBytes: int64(1000 * n)}}
 }
 
+// splitAtOnce mocks the activities beside a split for a split that stages everything before
+// any chunk asks: StagedImportChunks finds nothing and CheckImportDatatypes nothing wrong.
+func splitAtOnce(env *testsuite.TestWorkflowEnvironment) {
+	var a *activities.Importer
+	env.OnActivity(a.StagedImportChunks, mock.Anything, mock.Anything).Return(activities.PlanImportResult{}, nil)
+	env.OnActivity(a.CheckImportDatatypes, mock.Anything, mock.Anything).Return(activities.CheckImportDatatypesResult{}, nil)
+}
+
 // TestImportWorkflowOnePass splits the source once into staged chunks, stores them with no
 // datatypes pass (the split recorded the datatypes), reports what reading cost, and removes
 // the staged files at the end.
 func TestImportWorkflowOnePass(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	splitAtOnce(env)
 	var a *activities.Importer
 	var staging string
 	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
@@ -249,6 +259,7 @@ func TestImportWorkflowOnePass(t *testing.T) {
 func TestImportWorkflowOnePassRemovesStagingOnFailure(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	splitAtOnce(env)
 	var a *activities.Importer
 	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SplitImportInput) (activities.SplitImportResult, error) {
@@ -263,6 +274,7 @@ func TestImportWorkflowOnePassRemovesStagingOnFailure(t *testing.T) {
 	env.AssertNumberOfCalls(t, "RemoveImportStaging", 1)
 
 	env = s.NewTestWorkflowEnvironment()
+	splitAtOnce(env)
 	env.SetContinueAsNewSuggested(true)
 	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SplitImportInput) (activities.SplitImportResult, error) {
@@ -278,4 +290,114 @@ func TestImportWorkflowOnePassRemovesStagingOnFailure(t *testing.T) {
 	require.NoError(t, json.Unmarshal(can.Input.Payloads[0].GetData(), &next))
 	assert.NotEmpty(t, next.Resume.Staging, "the next run knows what to remove")
 	assert.Equal(t, int64(500), next.Resume.Read.FetchedBytes)
+}
+
+// TestImportWorkflowImportsWhileSplitting stages three chunks and holds the split until they
+// are imported (provisionally: the split still runs), then ends it with five. The last two are
+// imported as usual; the check finds that chunk 1 deferred entities or assumed a datatype
+// wrong, so chunk 1 is settled, and the import reports it.
+func TestImportWorkflowImportsWhileSplitting(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	var mu sync.Mutex
+	staged := 0
+	var provisional, final, settled []int
+	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SplitImportInput) (activities.SplitImportResult, error) {
+			mu.Lock()
+			staged = 3
+			mu.Unlock()
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(provisional) == 3
+			}, 10*time.Second, time.Millisecond, "the staged chunks are imported while the split runs")
+			return stagedPlanOf(5, in.Staging), nil
+		}).Once()
+	env.OnActivity(a.StagedImportChunks, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.StagedImportChunksInput) (activities.PlanImportResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if staged <= in.From {
+				return activities.PlanImportResult{}, nil
+			}
+			return stagedPlanOf(staged, in.Staging).Plan.After(in.From), nil
+		})
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ImportChunkInput) (activities.ImportChunkResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case in.Settle:
+				settled = append(settled, in.Chunk.Index)
+				return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 2, Corrected: 4}}, nil
+			case in.Provisional:
+				provisional = append(provisional, in.Chunk.Index)
+			default:
+				final = append(final, in.Chunk.Index)
+			}
+			assert.Equal(t, 1+10*in.Chunk.Index, in.Chunk.FirstLine)
+			return activities.ImportChunkResult{Counts: activities.ImportCounts{Created: 10, Lines: 10, Bytes: 1000}}, nil
+		})
+	mismatch := "chunk 1: P7 was read as \"string\", the property says \"external-id\""
+	env.OnActivity(a.CheckImportDatatypes, mock.Anything, mock.Anything).Return(
+		activities.CheckImportDatatypesResult{Settle: []int{1}, Mismatches: []string{mismatch}}, nil).Once()
+	env.OnActivity(a.RemoveImportStaging, mock.Anything, mock.Anything).Return(activities.RemoveImportStagingResult{}, nil).Once()
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json.gz", ChunkLines: 10})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var out ImportResult
+	require.NoError(t, env.GetWorkflowResult(&out))
+	assert.ElementsMatch(t, []int{0, 1, 2}, provisional)
+	assert.ElementsMatch(t, []int{3, 4}, final)
+	assert.Equal(t, []int{1}, settled)
+	assert.Equal(t, activities.ImportCounts{Created: 52, Lines: 50, Bytes: 5000, Corrected: 4}, out.Counts)
+	assert.Equal(t, []string{mismatch}, out.DatatypeMismatches)
+	assert.Equal(t, 5, out.Chunks)
+}
+
+// TestImportWorkflowStopsTheSplitWhenAChunkFails fails a chunk for good while the split runs:
+// the split is cancelled before the staged files are removed. (The test environment resolves
+// a cancelled activity at once; on a server, WaitForCancellation makes the import wait for
+// the split to stop.)
+func TestImportWorkflowStopsTheSplitWhenAChunkFails(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Importer
+	var mu sync.Mutex
+	var order []string
+	record := func(what string) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, what)
+	}
+	env.SetOnActivityCanceledListener(func(info *activity.Info) {
+		if info.ActivityType.Name == "SplitImport" {
+			record("split cancelled")
+		}
+	})
+	env.OnActivity(a.SplitImport, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.SplitImportInput) (activities.SplitImportResult, error) {
+			<-ctx.Done()
+			return activities.SplitImportResult{}, ctx.Err()
+		}).Once()
+	env.OnActivity(a.StagedImportChunks, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.StagedImportChunksInput) (activities.PlanImportResult, error) {
+			if in.From > 0 {
+				return activities.PlanImportResult{}, nil
+			}
+			return stagedPlanOf(1, in.Staging).Plan, nil
+		})
+	env.OnActivity(a.ImportChunk, mock.Anything, mock.Anything).Return(activities.ImportChunkResult{},
+		temporal.NewNonRetryableApplicationError("chunk 0 of dump.json.gz: the database refused it", "BadInput", nil))
+	env.OnActivity(a.RemoveImportStaging, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RemoveImportStagingInput) (activities.RemoveImportStagingResult, error) {
+			record("staging removed")
+			return activities.RemoveImportStagingResult{}, nil
+		}).Once()
+	env.ExecuteWorkflow(ImportWorkflow, ImportInput{Source: "dump.json.gz"})
+	require.True(t, env.IsWorkflowCompleted())
+	require.ErrorContains(t, env.GetWorkflowError(), "the database refused it")
+	assert.Equal(t, []string{"split cancelled", "staging removed"}, order)
 }

@@ -54,6 +54,25 @@ func (m DatatypeMap) AddProperty(e *Entity) {
 	}
 }
 
+// SnakDatatypes calls fn for each snak of e with the datatype that serializing and
+// summarizing e give it: lookup's if it knows the property (known), otherwise the datatype
+// read with the snak (which may be ""), and for a property's snaks about itself also the
+// property's datatype. e is stored the same way with another lookup only if that lookup
+// gives each property every datatype fn was called with, or, for a property that was not
+// known, does not know it either.
+func SnakDatatypes(e *Entity, lookup DatatypeLookup, fn func(property, datatype string, known bool)) {
+	e.AllSnaks(func(s *Snak) {
+		if dt, ok := lookup.Datatype(s.Property); ok {
+			fn(s.Property, dt, true)
+			return
+		}
+		fn(s.Property, s.Datatype, false)
+		if e.Type == TypeProperty && e.ID == s.Property && e.Datatype != "" {
+			fn(s.Property, e.Datatype, false)
+		}
+	})
+}
+
 // canonicalDatatypes maps lower-cased datatype ids to Wikibase's spelling,
 // since some exports write "commonsmedia".
 var canonicalDatatypes = map[string]string{

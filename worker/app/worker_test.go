@@ -23,9 +23,10 @@ func TestTheWorkerRegistersItsWorkflowsAndActivitiesOnly(t *testing.T) {
 		"ImportWorkflow", "NotificationCleanupWorkflow", "ProbeWorkflow", "UserStatsWorkflow", "WatchlistWorkflow",
 	}, slices.Sorted(maps.Keys(reg.workflows)))
 	assert.Equal(t, []string{
-		"BacklinkStats", "CleanupNotifications", "CreateNotifications", "DumpAssemble", "DumpBegin", "DumpChunk",
+		"BacklinkStats", "CheckImportDatatypes", "CleanupNotifications", "CreateNotifications", "DumpAssemble", "DumpBegin", "DumpChunk",
 		"DumpSnapshot", "EntityDiffState", "GeneralStats", "ImportChunk", "LoadPropertyDatatypes", "Ping", "PlanImport",
-		"PublishEntityDiff", "PublishEntityDiffs", "RecordHandOut", "RemoveImportStaging", "ReserveIDRange", "SplitImport", "UserStats",
+		"PublishEntityDiff", "PublishEntityDiffs", "RecordHandOut", "RemoveImportStaging", "ReserveIDRange", "SplitImport",
+		"StagedImportChunks", "UserStats",
 	}, slices.Sorted(maps.Keys(reg.activities)))
 }
 
