@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/entitybase/entitybase-workers/internal/dump"
@@ -93,7 +94,10 @@ func (a *Importer) StagedImportChunks(ctx context.Context, in StagedImportChunks
 		activity.RecordHeartbeat(ctx, nil)
 		select {
 		case <-ctx.Done():
-			return PlanImportResult{}, ctx.Err()
+			// The workflow cancels the wait when the split ends: expected, not an error to
+			// log or alert on.
+			return PlanImportResult{}, temporal.NewApplicationErrorWithOptions("the wait for staged chunks was cancelled", "Cancelled",
+				temporal.ApplicationErrorOptions{Category: temporal.ApplicationErrorCategoryBenign, Cause: ctx.Err()})
 		case <-time.After(stagedChunksPoll):
 		}
 	}
