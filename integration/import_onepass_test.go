@@ -303,8 +303,9 @@ func BenchmarkImportOnePass(b *testing.B) {
 		for _, compression := range compressions {
 			b.Run(fmt.Sprintf("%s/%d", compression, items), func(b *testing.B) {
 				file := compressFile(b, src, compression)
+				sourceRate := benchSourceRate(b)
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					http.ServeFile(w, r, file)
+					http.ServeFile(throttled(w, sourceRate), r, file)
 				}))
 				defer srv.Close()
 				var rate, fetched, decompressed, split, during float64
