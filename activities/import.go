@@ -207,8 +207,8 @@ type ImportCounts struct {
 	Redirects                             int64 `json:",omitempty"`
 	Older                                 int64 `json:",omitempty"`
 	Lines, Bytes                          int64
-	// Corrected counts the entities stored again (a new revision) because a property later
-	// in the source has another datatype than their snaks, read before it, said.
+	// Corrected counts the entities stored again (a new revision) because a datatype they
+	// were stored with while the split ran is not their property's (see Settle).
 	Corrected int64 `json:",omitempty"`
 }
 

@@ -159,11 +159,14 @@ const importOverlap = "import-overlap"
 // stagedChunksWait is how long one StagedImportChunks waits for the split's next chunk.
 const stagedChunksWait = time.Minute
 
-// ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: it plans chunks,
-// records the datatypes of the properties in a first pass (so every snak's datatype is known
-// whatever the order of the input, as the serializer and the identifier counts need), then
-// stores every entity in a second, a few chunks at a time. Chunks are idempotent, so a crashed worker costs at most the chunks in
-// flight and re-running an import changes nothing.
+// ImportWorkflow loads a Wikidata JSON dump or Special:EntityData files: SplitImport reads the
+// source once into staged chunks, recording the properties' datatypes (every snak's datatype
+// must be known whatever the order of the input, as the serializer and the identifier counts
+// need), and the chunks are stored a few at a time as they come, then settled where the
+// split read a property after them (importWhileSplitting, importSettle). Runs from before
+// importOnePass plan chunks and record the datatypes in a pass of their own. Chunks are
+// idempotent, so a crashed worker costs at most the chunks in flight and re-running an import
+// changes nothing.
 func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) {
 	st := ImportState{Phase: ImportPhasePlan}
 	if in.Resume != nil {
