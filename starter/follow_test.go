@@ -93,4 +93,14 @@ func TestImportProgressCountsChunksInFlight(t *testing.T) {
 	assert.Equal(t, "entities   chunks 2/4  entities 390  rejected 10", r.counts)
 	// 900 lines of work in 10 s (500 of the first pass, 400 of the second), 600 to go.
 	assert.Equal(t, "0 entities/s  ETA 7s", r.speed)
+
+	// While the split runs, the chunks staged so far; no ETA, the total is not known yet.
+	var during importSpeed
+	p = workflows.ImportProgress{Phase: workflows.ImportPhaseEntities, Splitting: true, ChunksDone: 3, ChunksTotal: 5}
+	p.Counts.Created = 1000
+	during.report(p, t0)
+	p.Counts.Created = 3000
+	r = during.report(p, t0.Add(10*time.Second))
+	assert.Equal(t, "splitting  chunks 3/5 staged so far  entities 3000  rejected 0", r.counts)
+	assert.Equal(t, "200 entities/s", r.speed)
 }

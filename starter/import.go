@@ -252,6 +252,12 @@ func (s *importSpeed) report(p workflows.ImportProgress, now time.Time) progress
 		}
 	}
 	stored := p.Counts.Created + p.Counts.Updated + p.Counts.Unchanged + p.Counts.Older
+	if p.Splitting { // no ETA: the source's size in lines is known when the split ends
+		return progressReport{
+			counts: fmt.Sprintf("%-10s chunks %d/%d staged so far  entities %d  rejected %d", "splitting", p.ChunksDone, p.ChunksTotal, stored, p.Counts.Rejected),
+			speed:  fmt.Sprintf("%.0f entities/s", s.entities.perSecond(now, p.Phase, stored)),
+		}
+	}
 	return progressReport{
 		counts: fmt.Sprintf("%s  entities %d  rejected %d", chunks, stored, p.Counts.Rejected),
 		speed:  fmt.Sprintf("%.0f entities/s  ETA %s", s.entities.perSecond(now, p.Phase, stored), left),

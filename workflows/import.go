@@ -62,8 +62,10 @@ type ImportState struct {
 	// Check says chunks were imported while the split ran (importWhileSplitting), so the
 	// check phase follows the entities; Checked that it has listed the chunks to settle
 	// (Settle, whose finished ones are Done) and the datatypes assumed wrong (Mismatches).
-	Check      bool     `json:",omitempty"`
-	Checked    bool     `json:",omitempty"`
+	Check   bool `json:",omitempty"`
+	Checked bool `json:",omitempty"`
+	// Splitting says the split is running beside the chunks (never across continue-as-new).
+	Splitting  bool     `json:",omitempty"`
 	Settle     []int    `json:",omitempty"`
 	Mismatches []string `json:",omitempty"`
 }
@@ -128,6 +130,9 @@ type ImportProgress struct {
 	// Counts adds up every finished chunk, in whatever order they finish.
 	Counts activities.ImportCounts
 	Read   activities.ReadCounts `json:",omitempty"`
+	// Splitting says the split is still running: ChunksTotal are the chunks staged so far and
+	// ChunksDone those of them stored, and TotalLines is not known yet.
+	Splitting bool `json:",omitempty"`
 }
 
 // MaxImportRejections bounds the rejections kept in the workflow's state and result.
@@ -180,6 +185,9 @@ func ImportWorkflow(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 			p.ChunksDone, p.LinesDone = 2*st.Plan.Len(), st.Plan.TotalLines
 		case ImportPhaseEntities:
 			p.ChunksDone, p.LinesDone = st.Plan.Len()+st.chunksDone(), st.linesDone()
+			if st.Splitting { // the chunks staged so far, and those of them stored
+				p.Splitting, p.ChunksDone, p.ChunksTotal = true, st.chunksDone(), st.Plan.Len()
+			}
 		default:
 			p.ChunksDone, p.LinesDone = st.chunksDone(), st.linesDone()
 		}
@@ -366,7 +374,8 @@ func importWhileSplitting(ctx, splitCtx workflow.Context, split activities.Split
 	}))
 	defer cancelPoll()
 	st.Plan, st.Done = activities.PlanImportResult{Staging: st.Staging}, NewChunkSet(0)
-	st.Phase, st.NextChunk, st.Check = ImportPhaseEntities, 0, true
+	st.Phase, st.NextChunk, st.Check, st.Splitting = ImportPhaseEntities, 0, true, true
+	defer func() { st.Splitting = false }()
 
 	sel := workflow.NewSelector(ctx)
 	var res activities.SplitImportResult
