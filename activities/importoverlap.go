@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -14,7 +13,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
-	"github.com/entitybase/entitybase-workers/internal/dump"
 	"github.com/entitybase/entitybase-workers/internal/logging"
 	"github.com/entitybase/entitybase-workers/internal/permanent"
 	"github.com/entitybase/entitybase-workers/internal/store"
@@ -74,19 +72,12 @@ const stagedChunksPoll = 200 * time.Millisecond
 func (a *Importer) StagedImportChunks(ctx context.Context, in StagedImportChunksInput) (PlanImportResult, error) {
 	deadline := time.Now().Add(in.Wait)
 	for {
-		data, err := dump.ReadAll(ctx, a.Staging, splitPlanKey(in.Staging))
-		switch {
-		case errors.Is(err, dump.ErrNotFound): // no chunk yet
-		case err != nil:
-			return PlanImportResult{}, fmt.Errorf("read the split's plan from the import staging store: %w", err)
-		default:
-			var p PlanImportResult
-			if err := json.Unmarshal(data, &p); err != nil {
-				return PlanImportResult{}, fmt.Errorf("the split's plan %s in the import staging store: %w", splitPlanKey(in.Staging), err)
-			}
-			if p.Len() > in.From {
-				return p.After(in.From), nil
-			}
+		var p PlanImportResult // none before the first chunk
+		if _, err := a.readStagedJSON(ctx, splitPlanKey(in.Staging), &p); err != nil {
+			return PlanImportResult{}, err
+		}
+		if p.Len() > in.From {
+			return p.After(in.From), nil
 		}
 		if !time.Now().Before(deadline) {
 			return PlanImportResult{Staging: in.Staging}, nil
@@ -135,6 +126,8 @@ func (a *Importer) CheckImportDatatypes(ctx context.Context, in CheckImportDatat
 	}
 	for _, o := range objs {
 		var i int
+		// Sscanf ignores what follows the format: a temporary file of a write that was killed
+		// (chunk-N.provisional.json.….tmp) is not one.
 		if _, err := fmt.Sscanf(path.Base(o.Key), "chunk-%d.provisional.json", &i); err != nil || !strings.HasSuffix(o.Key, ".provisional.json") {
 			continue
 		}
@@ -158,17 +151,11 @@ func (a *Importer) CheckImportDatatypes(ctx context.Context, in CheckImportDatat
 
 func (a *Importer) readProvisional(ctx context.Context, key string) (Provisional, error) {
 	var prov Provisional
-	data, err := dump.ReadAll(ctx, a.Staging, key)
-	if errors.Is(err, dump.ErrNotFound) {
-		return prov, permanent.Errorf(permanent.BadInput, "%s is gone from the import staging store %s (was it cleaned during the import?)", key, a.Staging)
+	ok, err := a.readStagedJSON(ctx, key, &prov)
+	if err == nil && !ok {
+		err = permanent.Errorf(permanent.BadInput, "%s is gone from the import staging store %s (was it cleaned during the import?)", key, a.Staging)
 	}
-	if err != nil {
-		return prov, fmt.Errorf("read %s from the import staging store: %w", key, err)
-	}
-	if err := json.Unmarshal(data, &prov); err != nil {
-		return prov, fmt.Errorf("%s in the import staging store: %w", key, err)
-	}
-	return prov, nil
+	return prov, err
 }
 
 // wrongDatatype returns an assumption that final contradicts.

@@ -508,19 +508,25 @@ func (a *Importer) finishStagedChunk(ctx context.Context, in ImportChunkInput, p
 
 // stagedChunkDone returns the result recorded by an attempt that imported the chunk.
 func (a *Importer) stagedChunkDone(ctx context.Context, in ImportChunkInput) (ImportChunkResult, bool, error) {
-	c := in.Chunk
-	data, err := dump.ReadAll(ctx, a.Staging, chunkDoneKey(c, in.Settle))
+	var res ImportChunkResult
+	ok, err := a.readStagedJSON(ctx, chunkDoneKey(in.Chunk, in.Settle), &res)
+	return res, ok, err
+}
+
+// readStagedJSON reads the JSON file key of the import staging store into v; ok is false if
+// there is no such file.
+func (a *Importer) readStagedJSON(ctx context.Context, key string, v any) (ok bool, err error) {
+	data, err := dump.ReadAll(ctx, a.Staging, key)
 	if errors.Is(err, dump.ErrNotFound) {
-		return ImportChunkResult{}, false, nil
+		return false, nil
 	}
 	if err != nil {
-		return ImportChunkResult{}, false, fmt.Errorf("read chunk %d's result from the import staging store: %w", c.Index, err)
+		return false, fmt.Errorf("read %s from the import staging store: %w", key, err)
 	}
-	var res ImportChunkResult
-	if err := json.Unmarshal(data, &res); err != nil {
-		return ImportChunkResult{}, false, fmt.Errorf("chunk %d's result in the import staging store: %w", c.Index, err)
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("%s in the import staging store: %w", key, err)
 	}
-	return res, true, nil
+	return true, nil
 }
 
 // RemoveImportStagingInput names an import's staging prefix.
