@@ -444,15 +444,23 @@ func dumpWithKills(t *testing.T, cfg config.Config, n int, date string) (workflo
 	run := startDump(t, cfg, "dump-killed-"+cfg.TaskQueue, workflows.DumpInput{Format: "json", Date: date})
 	var left killedDump
 	kills := 0
-	for kills < 3 {
-		// Let some chunks finish (a kill before the first one proves less), then kill at a
-		// random moment inside the next ones.
-		deadline := time.Now().Add(2 * time.Minute)
+	// waitChunk waits for the next chunk to finish and returns how long that took.
+	waitChunk := func() time.Duration {
+		start, deadline := time.Now(), time.Now().Add(2*time.Minute)
 		before := dumpProgress(t, run).ChunksDone
 		for dumpProgress(t, run).ChunksDone == before && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		return time.Since(start)
+	}
+	for kills < 3 {
+		// Let some chunks finish (a kill before the first one proves less; after a kill the
+		// first waits out the killed chunks' heartbeat timeout), then kill at a random moment
+		// inside the next ones: within the time a chunk took, so that on a machine of any
+		// speed the dump is still running.
+		waitChunk()
+		gap := waitChunk()
+		time.Sleep(time.Duration(rng.Int64N(int64(gap) + 1)))
 		p := dumpProgress(t, run)
 		if p.Phase != workflows.DumpPhaseChunks || p.ChunksDone >= p.ChunksTotal-1 {
 			break
