@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -269,7 +270,7 @@ func (s *BlobStore) List(ctx context.Context, prefix string) ([]ObjectInfo, erro
 	// is stored) fails the file store's walk with NotFound; the listing starts over.
 	for attempt := 1; ; attempt++ {
 		out, err := s.list(ctx, prefix)
-		if err != nil && gcerrors.Code(err) == gcerrors.NotFound && attempt < 10 {
+		if err != nil && missing(err) && attempt < 10 {
 			continue
 		}
 		return out, err
@@ -306,16 +307,20 @@ func (s *BlobStore) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 
 // Exists implements Store.
 func (s *BlobStore) Exists(ctx context.Context, key string) (bool, error) {
-	ok, err := s.bucket.Exists(ctx, key)
-	if err != nil {
+	_, err := s.bucket.Attributes(ctx, key)
+	switch {
+	case err == nil:
+		return true, nil
+	case missing(err):
+		return false, nil
+	default:
 		return false, fmt.Errorf("check %s: %w", key, err)
 	}
-	return ok, nil
 }
 
 // Delete implements Store.
 func (s *BlobStore) Delete(ctx context.Context, key string) error {
-	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+	if err := s.bucket.Delete(ctx, key); err != nil && !missing(err) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	s.removeEmptyFolders(key)
@@ -406,7 +411,7 @@ func (s *BlobStore) abortUploads(ctx context.Context, prefix string) (int, error
 			_, err := client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 				Bucket: aws.String(s.s3Bucket), Key: u.Key, UploadId: u.UploadId,
 			})
-			if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			if err != nil && !missing(err) {
 				return n, fmt.Errorf("abort unfinished upload of %s: %w", aws.ToString(u.Key), err)
 			}
 			n++
@@ -471,8 +476,26 @@ func IsDenied(err error) bool {
 	return gcerrors.Code(err) == gcerrors.PermissionDenied || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
 
+// missing reports whether err is the store saying that the object (or, while a file store
+// lists, a file) does not exist. For S3 that is its answer 404, unless the bucket is what
+// is missing. gocloud's S3 driver also says NotFound for a request that failed with "301"
+// anywhere in its text (its guess at a bucket in another region), such as a request ID or a
+// port number: a store in trouble would look empty.
+func missing(err error) bool {
+	var opErr *smithy.OperationError
+	if !errors.As(err, &opErr) {
+		return gcerrors.Code(err) == gcerrors.NotFound
+	}
+	var respErr *smithyhttp.ResponseError
+	if !errors.As(err, &respErr) || respErr.HTTPStatusCode() != http.StatusNotFound {
+		return false
+	}
+	var apiErr smithy.APIError
+	return !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NoSuchBucket"
+}
+
 func notFound(err error) error {
-	if gcerrors.Code(err) == gcerrors.NotFound {
+	if missing(err) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err

@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -261,6 +264,71 @@ func TestStoreErrorsThatAreDenied(t *testing.T) {
 		require.Error(t, err)
 		assert.True(t, IsDenied(err), "%v", err)
 	}
+}
+
+// A store in trouble is not a store without the object. What is missing gets rewritten or
+// given up on: a checksum file started afresh (dropping the other files' lines), the latest
+// pointer replaced, an import's chunk failed for good. gocloud's S3 driver says NotFound for
+// any failed request whose text holds "301" (a request ID, a port).
+func TestStoreFailuresAreNotMissingObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the S3 client retries each failed request twice, seconds apart")
+	}
+	ctx := context.Background()
+	srv := dumptest.NewS3(t, "dumps")
+	s, err := OpenStore(ctx, srv.URL)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.ReplaceAtomic(ctx, "d/sha1sums.txt", []byte("x  f.gz\n"), "text/plain"))
+
+	port := closedPortHolding(t, "301")
+	refusing, err := OpenStore(ctx, "s3://dumps?region=us-east-1&use_path_style=true&endpoint="+url.QueryEscape("http://127.0.0.1:"+port))
+	require.NoError(t, err)
+	defer refusing.Close()
+
+	srv.FailPaths(`^/dumps/d/`)
+	t.Run("failing", func(t *testing.T) {
+		for name, s := range map[string]*BlobStore{"503 with a request ID holding 301": s, "refused on port " + port: refusing} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				_, err := s.Stat(ctx, "d/sha1sums.txt")
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "301")
+				assert.NotErrorIs(t, err, ErrNotFound)
+				_, err = ReadAll(ctx, s, "d/sha1sums.txt")
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, ErrNotFound)
+				ok, err := s.Exists(ctx, "d/sha1sums.txt")
+				assert.Error(t, err, "exists: %v", ok)
+				assert.Error(t, s.Delete(ctx, "d/sha1sums.txt"), "a delete that failed is not done")
+			})
+		}
+	})
+
+	srv.FailPaths(`^$`)
+	b, err := ReadAll(ctx, s, "d/sha1sums.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "x  f.gz\n", string(b), "the object is still there")
+	_, err = s.Stat(ctx, "d/missing")
+	assert.ErrorIs(t, err, ErrNotFound, "a 404 is missing")
+}
+
+// closedPortHolding returns a local TCP port with digits in it that nothing listens on.
+func closedPortHolding(t *testing.T, digits string) string {
+	t.Helper()
+	for p := 1024; p < 65536; p++ {
+		port := strconv.Itoa(p)
+		if !strings.Contains(port, digits) {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			require.NoError(t, l.Close())
+			return port
+		}
+	}
+	t.Fatalf("no free local port holding %q", digits)
+	return ""
 }
 
 // listTree lists the files and folders below dir, as slash-separated relative paths.

@@ -61,6 +61,7 @@ func NewS3(t *testing.T, bucket string) *S3Server {
 		}
 		if re := s.failing.Load(); re != nil && re.MatchString(r.URL.Path) {
 			w.Header().Set("Content-Type", "application/xml")
+			w.Header().Set("X-Amz-Request-Id", failedRequestID)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<Error><Code>ServiceUnavailable</Code><Message>Please reduce your request rate.</Message><RequestId>dumptest</RequestId></Error>`)
 			return
@@ -84,6 +85,12 @@ func NewS3(t *testing.T, bucket string) *S3Server {
 // RevokeKey makes the server reject the key it accepted so far, as S3 does once a key is
 // deleted: every request then gets 403 InvalidAccessKeyId.
 func (s *S3Server) RevokeKey() { s.denied.Store(true) }
+
+// failedRequestID is the request ID of a failed request. S3's are 16 random letters and
+// digits; this one holds "301", which gocloud's S3 driver takes for a redirect to another
+// region, so for a missing bucket, whatever the request: every test of a store in trouble
+// also checks that its failures are not taken for missing objects.
+const failedRequestID = "7NH301KRSZ0QXA4B"
 
 // FailPaths makes requests whose path (/bucket/key) matches pattern fail with 503
 // ServiceUnavailable, as an S3 store under trouble answers.
