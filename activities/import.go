@@ -2,7 +2,6 @@ package activities
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -754,7 +753,7 @@ func (ci *chunkImport) rejects() bool { return !ci.in.DatatypesOnly && ci.settle
 // parses only what looks like a property and rejects nothing (the second pass does).
 func (ci *chunkImport) addRecord(line int, rec wikibase.Record) {
 	if ci.in.DatatypesOnly {
-		if !bytes.Contains(rec.JSON, []byte(`"type":"property"`)) && !bytes.Contains(rec.JSON, []byte(`"type": "property"`)) {
+		if !mayBeProperty(rec.JSON) {
 			return
 		}
 		if e, _, err := rec.Parse(); err == nil && e != nil {

@@ -242,7 +242,7 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 			switch {
 			case format == ImportFormatDump:
 				cur.Lines++
-				if bytes.Contains(line, []byte(`"type":"property"`)) || bytes.Contains(line, []byte(`"type": "property"`)) {
+				if mayBeProperty(line) {
 					s.properties = append(s.properties, bytes.Clone(line))
 				}
 			case len(s.document) < wikibase.DefaultMaxLineBytes:
@@ -282,6 +282,15 @@ func (s *splitter) splitSource(ctx context.Context, src string) error {
 	}
 	res.Read.SourceBytes += size
 	return nil
+}
+
+// mayBeProperty reports whether the JSON of an entity may be a property's: it is parsed then.
+// Wikibase writes "type" first, so that is where it looks; other JSON is searched whole.
+func mayBeProperty(json []byte) bool {
+	if rest, ok := bytes.CutPrefix(json, []byte(`{"type":"`)); ok {
+		return bytes.HasPrefix(rest, []byte(`property"`))
+	}
+	return bytes.Contains(json, []byte(`"type":"property"`)) || bytes.Contains(json, []byte(`"type": "property"`))
 }
 
 // readLine reads one line, whatever its length (a line longer than the buffer comes back

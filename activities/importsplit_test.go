@@ -167,3 +167,18 @@ func splitInto(t *testing.T, db *sql.DB, src string, chunkLines int) (*Importer,
 	require.NoError(t, v.Get(&split))
 	return imp, staging, env, split
 }
+
+func TestMayBeProperty(t *testing.T) {
+	for json, want := range map[string]bool{
+		`{"type":"property","datatype":"string","id":"P1"}`:                       true,
+		`{"type":"item","id":"Q1","claims":{}}`:                                   false,
+		`{"type":"lexeme","id":"L1"}`:                                             false,
+		`{"type":"propertyless","id":"X1"}`:                                       false,
+		`{"id":"P1","datatype":"string","type":"property"}`:                       true, // type last
+		`{"id":"P1", "type": "property"}`:                                         true, // spaced
+		`{"id":"Q1","type":"item","claims":{"P1":[{"type":"statement"}]}}`:        false,
+		`{"id":"Q1","descriptions":{"en":{"value":"has \"type\":\"property\""}}}`: false,
+	} {
+		assert.Equal(t, want, mayBeProperty([]byte(json)), json)
+	}
+}
