@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 	var services []Service
 	if cfg.Serves(config.RoleJobs) {
 		w := worker.New(c, cfg.TaskQueue, worker.Options{Identity: cfg.WorkerID, WorkerStopTimeout: cfg.WorkerStopTimeout, OnFatalError: onFatal,
-			Interceptors: []interceptor.WorkerInterceptor{JobMetrics()}})
+			Interceptors: []interceptor.WorkerInterceptor{JobMetrics(), temporalx.CompactFailures()}})
 		services = append(services, RegisterJobs(w, deps)...)
 		RegisterDraining(w, deps)
 		workers = append(workers, queueWorker{cfg.TaskQueue, w})
@@ -138,6 +138,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger, ready func(hea
 			MaxConcurrentWorkflowTaskExecutionSize:  cfg.StreamWorkflowSlots,
 			MaxConcurrentActivityExecutionSize:      cfg.StreamActivitySlots,
 			MaxConcurrentLocalActivityExecutionSize: cfg.StreamActivitySlots,
+			Interceptors:                            []interceptor.WorkerInterceptor{temporalx.CompactFailures()},
 		})
 		services = append(services, RegisterStreams(w, deps)...)
 		workers = append(workers, queueWorker{cfg.StreamQueue(), w})
