@@ -212,7 +212,7 @@ func (s *BlobStore) NewWriter(ctx context.Context, key, contentType string) (Obj
 	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("write %s: %w", key, err)
+		return nil, fmt.Errorf("write %s: %w", key, storeErr(err))
 	}
 	return &blobWriter{key: key, w: w, cancel: cancel}, nil
 }
@@ -227,7 +227,7 @@ type blobWriter struct {
 func (w *blobWriter) Write(p []byte) (int, error) {
 	n, err := w.w.Write(p)
 	if err != nil {
-		return n, fmt.Errorf("write %s: %w", w.key, err)
+		return n, fmt.Errorf("write %s: %w", w.key, storeErr(err))
 	}
 	return n, nil
 }
@@ -239,7 +239,7 @@ func (w *blobWriter) Close() error {
 	w.done = true
 	defer w.cancel()
 	if err := w.w.Close(); err != nil {
-		return fmt.Errorf("commit %s: %w", w.key, err)
+		return fmt.Errorf("commit %s: %w", w.key, storeErr(err))
 	}
 	return nil
 }
@@ -286,7 +286,7 @@ func (s *BlobStore) list(ctx context.Context, prefix string) ([]ObjectInfo, erro
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %q: %w", prefix, err)
+			return nil, fmt.Errorf("list %q: %w", prefix, storeErr(err))
 		}
 		if obj.IsDir || s.isTemp(obj.Key) {
 			continue
@@ -314,14 +314,14 @@ func (s *BlobStore) Exists(ctx context.Context, key string) (bool, error) {
 	case missing(err):
 		return false, nil
 	default:
-		return false, fmt.Errorf("check %s: %w", key, err)
+		return false, fmt.Errorf("check %s: %w", key, storeErr(err))
 	}
 }
 
 // Delete implements Store.
 func (s *BlobStore) Delete(ctx context.Context, key string) error {
 	if err := s.bucket.Delete(ctx, key); err != nil && !missing(err) {
-		return fmt.Errorf("delete %s: %w", key, err)
+		return fmt.Errorf("delete %s: %w", key, storeErr(err))
 	}
 	s.removeEmptyFolders(key)
 	return nil
@@ -374,7 +374,7 @@ func (s *BlobStore) RemoveAbandoned(ctx context.Context, prefix string) (int, er
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("list %q: %w", prefix, err)
+			return n, fmt.Errorf("list %q: %w", prefix, storeErr(err))
 		}
 		if obj.IsDir || !s.isTemp(obj.Key) {
 			continue
@@ -446,7 +446,7 @@ const probePrefix = "_probe/"
 // Close implements Store.
 func (s *BlobStore) Close() error {
 	if err := s.bucket.Close(); err != nil {
-		return fmt.Errorf("close dump store: %w", err)
+		return fmt.Errorf("close dump store: %w", storeErr(err))
 	}
 	return nil
 }
@@ -494,9 +494,21 @@ func missing(err error) bool {
 	return !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NoSuchBucket"
 }
 
+// notFound is storeErr(err), marked ErrNotFound if it says the object is missing.
 func notFound(err error) error {
 	if missing(err) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return fmt.Errorf("%w: %w", ErrNotFound, storeErr(err))
+	}
+	return storeErr(err)
+}
+
+// storeErr is err as the store's client gave it: for S3 the AWS SDK's error (operation, URL,
+// status, request ID) without gocloud's wrapper, whose "(code=NotFound)" may be a wrong guess
+// (see missing).
+func storeErr(err error) error {
+	var opErr *smithy.OperationError
+	if errors.As(err, &opErr) {
+		return opErr
 	}
 	return err
 }
