@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 )
@@ -17,13 +18,17 @@ import (
 // `--wait`, `temporal workflow describe` and the Web UI show while the activity retries.
 func CompactFailures() interceptor.WorkerInterceptor { return &compactFailures{} }
 
-type compactFailures struct{ interceptor.WorkerInterceptorBase }
+type compactFailures struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (*compactFailures) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	return &compactActivity{interceptor.ActivityInboundInterceptorBase{Next: next}}
 }
 
-type compactActivity struct{ interceptor.ActivityInboundInterceptorBase }
+type compactActivity struct {
+	interceptor.ActivityInboundInterceptorBase
+}
 
 func (a *compactActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	res, err := a.Next.ExecuteActivity(ctx, in)
@@ -33,11 +38,11 @@ func (a *compactActivity) ExecuteActivity(ctx context.Context, in *interceptor.E
 // Compact returns err as the application errors of its chain only: the outermost error with
 // its whole message, then each application error below it (a permanent error's kind, say)
 // with its own. The wrappers between them, whose text the message above already holds, are
-// left out. Retryability, type, category and retry delay are kept; a cancellation, and an
-// application error with details, are returned as they are.
+// left out. Retryability, type, category and retry delay are kept; a cancellation, an
+// application error with details and activity.ErrResultPending are returned as they are.
 func Compact(err error) error {
 	var canceled *temporal.CanceledError
-	if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &canceled) {
+	if err == nil || err == activity.ErrResultPending || errors.Is(err, context.Canceled) || errors.As(err, &canceled) {
 		return err
 	}
 	appErr, ok := err.(*temporal.ApplicationError)

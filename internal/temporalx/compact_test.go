@@ -91,11 +91,12 @@ func TestCompactKeepsTheApplicationErrorsOfTheChain(t *testing.T) {
 	assert.Equal(t, time.Minute, delayed.(*temporal.ApplicationError).NextRetryDelay())
 }
 
-func TestCompactLeavesCancellationsAndDetails(t *testing.T) {
+func TestCompactLeavesCancellationsDetailsAndPendingResults(t *testing.T) {
 	canceled := fmt.Errorf("wait for staged chunks: %w", context.Canceled)
 	assert.Same(t, canceled, Compact(canceled), "the SDK reports it as a cancellation")
 	withDetails := temporal.NewApplicationError("conflict", "Conflict", 42)
 	assert.Same(t, withDetails, Compact(withDetails))
+	assert.Equal(t, activity.ErrResultPending, Compact(activity.ErrResultPending), "completed later, not failed")
 	assert.NoError(t, Compact(nil))
 }
 
