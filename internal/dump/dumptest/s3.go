@@ -63,7 +63,7 @@ func NewS3(t *testing.T, bucket string) *S3Server {
 			w.Header().Set("Content-Type", "application/xml")
 			w.Header().Set("X-Amz-Request-Id", failedRequestID)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<Error><Code>ServiceUnavailable</Code><Message>Please reduce your request rate.</Message><RequestId>dumptest</RequestId></Error>`)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<Error><Code>ServiceUnavailable</Code><Message>Please reduce your request rate.</Message><RequestId>%s</RequestId></Error>`, failedRequestID)
 			return
 		}
 		fake.ServeHTTP(w, r)
